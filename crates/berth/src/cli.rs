@@ -1,0 +1,43 @@
+//! The command line: global options and the command tree.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::commands::oci::OciArgs;
+
+/// berth: run containers like Docker, without a daemon.
+#[derive(Debug, Parser)]
+#[command(name = "berth", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Keep all of berth's state (data and runtime state) under DIR.
+    #[arg(long, env = "BERTH_ROOT", value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Configuration file (default: /etc/berth/config.toml, or under --root).
+    #[arg(long, env = "BERTH_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// How much berth itself logs to stderr: error, warn, info, debug.
+    #[arg(long, default_value = "warn", value_parser = ["error", "warn", "info", "debug", "trace"])]
+    pub log_level: String,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// berth's commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The runc-compatible OCI runtime (also reachable as `berth-runc`).
+    Oci(OciArgs),
+    /// Show berth's version and what this host supports.
+    Version,
+}
+
+/// Docker exits 125 for its own usage errors; the runc surface exits 1 like runc.
+pub fn usage_exit_code(args: &[std::ffi::OsString]) -> u8 {
+    if args.iter().skip(1).any(|a| a == "oci") {
+        1
+    } else {
+        125
+    }
+}

@@ -1,0 +1,25 @@
+//! One module per command; `dispatch` routes a parsed command line.
+
+pub mod oci;
+
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command};
+use crate::paths::Paths;
+
+/// Runs the parsed command and returns the process exit code.
+pub fn dispatch(cli: Cli) -> ExitCode {
+    let paths = Paths::new(cli.root.as_ref(), cli.config.as_ref());
+    match cli.command {
+        Command::Oci(args) => oci::main(&paths, args),
+        Command::Version => {
+            println!("berth version {}", env!("CARGO_PKG_VERSION"));
+            println!("OCI runtime spec: 1.2.0 (berth oci, berth-runc)");
+            match berth_cgroups::detect() {
+                Ok(m) => println!("cgroups: {m:?}"),
+                Err(e) => println!("cgroups: unavailable ({e})"),
+            }
+            ExitCode::SUCCESS
+        }
+    }
+}

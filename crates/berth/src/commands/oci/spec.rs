@@ -1,0 +1,26 @@
+//! `berth oci spec`: a starter config.json like runc's.
+
+use std::path::Path;
+
+use anyhow::{Result, bail};
+
+/// Writes `BUNDLE/config.json` with sensible defaults (refuses to overwrite).
+pub fn write(bundle: &Path, rootless: bool) -> Result<()> {
+    let path = bundle.join("config.json");
+    if path.exists() {
+        bail!("{} already exists\nhint: remove it first, or pick another --bundle", path.display());
+    }
+    let mut spec = if rootless {
+        let mut s = oci_spec::runtime::Spec::rootless(nix::unistd::getuid().as_raw(), nix::unistd::getgid().as_raw());
+        s.set_hostname(Some("berth".into()));
+        s
+    } else {
+        let mut s = oci_spec::runtime::Spec::default();
+        s.set_hostname(Some("berth".into()));
+        s
+    };
+    spec.set_version("1.2.0".into());
+    let text = serde_json::to_string_pretty(&spec)?;
+    fs_err::write(&path, text + "\n")?;
+    Ok(())
+}

@@ -1,0 +1,228 @@
+//! `create`: set up a container up to the point where it waits for `start`.
+
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+
+use nix::fcntl::{OFlag, open};
+use nix::sys::stat::Mode;
+use nix::sys::wait::waitpid;
+use nix::unistd::{ForkResult, Pid, fork, mkfifo};
+use oci_spec::runtime::LinuxIdMapping;
+
+use super::{Container, Runtime, absolute, default_cgroup_path, oci_state_of};
+use crate::error::{Error, Result, SysContext};
+use crate::init::process::ConsoleTarget;
+use crate::init::{self, InitConfig};
+use crate::namespaces::Plan;
+use crate::spec::Bundle;
+use crate::state::{Saved, StateDir, Status, now_rfc3339, pid_start_time, write_atomic};
+use crate::sync::{self, Msg};
+
+/// Options of `create` (and `run`).
+#[derive(Debug, Default, Clone)]
+pub struct CreateOptions {
+    /// Write the init's pid here.
+    pub pid_file: Option<PathBuf>,
+    /// Send the pty master to this unix socket.
+    pub console_socket: Option<PathBuf>,
+    /// chroot instead of pivot_root.
+    pub no_pivot: bool,
+    /// Keep the runtime's session keyring.
+    pub no_new_keyring: bool,
+    /// Descriptors from 3 upward handed to the program.
+    pub preserve_fds: i32,
+    /// The runtime holds the pty master itself (foreground `run`).
+    pub pty_to_runtime: bool,
+}
+
+/// The result of `create`: the container, and the pty master if the runtime holds it.
+pub struct Created {
+    /// The created container.
+    pub container: Container,
+    /// The pty master when [`CreateOptions::pty_to_runtime`] was set.
+    pub pty: Option<OwnedFd>,
+}
+
+/// Removes what a failed create made, in reverse order; reports nothing itself.
+struct Undo {
+    dir: Option<StateDir>,
+    cgroup: Option<berth_cgroups::Cgroup>,
+    pids: Vec<i32>,
+}
+
+impl Drop for Undo {
+    fn drop(&mut self) {
+        for pid in &self.pids {
+            let _ = nix::sys::signal::kill(Pid::from_raw(*pid), nix::sys::signal::SIGKILL);
+            let _ = waitpid(Pid::from_raw(*pid), None);
+        }
+        if let Some(cg) = &self.cgroup {
+            let _ = cg.kill_all(libc::SIGKILL);
+            let _ = cg.destroy();
+        }
+        if let Some(d) = &self.dir {
+            let _ = fs_err::remove_dir_all(&d.dir);
+        }
+    }
+}
+
+/// Creates container `id` from `bundle`.
+pub fn create(rt: &Runtime, id: &str, bundle: Bundle, opts: &CreateOptions) -> Result<Created> {
+    let dir = StateDir::new(&rt.root, id)?;
+    rt.ensure_root()?;
+    match fs_err::create_dir(&dir.dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(Error::AlreadyExists { id: id.to_string() });
+        }
+        Err(e) => return Err(Error::io("creating state dir", &dir.dir, e)),
+    }
+    let mut undo = Undo {
+        dir: Some(dir.clone()),
+        cgroup: None,
+        pids: Vec::new(),
+    };
+    let spec = &bundle.spec;
+    let process = spec.process().as_ref().ok_or_else(|| Error::Unsupported {
+        field: "process".into(),
+        message: "missing; `create` needs a process to run".into(),
+    })?;
+    if process.terminal().unwrap_or(false) && opts.console_socket.is_none() && !opts.pty_to_runtime {
+        return Err(Error::Unsupported {
+            field: "process.terminal".into(),
+            message: "a terminal needs --console-socket when the runtime does not stay attached".into(),
+        });
+    }
+    dir.save_spec(spec)?;
+    mkfifo(&dir.fifo(), Mode::from_bits_truncate(0o622)).ctx(|| format!("creating {}", dir.fifo().display()))?;
+    let linux = spec.linux().as_ref();
+    let cgroup_path = linux
+        .and_then(|l| l.cgroups_path().as_ref())
+        .map(|p| p.display().to_string())
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| default_cgroup_path(id));
+    let mut saved = Saved {
+        id: id.to_string(),
+        pid: 0,
+        pid_start: 0,
+        bundle: bundle.dir.clone(),
+        rootfs: bundle.rootfs.clone(),
+        created: now_rfc3339(),
+        cgroup_path: cgroup_path.clone(),
+        annotations: spec.annotations().clone().unwrap_or_default(),
+        owner: nix::unistd::geteuid().as_raw(),
+        no_pivot: opts.no_pivot,
+    };
+    dir.save(&saved)?;
+
+    let cgroup = berth_cgroups::Cgroup::new(&cgroup_path)?;
+    cgroup.create()?;
+    undo.cgroup = Some(berth_cgroups::Cgroup::new(&cgroup_path)?);
+    if let Some(res) = linux.and_then(|l| l.resources().as_ref()) {
+        cgroup.apply(res)?;
+    }
+
+    let plan = Plan::new(linux.and_then(|l| l.namespaces().as_deref()).unwrap_or(&[]))?;
+    let state_dir = open(&dir.dir, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+        .ctx(|| format!("opening {}", dir.dir.display()))?;
+    let console = match (&opts.console_socket, opts.pty_to_runtime) {
+        (Some(p), _) => ConsoleTarget::Socket(absolute(p)),
+        (None, true) => ConsoleTarget::Runtime,
+        (None, false) => ConsoleTarget::None,
+    };
+    let cfg = InitConfig {
+        spec: spec.clone(),
+        rootfs: bundle.rootfs.clone(),
+        bundle: bundle.dir.clone(),
+        plan,
+        state_dir,
+        no_pivot: opts.no_pivot,
+        no_new_keyring: opts.no_new_keyring,
+        console,
+        id: id.to_string(),
+        preserve_fds: opts.preserve_fds,
+    };
+    let (parent, child) = sync::pair()?;
+    // SAFETY: the runtime is single-threaded when it creates containers (design.md).
+    let stage1 = match unsafe { fork() }.ctx(|| "forking the container's setup process".into())? {
+        ForkResult::Child => {
+            drop(parent);
+            init::stage1(&child, &cfg)
+        }
+        ForkResult::Parent { child: pid } => pid,
+    };
+    drop(child);
+    undo.pids.push(stage1.as_raw());
+    cgroup.add_process(stage1.as_raw())?;
+    parent.send(&Msg::Go)?;
+
+    let mut pty = None;
+    let mut init_pid = 0;
+    loop {
+        let Some((msg, fd)) = parent.recv()? else {
+            return Err(Error::Init(
+                "container setup: the container's init exited without saying why".into(),
+            ));
+        };
+        match msg {
+            Msg::MapIds => {
+                write_id_maps(stage1.as_raw(), linux)?;
+                parent.send(&Msg::MapsDone)?;
+            }
+            Msg::Pid(p) => {
+                init_pid = p;
+                undo.pids.push(p);
+                let _ = waitpid(stage1, None);
+                undo.pids.retain(|x| *x != stage1.as_raw());
+                saved.pid = p;
+                saved.pid_start = pid_start_time(p).unwrap_or(0);
+                dir.save(&saved)?;
+            }
+            Msg::RunHooks => {
+                let state = oci_state_of(&saved, Status::Creating);
+                if let Some(h) = spec.hooks() {
+                    let hooks: Vec<_> = h.prestart().iter().flatten().chain(h.create_runtime().iter().flatten()).cloned().collect();
+                    crate::hooks::run("createRuntime", &hooks, &state)?;
+                }
+                let json = serde_json::to_string(&oci_state_of(&saved, Status::Created))
+                    .map_err(|e| Error::Init(e.to_string()))?;
+                parent.send(&Msg::HooksDone(json))?;
+            }
+            Msg::Pty => pty = fd,
+            Msg::Ready => break,
+            Msg::Failed(e) => return Err(Error::Init(e)),
+            Msg::NoExec(message, status) => return Err(Error::Exec { message, status }),
+            other => {
+                return Err(Error::Init(format!("container setup: unexpected {other:?}")));
+            }
+        }
+    }
+    if let Some(pf) = &opts.pid_file {
+        let pf = absolute(pf);
+        write_atomic(&pf, init_pid.to_string().as_bytes())?;
+    }
+    undo.dir = None;
+    undo.cgroup = None;
+    undo.pids.clear();
+    Ok(Created {
+        container: Container { saved, dir },
+        pty,
+    })
+}
+
+/// Writes uid_map and gid_map of `pid` (the runtime is root in the parent namespace).
+fn write_id_maps(pid: i32, linux: Option<&oci_spec::runtime::Linux>) -> Result<()> {
+    let fmt = |maps: Option<&Vec<LinuxIdMapping>>| {
+        maps.into_iter()
+            .flatten()
+            .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+            .collect::<String>()
+    };
+    let uid = fmt(linux.and_then(|l| l.uid_mappings().as_ref()));
+    let gid = fmt(linux.and_then(|l| l.gid_mappings().as_ref()));
+    let path = format!("/proc/{pid}/uid_map");
+    fs_err::write(&path, uid).map_err(|e| Error::io("writing linux.uidMappings to", path, e))?;
+    let path = format!("/proc/{pid}/gid_map");
+    fs_err::write(&path, gid).map_err(|e| Error::io("writing linux.gidMappings to", path, e))?;
+    Ok(())
+}

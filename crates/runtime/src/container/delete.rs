@@ -1,0 +1,77 @@
+//! `delete`: remove a stopped container (or, with force, stop and remove it).
+
+use std::time::{Duration, Instant};
+
+use super::Runtime;
+use crate::error::{Error, Result};
+use crate::state::{Status, init_alive};
+
+/// Deletes container `id`. Teardown goes on past failures and reports all of them.
+pub fn delete(rt: &Runtime, id: &str, force: bool) -> Result<()> {
+    let c = match rt.load(id) {
+        Ok(c) => c,
+        // runc: deleting a missing container with --force is not an error.
+        Err(Error::NotFound { .. }) if force => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let status = c.status();
+    match status {
+        Status::Stopped | Status::Creating => {}
+        Status::Created => {} // never started: killing it is what delete means
+        _ if force => {}
+        _ => {
+            return Err(c.bad_state(
+                "delete it",
+                "\nhint: stop it first (kill), or use `delete --force`",
+            ));
+        }
+    }
+    let mut errors = Vec::new();
+    let cg = c.cgroup();
+    if status != Status::Stopped {
+        if let Ok(cg) = &cg {
+            if let Err(e) = cg.kill_all(libc::SIGKILL) {
+                errors.push(Error::from(e));
+            }
+            let _ = cg.thaw();
+        }
+        if c.saved.pid > 0 && init_alive(&c.saved) {
+            // SAFETY: signalling the container's init.
+            unsafe { libc::kill(c.saved.pid, libc::SIGKILL) };
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while init_alive(&c.saved) && Instant::now() < deadline {
+            // Reap it if it is our child; otherwise its parent will.
+            let _ = nix::sys::wait::waitpid(
+                nix::unistd::Pid::from_raw(c.saved.pid),
+                Some(nix::sys::wait::WaitPidFlag::WNOHANG),
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    match &cg {
+        Ok(cg) => {
+            if let Err(e) = cg.destroy() {
+                errors.push(Error::from(e));
+            }
+        }
+        Err(_) => {}
+    }
+    if let Ok(spec) = c.dir.load_spec()
+        && let Some(h) = spec.hooks().as_ref().and_then(|h| h.poststop().as_ref())
+    {
+        let state = super::oci_state_of(&c.saved, Status::Stopped);
+        // poststop failures are reported but do not stop the removal (runtime spec).
+        if let Err(e) = crate::hooks::run("poststop", h, &state) {
+            errors.push(e);
+        }
+    }
+    if let Err(e) = fs_err::remove_dir_all(&c.dir.dir) {
+        errors.push(Error::io("removing state", &c.dir.dir, e));
+    }
+    match errors.len() {
+        0 => Ok(()),
+        1 => Err(errors.remove(0)),
+        _ => Err(Error::Many(errors)),
+    }
+}

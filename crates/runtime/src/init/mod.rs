@@ -1,0 +1,263 @@
+//! The processes that become a container.
+//!
+//! Stage 1 is forked by the runtime. It joins the namespaces given by path, creates the
+//! user namespace (the runtime writes its id maps), then the other namespaces, and clones
+//! stage 2 with `CLONE_PARENT`, so the container's init is the runtime's direct child (or
+//! its subreaper's) and is the first process of a new pid namespace. Stage 1 then exits.
+//!
+//! Stage 2 is the container's init: it builds the rootfs, lets the runtime run its
+//! hooks, pivots, applies the rest of the spec, reports `Ready`, waits on the exec fifo
+//! for `start`, and executes the user's program.
+//!
+//! Both run in a freshly forked copy of a single-threaded runtime (design.md: "threads and
+//! fork"), so allocating and using std is safe here.
+
+pub mod caps;
+pub mod exec;
+pub mod process;
+pub mod rlimits;
+
+use std::io::Write;
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+
+use nix::fcntl::{OFlag, openat};
+use nix::sched::CloneFlags;
+use nix::sys::stat::Mode;
+use nix::unistd::{Gid, Uid, setresgid, setresuid};
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+
+use crate::error::{Error, Result, SysContext};
+use crate::namespaces::Plan;
+use crate::spec::has_namespace;
+use crate::sync::{Channel, Msg};
+use process::ConsoleTarget;
+
+/// What the container's init needs to know.
+pub struct InitConfig {
+    /// The spec.
+    pub spec: Spec,
+    /// Absolute rootfs.
+    pub rootfs: PathBuf,
+    /// Absolute bundle.
+    pub bundle: PathBuf,
+    /// Namespaces to join and create.
+    pub plan: Plan,
+    /// The state directory, opened `O_PATH`, holding `exec.fifo`.
+    pub state_dir: OwnedFd,
+    /// chroot instead of pivot_root.
+    pub no_pivot: bool,
+    /// Do not create a new session keyring.
+    pub no_new_keyring: bool,
+    /// Where the pty master goes.
+    pub console: ConsoleTarget,
+    /// Container id (for the keyring name).
+    pub id: String,
+    /// Descriptors from 3 upward to pass to the program.
+    pub preserve_fds: i32,
+}
+
+/// Runs stage 1 in the forked child; never returns.
+pub fn stage1(ch: &Channel, cfg: &InitConfig) -> ! {
+    if let Err(e) = stage1_inner(ch, cfg) {
+        report(ch, &e);
+        exit(1);
+    }
+    exit(0)
+}
+
+fn stage1_inner(ch: &Channel, cfg: &InitConfig) -> Result<()> {
+    reset_signals();
+    ch.expect("go", |m| matches!(m, Msg::Go))?;
+    cfg.plan.join_all()?;
+    if cfg.plan.new_userns() {
+        nix::sched::unshare(CloneFlags::CLONE_NEWUSER).ctx(|| "creating the user namespace".into())?;
+        ch.send(&Msg::MapIds)?;
+        ch.expect("id maps", |m| matches!(m, Msg::MapsDone))?;
+        setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0)).ctx(|| "setresgid 0 in the user namespace".into())?;
+        setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0)).ctx(|| "setresuid 0 in the user namespace".into())?;
+    }
+    cfg.plan.unshare_rest()?;
+    if cfg.plan.create.contains(CloneFlags::from_bits_retain(libc::CLONE_NEWTIME)) {
+        write_time_offsets(&cfg.spec)?;
+    }
+    // SAFETY: raw clone without a new stack behaves like fork; we are single-threaded.
+    let pid = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            libc::CLONE_PARENT | libc::SIGCHLD,
+            0usize,
+            0usize,
+            0usize,
+            0usize,
+        )
+    };
+    match pid {
+        -1 => Err(Error::sys("cloning the container's init", nix::Error::last())),
+        0 => stage2(ch, cfg),
+        pid => ch.send(&Msg::Pid(i32::try_from(pid).unwrap_or(-1))),
+    }
+}
+
+fn write_time_offsets(spec: &Spec) -> Result<()> {
+    let mut text = String::new();
+    if let Some(offsets) = spec.linux().as_ref().and_then(|l| l.time_offsets().as_ref()) {
+        for (clock, off) in offsets {
+            let name = match clock.as_str() {
+                "monotonic" => "monotonic",
+                "boottime" => "boottime",
+                other => {
+                    return Err(Error::Unsupported {
+                        field: "linux.timeOffsets".into(),
+                        message: format!("unknown clock {other:?}; use monotonic or boottime"),
+                    });
+                }
+            };
+            text.push_str(&format!("{name} {} {}\n", off.secs().unwrap_or(0), off.nanosecs().unwrap_or(0)));
+        }
+    }
+    if !text.is_empty() {
+        fs_err::write("/proc/self/timens_offsets", text)
+            .map_err(|e| Error::io("writing", "/proc/self/timens_offsets", e))?;
+    }
+    Ok(())
+}
+
+/// The container's init; never returns.
+fn stage2(ch: &Channel, cfg: &InitConfig) -> ! {
+    match stage2_inner(ch, cfg) {
+        Ok(never) => match never {},
+        Err(e) => {
+            let status = match &e {
+                Error::Exec { status, .. } => *status,
+                _ => 1,
+            };
+            report(ch, &e);
+            // After `start` the runtime may be gone; stderr is the process's own.
+            let _ = writeln!(std::io::stderr(), "berth: {e}");
+            exit(status)
+        }
+    }
+}
+
+enum Never {}
+
+fn stage2_inner(ch: &Channel, cfg: &InitConfig) -> Result<Never> {
+    let spec = &cfg.spec;
+    let process = spec.process().as_ref().ok_or_else(|| Error::Unsupported {
+        field: "process".into(),
+        message: "missing; nothing to run".into(),
+    })?;
+    let new_mntns = cfg.plan.create.contains(CloneFlags::CLONE_NEWNS);
+    if new_mntns {
+        crate::rootfs::prepare(&crate::rootfs::Prepare {
+            spec,
+            rootfs: &cfg.rootfs,
+            bundle: &cfg.bundle,
+            userns: cfg.plan.new_userns() || has_joined_userns(cfg),
+        })?;
+    }
+    ch.send(&Msg::RunHooks)?;
+    let state_json = match ch.expect("hooks", |m| matches!(m, Msg::HooksDone(_)))? {
+        Msg::HooksDone(s) => s,
+        _ => String::new(),
+    };
+    if let Some(hooks) = spec.hooks().as_ref().and_then(|h| h.create_container().as_ref()) {
+        run_hooks_json("createContainer", hooks, &state_json)?;
+    }
+    if new_mntns {
+        crate::rootfs::enter(&cfg.rootfs, cfg.no_pivot)?;
+    } else {
+        nix::unistd::chroot(&cfg.rootfs).ctx(|| format!("chroot {}", cfg.rootfs.display()))?;
+        nix::unistd::chdir("/").ctx(|| "chdir /".into())?;
+    }
+    process::setup_console(process, &cfg.console, ch, new_mntns)?;
+    if new_mntns {
+        crate::rootfs::finish(spec)?;
+    }
+    if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
+        nix::unistd::sethostname(h).ctx(|| format!("setting hostname {h:?}"))?;
+    }
+    if let Some(d) = spec.domainname().as_deref().filter(|h| !h.is_empty()) {
+        // SAFETY: setdomainname with a valid buffer and length.
+        if unsafe { libc::setdomainname(d.as_ptr().cast(), d.len()) } != 0 {
+            return Err(Error::sys(format!("setting domainname {d:?}"), nix::Error::last()));
+        }
+    }
+    if let Some(linux) = spec.linux() {
+        for (k, v) in linux.sysctl().iter().flatten() {
+            let path = format!("/proc/sys/{}", k.replace('.', "/"));
+            fs_err::write(&path, v).map_err(|e| Error::io("setting sysctl", path, e))?;
+        }
+    }
+    if let Some(adj) = process.oom_score_adj() {
+        fs_err::write("/proc/self/oom_score_adj", adj.to_string()).map_err(|e| {
+            Error::io("setting process.oomScoreAdj via", "/proc/self/oom_score_adj", e)
+        })?;
+    }
+    if !cfg.no_new_keyring {
+        join_session_keyring(&cfg.id);
+    }
+    let program = process::prepare(process)?;
+    ch.send(&Msg::Ready)?;
+
+    // Wait for `start`: opening the fifo for writing blocks until start opens it to read.
+    let fifo = loop {
+        match openat(&cfg.state_dir, "exec.fifo", OFlag::O_WRONLY | OFlag::O_CLOEXEC, Mode::empty()) {
+            Err(nix::Error::EINTR) => continue,
+            r => break r.ctx(|| "opening the exec fifo".into())?,
+        }
+    };
+    nix::unistd::write(&fifo, b"0").ctx(|| "writing the exec fifo".into())?;
+    drop(fifo);
+    if let Some(hooks) = spec.hooks().as_ref().and_then(|h| h.start_container().as_ref()) {
+        run_hooks_json("startContainer", hooks, &state_json)?;
+    }
+    let seccomp = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref());
+    Err(process::finish_and_exec(process, &program, seccomp, cfg.preserve_fds))
+}
+
+fn has_joined_userns(cfg: &InitConfig) -> bool {
+    cfg.plan.join.iter().any(|(t, _)| *t == LinuxNamespaceType::User)
+        || (has_namespace(&cfg.spec, LinuxNamespaceType::User) && !cfg.plan.new_userns())
+}
+
+fn run_hooks_json(kind: &'static str, hooks: &[oci_spec::runtime::Hook], state_json: &str) -> Result<()> {
+    crate::hooks::run_json(kind, hooks, state_json.as_bytes())
+}
+
+/// A new session keyring per container, so containers do not share the host's keys.
+fn join_session_keyring(id: &str) {
+    let Ok(name) = std::ffi::CString::new(format!("_ses.{id}")) else {
+        return;
+    };
+    // KEYCTL_JOIN_SESSION_KEYRING = 1. Failure (ENOSYS, EACCES under some LSMs) is not fatal.
+    // SAFETY: keyctl with a valid C string.
+    unsafe { libc::syscall(libc::SYS_keyctl, 1, name.as_ptr()) };
+}
+
+/// The runtime blocks signals it relays and Rust ignores SIGPIPE; the container's
+/// program must start with default dispositions and nothing blocked.
+pub fn reset_signals() {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    for sig in Signal::iterator() {
+        if !matches!(sig, Signal::SIGKILL | Signal::SIGSTOP) {
+            // SAFETY: restoring the default disposition installs no handler code.
+            let _ = unsafe { signal(sig, SigHandler::SigDfl) };
+        }
+    }
+    let _ = nix::sys::signal::SigSet::all().thread_unblock();
+}
+
+fn report(ch: &Channel, e: &Error) {
+    let msg = match e {
+        Error::Exec { message, status } => Msg::NoExec(message.clone(), *status),
+        other => Msg::Failed(other.to_string()),
+    };
+    let _ = ch.send(&msg);
+}
+
+fn exit(code: i32) -> ! {
+    // SAFETY: _exit skips atexit handlers and stdio flushing that belong to the parent.
+    unsafe { libc::_exit(code) }
+}

@@ -1,0 +1,34 @@
+//! berth's OCI runtime: an OCI bundle (`config.json` + rootfs) becomes a running,
+//! confined process, with no runc or crun underneath.
+//!
+//! It owns namespaces, the root filesystem (mounts, devices, `pivot_root`, masked and
+//! read-only paths), cgroups (through `berth-cgroups`), capabilities, seccomp, rlimits,
+//! user namespace id maps, the console, hooks and exec. It knows nothing of images,
+//! registries or networks. The verbs mirror runc's command line.
+//!
+//! ```no_run
+//! use berth_runtime::{Bundle, CreateOptions, Runtime};
+//! let rt = Runtime::new("/run/berth/oci");
+//! let bundle = Bundle::load(std::path::Path::new("/tmp/bundle"))?;
+//! let code = berth_runtime::run(&rt, "demo", bundle, &CreateOptions::default(), false)?;
+//! println!("exited with {code}");
+//! # Ok::<(), berth_runtime::Error>(())
+//! ```
+
+pub mod console;
+pub mod container;
+pub mod error;
+pub mod hooks;
+pub mod init;
+pub mod lsm;
+pub mod namespaces;
+pub mod rootfs;
+pub mod seccomp;
+pub mod spec;
+pub mod state;
+pub mod sync;
+
+pub use container::*;
+pub use error::{Error, Result};
+pub use spec::Bundle;
+pub use state::{OciState, Status};
