@@ -39,7 +39,12 @@ mod tests {
     #[test]
     fn repeated_causes_are_printed_once_and_hints_last() {
         let inner = std::io::Error::other("no such file");
-        let e = anyhow::Error::new(inner).context("reading x: no such file\nhint: create it").context("loading bundle");
-        assert_eq!(render(&e), "loading bundle: reading x: no such file\nhint: create it");
+        let e = anyhow::Error::new(inner)
+            .context("reading x: no such file\nhint: create it")
+            .context("loading bundle");
+        assert_eq!(
+            render(&e),
+            "loading bundle: reading x: no such file\nhint: create it"
+        );
     }
 }

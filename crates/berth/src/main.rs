@@ -27,7 +27,11 @@ fn main() -> ExitCode {
     let cli = match cli::Cli::try_parse_from(&args) {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { cli::usage_exit_code(&args) } else { 0 };
+            let code = if e.use_stderr() {
+                cli::usage_exit_code(&args)
+            } else {
+                0
+            };
             let _ = e.print();
             return ExitCode::from(code);
         }

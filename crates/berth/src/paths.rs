@@ -25,7 +25,9 @@ impl Paths {
             None => Paths {
                 data: "/var/lib/berth".into(),
                 run: "/run/berth".into(),
-                config: config.cloned().unwrap_or_else(|| "/etc/berth/config.toml".into()),
+                config: config
+                    .cloned()
+                    .unwrap_or_else(|| "/etc/berth/config.toml".into()),
             },
         }
     }

@@ -204,7 +204,9 @@ impl Cgroup {
     fn primary_dir(&self) -> Result<PathBuf, Error> {
         let h = self.hierarchies()?;
         if h.mode() != Mode::V2 {
-            for c in ["pids", "freezer", "memory", "cpu", "cpuacct", "devices", "blkio", "cpuset"] {
+            for c in [
+                "pids", "freezer", "memory", "cpu", "cpuacct", "devices", "blkio", "cpuset",
+            ] {
                 if let Some(d) = self.v1_dir(c)? {
                     return Ok(d);
                 }

@@ -27,8 +27,12 @@ pub fn open_pty(size: Option<(u16, u16)>) -> Result<Pty> {
     grantpt(&master).ctx(|| "grantpt".into())?;
     unlockpt(&master).ctx(|| "unlockpt".into())?;
     let slave_path = ptsname_r(&master).ctx(|| "ptsname".into())?;
-    let slave = open(Path::new(&slave_path), OFlag::O_RDWR | OFlag::O_NOCTTY, Mode::empty())
-        .ctx(|| format!("opening {slave_path}"))?;
+    let slave = open(
+        Path::new(&slave_path),
+        OFlag::O_RDWR | OFlag::O_NOCTTY,
+        Mode::empty(),
+    )
+    .ctx(|| format!("opening {slave_path}"))?;
     if let Some((rows, cols)) = size {
         set_size(slave.as_raw_fd(), rows, cols);
     }
@@ -84,8 +88,10 @@ pub fn send_to_socket(socket_path: &Path, master: &OwnedFd, slave_path: &str) ->
         None,
     )
     .ctx(|| "creating a socket for the console".into())?;
-    let addr = UnixAddr::new(socket_path).ctx(|| format!("console socket {}", socket_path.display()))?;
-    connect(sock.as_raw_fd(), &addr).ctx(|| format!("connecting to console socket {}", socket_path.display()))?;
+    let addr =
+        UnixAddr::new(socket_path).ctx(|| format!("console socket {}", socket_path.display()))?;
+    connect(sock.as_raw_fd(), &addr)
+        .ctx(|| format!("connecting to console socket {}", socket_path.display()))?;
     let fds = [master.as_fd().as_raw_fd()];
     let iov = [std::io::IoSlice::new(slave_path.as_bytes())];
     nix::sys::socket::sendmsg::<()>(
@@ -95,6 +101,11 @@ pub fn send_to_socket(socket_path: &Path, master: &OwnedFd, slave_path: &str) ->
         nix::sys::socket::MsgFlags::empty(),
         None,
     )
-    .ctx(|| format!("sending the pty to console socket {}", socket_path.display()))?;
+    .ctx(|| {
+        format!(
+            "sending the pty to console socket {}",
+            socket_path.display()
+        )
+    })?;
     Ok(())
 }

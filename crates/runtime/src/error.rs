@@ -23,10 +23,14 @@ pub enum Error {
     #[error("config field `{field}`: {message}")]
     Unsupported { field: String, message: String },
     /// A container id is not valid.
-    #[error("invalid container id {id:?}: {reason}\nhint: use letters, digits, `_`, `-`, `.` and `+`, at most 1024 characters")]
+    #[error(
+        "invalid container id {id:?}: {reason}\nhint: use letters, digits, `_`, `-`, `.` and `+`, at most 1024 characters"
+    )]
     InvalidId { id: String, reason: &'static str },
     /// A container with this id already exists in the state root.
-    #[error("container {id:?} already exists\nhint: delete it first with `delete {id}`, or pick another id")]
+    #[error(
+        "container {id:?} already exists\nhint: delete it first with `delete {id}`, or pick another id"
+    )]
     AlreadyExists { id: String },
     /// No container with this id exists.
     #[error("container {id:?} does not exist")]

@@ -21,7 +21,9 @@ pub fn apply_apparmor(profile: &str) -> Result<()> {
     if !apparmor_enabled() {
         return Err(Error::Unsupported {
             field: "process.apparmorProfile".into(),
-            message: format!("profile {profile:?} asked for, but AppArmor is not enabled on this host"),
+            message: format!(
+                "profile {profile:?} asked for, but AppArmor is not enabled on this host"
+            ),
         });
     }
     let attr = if std::path::Path::new("/proc/self/attr/apparmor/exec").exists() {

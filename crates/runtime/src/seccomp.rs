@@ -27,9 +27,9 @@ fn action(a: LinuxSeccompAction, errno: Option<u32>, field: &str) -> Result<Scmp
         }
         LinuxSeccompAction::ScmpActKillProcess => ScmpAction::KillProcess,
         LinuxSeccompAction::ScmpActTrap => ScmpAction::Trap,
-        LinuxSeccompAction::ScmpActErrno => {
-            ScmpAction::Errno(i32::try_from(errno.unwrap_or(libc::EPERM as u32)).unwrap_or(libc::EPERM))
-        }
+        LinuxSeccompAction::ScmpActErrno => ScmpAction::Errno(
+            i32::try_from(errno.unwrap_or(libc::EPERM as u32)).unwrap_or(libc::EPERM),
+        ),
         LinuxSeccompAction::ScmpActTrace => {
             ScmpAction::Trace(u16::try_from(errno.unwrap_or(libc::EPERM as u32)).unwrap_or(1))
         }
@@ -38,7 +38,9 @@ fn action(a: LinuxSeccompAction, errno: Option<u32>, field: &str) -> Result<Scmp
         LinuxSeccompAction::ScmpActNotify => {
             return Err(Error::Unsupported {
                 field: field.into(),
-                message: "SCMP_ACT_NOTIFY (seccomp user notification) is not supported by berth yet".into(),
+                message:
+                    "SCMP_ACT_NOTIFY (seccomp user notification) is not supported by berth yet"
+                        .into(),
             });
         }
     })
@@ -73,17 +75,31 @@ fn arch(a: Arch) -> Result<ScmpArch> {
     })
 }
 
-fn compare(op: LinuxSeccompOperator, index: usize, value: u64, two: Option<u64>) -> Result<ScmpArgCompare> {
+fn compare(
+    op: LinuxSeccompOperator,
+    index: usize,
+    value: u64,
+    two: Option<u64>,
+) -> Result<ScmpArgCompare> {
     let idx = u32::try_from(index)
         .ok()
         .filter(|i| *i < 6)
-        .ok_or_else(|| err("linux.seccomp.syscalls.args.index", format!("{index} is not an argument index (0-5)")))?;
+        .ok_or_else(|| {
+            err(
+                "linux.seccomp.syscalls.args.index",
+                format!("{index} is not an argument index (0-5)"),
+            )
+        })?;
     Ok(match op {
         LinuxSeccompOperator::ScmpCmpNe => ScmpArgCompare::new(idx, ScmpCompareOp::NotEqual, value),
         LinuxSeccompOperator::ScmpCmpLt => ScmpArgCompare::new(idx, ScmpCompareOp::Less, value),
-        LinuxSeccompOperator::ScmpCmpLe => ScmpArgCompare::new(idx, ScmpCompareOp::LessOrEqual, value),
+        LinuxSeccompOperator::ScmpCmpLe => {
+            ScmpArgCompare::new(idx, ScmpCompareOp::LessOrEqual, value)
+        }
         LinuxSeccompOperator::ScmpCmpEq => ScmpArgCompare::new(idx, ScmpCompareOp::Equal, value),
-        LinuxSeccompOperator::ScmpCmpGe => ScmpArgCompare::new(idx, ScmpCompareOp::GreaterEqual, value),
+        LinuxSeccompOperator::ScmpCmpGe => {
+            ScmpArgCompare::new(idx, ScmpCompareOp::GreaterEqual, value)
+        }
         LinuxSeccompOperator::ScmpCmpGt => ScmpArgCompare::new(idx, ScmpCompareOp::Greater, value),
         // The spec's value is the mask and valueTwo the datum.
         LinuxSeccompOperator::ScmpCmpMaskedEq => {
@@ -94,11 +110,16 @@ fn compare(op: LinuxSeccompOperator, index: usize, value: u64, two: Option<u64>)
 
 /// Compiles the spec's seccomp section into a filter (not yet loaded).
 pub fn build(s: &LinuxSeccomp) -> Result<ScmpFilterContext> {
-    let default = action(s.default_action(), s.default_errno_ret(), "linux.seccomp.defaultAction")?;
+    let default = action(
+        s.default_action(),
+        s.default_errno_ret(),
+        "linux.seccomp.defaultAction",
+    )?;
     let mut ctx = ScmpFilterContext::new(default).map_err(|e| err("creating filter", e))?;
     for a in s.architectures().iter().flatten() {
         let a = arch(*a)?;
-        ctx.add_arch(a).map_err(|e| err("linux.seccomp.architectures", e))?;
+        ctx.add_arch(a)
+            .map_err(|e| err("linux.seccomp.architectures", e))?;
     }
     for f in s.flags().iter().flatten() {
         match f {
@@ -118,7 +139,8 @@ pub fn build(s: &LinuxSeccomp) -> Result<ScmpFilterContext> {
         .map_err(|e| err("linux.seccomp.flags", e))?;
     }
     // We set no_new_privs ourselves when the spec asks; libseccomp must not force it.
-    ctx.set_ctl_nnp(false).map_err(|e| err("creating filter", e))?;
+    ctx.set_ctl_nnp(false)
+        .map_err(|e| err("creating filter", e))?;
     for (i, sc) in s.syscalls().iter().flatten().enumerate() {
         let field = format!("linux.seccomp.syscalls[{i}]");
         let act = action(sc.action(), sc.errno_ret(), &field)?;

@@ -67,7 +67,11 @@ pub fn parse_spec(text: &[u8], path: &Path) -> Result<Spec> {
         let field = e.path().to_string();
         Error::InvalidConfig {
             path: path.to_path_buf(),
-            field: if field == "." { "(document)".into() } else { field },
+            field: if field == "." {
+                "(document)".into()
+            } else {
+                field
+            },
             message: e.into_inner().to_string(),
         }
     })
@@ -155,7 +159,10 @@ pub fn validate(spec: &Spec) -> Result<()> {
         {
             return Err(unsupported(
                 "linux.namespaces",
-                format!("path {p:?} of the {:?} namespace must be absolute", ns.typ()),
+                format!(
+                    "path {p:?} of the {:?} namespace must be absolute",
+                    ns.typ()
+                ),
             ));
         }
     }
@@ -194,7 +201,9 @@ pub fn validate(spec: &Spec) -> Result<()> {
     {
         return Err(unsupported(
             "linux.rootfsPropagation",
-            format!("{p:?} is not one of shared, slave, private, unbindable (optionally with r prefix)"),
+            format!(
+                "{p:?} is not one of shared, slave, private, unbindable (optionally with r prefix)"
+            ),
         ));
     }
     for (i, d) in linux.devices().iter().flatten().enumerate() {
@@ -299,7 +308,12 @@ mod tests {
         let bad = format!(
             r#"{BASE},"linux":{{"namespaces":[{{"type":"network"}}],"sysctl":{{"vm.swappiness":"10"}}}}}}"#
         );
-        assert!(spec(&bad).unwrap_err().to_string().contains("not namespaced"));
+        assert!(
+            spec(&bad)
+                .unwrap_err()
+                .to_string()
+                .contains("not namespaced")
+        );
         let good = format!(
             r#"{BASE},"linux":{{"namespaces":[{{"type":"network"}}],"sysctl":{{"net.ipv4.ip_forward":"1"}}}}}}"#
         );
@@ -314,9 +328,8 @@ mod tests {
 
     #[test]
     fn duplicate_namespace_is_refused() {
-        let bad = format!(
-            r#"{BASE},"linux":{{"namespaces":[{{"type":"pid"}},{{"type":"pid"}}]}}}}"#
-        );
+        let bad =
+            format!(r#"{BASE},"linux":{{"namespaces":[{{"type":"pid"}},{{"type":"pid"}}]}}}}"#);
         assert!(spec(&bad).unwrap_err().to_string().contains("twice"));
     }
 }

@@ -149,7 +149,10 @@ impl StateDir {
 
     /// Saves state atomically (write to a temp file, then rename).
     pub fn save(&self, s: &Saved) -> Result<()> {
-        write_atomic(&self.state_file(), &serde_json::to_vec(s).map_err(json_err)?)
+        write_atomic(
+            &self.state_file(),
+            &serde_json::to_vec(s).map_err(json_err)?,
+        )
     }
 
     /// Saves the spec the container was made from.

@@ -100,7 +100,10 @@ impl Channel {
             ) {
                 Ok(r) => {
                     let mut fd = None;
-                    for c in r.cmsgs().map_err(|e| Error::sys("reading control data", e))? {
+                    for c in r
+                        .cmsgs()
+                        .map_err(|e| Error::sys("reading control data", e))?
+                    {
                         if let ControlMessageOwned::ScmRights(fds) = c {
                             for f in fds {
                                 // SAFETY: the kernel just gave us this descriptor.

@@ -87,14 +87,17 @@ pub fn create(rt: &Runtime, id: &str, bundle: Bundle, opts: &CreateOptions) -> R
         field: "process".into(),
         message: "missing; `create` needs a process to run".into(),
     })?;
-    if process.terminal().unwrap_or(false) && opts.console_socket.is_none() && !opts.pty_to_runtime {
+    if process.terminal().unwrap_or(false) && opts.console_socket.is_none() && !opts.pty_to_runtime
+    {
         return Err(Error::Unsupported {
             field: "process.terminal".into(),
-            message: "a terminal needs --console-socket when the runtime does not stay attached".into(),
+            message: "a terminal needs --console-socket when the runtime does not stay attached"
+                .into(),
         });
     }
     dir.save_spec(spec)?;
-    mkfifo(&dir.fifo(), Mode::from_bits_truncate(0o622)).ctx(|| format!("creating {}", dir.fifo().display()))?;
+    mkfifo(&dir.fifo(), Mode::from_bits_truncate(0o622))
+        .ctx(|| format!("creating {}", dir.fifo().display()))?;
     let linux = spec.linux().as_ref();
     let cgroup_path = linux
         .and_then(|l| l.cgroups_path().as_ref())
@@ -123,8 +126,12 @@ pub fn create(rt: &Runtime, id: &str, bundle: Bundle, opts: &CreateOptions) -> R
     }
 
     let plan = Plan::new(linux.and_then(|l| l.namespaces().as_deref()).unwrap_or(&[]))?;
-    let state_dir = open(&dir.dir, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
-        .ctx(|| format!("opening {}", dir.dir.display()))?;
+    let state_dir = open(
+        &dir.dir,
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .ctx(|| format!("opening {}", dir.dir.display()))?;
     let console = match (&opts.console_socket, opts.pty_to_runtime) {
         (Some(p), _) => ConsoleTarget::Socket(absolute(p)),
         (None, true) => ConsoleTarget::Runtime,
@@ -181,7 +188,13 @@ pub fn create(rt: &Runtime, id: &str, bundle: Bundle, opts: &CreateOptions) -> R
             Msg::RunHooks => {
                 let state = oci_state_of(&saved, Status::Creating);
                 if let Some(h) = spec.hooks() {
-                    let hooks: Vec<_> = h.prestart().iter().flatten().chain(h.create_runtime().iter().flatten()).cloned().collect();
+                    let hooks: Vec<_> = h
+                        .prestart()
+                        .iter()
+                        .flatten()
+                        .chain(h.create_runtime().iter().flatten())
+                        .cloned()
+                        .collect();
                     crate::hooks::run("createRuntime", &hooks, &state)?;
                 }
                 let json = serde_json::to_string(&oci_state_of(&saved, Status::Created))
@@ -193,7 +206,9 @@ pub fn create(rt: &Runtime, id: &str, bundle: Bundle, opts: &CreateOptions) -> R
             Msg::Failed(e) => return Err(Error::Init(e)),
             Msg::NoExec(message, status) => return Err(Error::Exec { message, status }),
             other => {
-                return Err(Error::Init(format!("container setup: unexpected {other:?}")));
+                return Err(Error::Init(format!(
+                    "container setup: unexpected {other:?}"
+                )));
             }
         }
     }

@@ -71,12 +71,20 @@ pub fn exec(rt: &Runtime, id: &str, process: &Process, opts: &ExecOptions) -> Re
         if a.ino() == b.ino() && a.dev() == b.dev() {
             continue;
         }
-        let fd = open(theirs.as_str(), OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
-            .ctx(|| format!("opening {theirs}"))?;
+        let fd = open(
+            theirs.as_str(),
+            OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .ctx(|| format!("opening {theirs}"))?;
         joins.push((t, fd));
     }
-    let root = open(format!("/proc/{pid}/root").as_str(), OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
-        .ctx(|| format!("opening the root of container {id:?}"))?;
+    let root = open(
+        format!("/proc/{pid}/root").as_str(),
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .ctx(|| format!("opening the root of container {id:?}"))?;
     let console = match (&opts.console_socket, process.terminal().unwrap_or(false)) {
         (Some(p), _) => ConsoleTarget::Socket(absolute(p)),
         (None, true) => ConsoleTarget::Runtime,
@@ -89,7 +97,15 @@ pub fn exec(rt: &Runtime, id: &str, process: &Process, opts: &ExecOptions) -> Re
     let helper = match unsafe { fork() }.ctx(|| "forking the exec helper".into())? {
         ForkResult::Child => {
             drop(parent);
-            let r = join_and_clone(&child, &joins, &root, process, &console, seccomp.as_ref(), opts.preserve_fds);
+            let r = join_and_clone(
+                &child,
+                &joins,
+                &root,
+                process,
+                &console,
+                seccomp.as_ref(),
+                opts.preserve_fds,
+            );
             if let Err(e) = r {
                 let _ = child.send(&Msg::Failed(e.to_string()));
                 // SAFETY: leaving the forked child without running the parent's atexit.
@@ -120,7 +136,11 @@ pub fn exec(rt: &Runtime, id: &str, process: &Process, opts: &ExecOptions) -> Re
             Some((m, _)) => return Err(Error::Init(format!("exec setup: unexpected {m:?}"))),
             // End of file once the program was executed (the channel is close-on-exec).
             None if exec_pid > 0 => break,
-            None => return Err(Error::Init("exec setup: the helper exited without saying why".into())),
+            None => {
+                return Err(Error::Init(
+                    "exec setup: the helper exited without saying why".into(),
+                ));
+            }
         }
     }
     if let Some(pf) = &opts.pid_file {
@@ -148,14 +168,28 @@ fn join_and_clone(
     nix::unistd::chroot(".").ctx(|| "chroot into the container".into())?;
     nix::unistd::chdir("/").ctx(|| "chdir /".into())?;
     // SAFETY: fork-like clone; single-threaded.
-    let pid = unsafe { libc::syscall(libc::SYS_clone, libc::CLONE_PARENT | libc::SIGCHLD, 0usize, 0usize, 0usize, 0usize) };
+    let pid = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            libc::CLONE_PARENT | libc::SIGCHLD,
+            0usize,
+            0usize,
+            0usize,
+            0usize,
+        )
+    };
     match pid {
         -1 => Err(Error::sys("cloning the exec process", nix::Error::last())),
         0 => {
             let e = (|| -> Result<Error> {
                 process::setup_console(process, console, ch, false)?;
                 let program = process::prepare(process)?;
-                Ok(process::finish_and_exec(process, &program, seccomp, preserve_fds))
+                Ok(process::finish_and_exec(
+                    process,
+                    &program,
+                    seccomp,
+                    preserve_fds,
+                ))
             })();
             let e = e.unwrap_or_else(|e| e);
             let (msg, status) = match &e {
@@ -163,7 +197,10 @@ fn join_and_clone(
                 other => (Msg::Failed(other.to_string()), 1),
             };
             let _ = ch.send(&msg);
-            let _ = std::io::Write::write_all(&mut std::io::stderr(), format!("berth: {e}\n").as_bytes());
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                format!("berth: {e}\n").as_bytes(),
+            );
             // SAFETY: leaving the forked child.
             unsafe { libc::_exit(status) }
         }

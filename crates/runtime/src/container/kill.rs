@@ -14,11 +14,18 @@ pub fn parse_signal(s: &str) -> Result<i32> {
         }
     } else {
         let up = s.to_ascii_uppercase();
-        let name = if up.starts_with("SIG") { up } else { format!("SIG{up}") };
+        let name = if up.starts_with("SIG") {
+            up
+        } else {
+            format!("SIG{up}")
+        };
         if let Ok(sig) = name.parse::<Signal>() {
             return Ok(sig as i32);
         }
-        if let Some(rt) = name.strip_prefix("SIGRTMIN+").and_then(|n| n.parse::<i32>().ok()) {
+        if let Some(rt) = name
+            .strip_prefix("SIGRTMIN+")
+            .and_then(|n| n.parse::<i32>().ok())
+        {
             return Ok(libc::SIGRTMIN() + rt);
         }
     }

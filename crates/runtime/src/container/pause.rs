@@ -19,7 +19,10 @@ pub fn pause(rt: &Runtime, id: &str) -> Result<()> {
 pub fn resume(rt: &Runtime, id: &str) -> Result<()> {
     let c = rt.load(id)?;
     if c.status() != Status::Paused {
-        return Err(c.bad_state("resume it", "\nhint: only a paused container can be resumed"));
+        return Err(c.bad_state(
+            "resume it",
+            "\nhint: only a paused container can be resumed",
+        ));
     }
     Ok(c.cgroup()?.thaw()?)
 }

@@ -20,7 +20,18 @@ use crate::spec::Bundle;
 fn forwarded() -> SigSet {
     let mut s = SigSet::empty();
     for sig in Signal::iterator() {
-        if !matches!(sig, Signal::SIGKILL | Signal::SIGSTOP | Signal::SIGSEGV | Signal::SIGBUS | Signal::SIGILL | Signal::SIGFPE | Signal::SIGTTIN | Signal::SIGTTOU | Signal::SIGTSTP) {
+        if !matches!(
+            sig,
+            Signal::SIGKILL
+                | Signal::SIGSTOP
+                | Signal::SIGSEGV
+                | Signal::SIGBUS
+                | Signal::SIGILL
+                | Signal::SIGFPE
+                | Signal::SIGTTIN
+                | Signal::SIGTTOU
+                | Signal::SIGTSTP
+        ) {
             s.add(sig);
         }
     }
@@ -29,8 +40,19 @@ fn forwarded() -> SigSet {
 
 /// Runs container `id` in the foreground and returns its exit code; `detach` returns
 /// right after start (the container then belongs to the caller's subreaper).
-pub fn run(rt: &Runtime, id: &str, bundle: Bundle, opts: &CreateOptions, detach: bool) -> Result<i32> {
-    let terminal = bundle.spec.process().as_ref().and_then(|p| p.terminal()).unwrap_or(false);
+pub fn run(
+    rt: &Runtime,
+    id: &str,
+    bundle: Bundle,
+    opts: &CreateOptions,
+    detach: bool,
+) -> Result<i32> {
+    let terminal = bundle
+        .spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.terminal())
+        .unwrap_or(false);
     let mut o = opts.clone();
     o.pty_to_runtime = terminal && opts.console_socket.is_none() && !detach;
     // Become the subreaper so a pid namespace's init, cloned by our short-lived helper,
@@ -41,24 +63,41 @@ pub fn run(rt: &Runtime, id: &str, bundle: Bundle, opts: &CreateOptions, detach:
     let sigs = forwarded();
     let mut with_chld = sigs;
     with_chld.add(Signal::SIGCHLD);
-    let old = with_chld.thread_swap_mask(nix::sys::signal::SigmaskHow::SIG_BLOCK).ctx(|| "blocking signals".into())?;
+    let old = with_chld
+        .thread_swap_mask(nix::sys::signal::SigmaskHow::SIG_BLOCK)
+        .ctx(|| "blocking signals".into())?;
     let result = run_blocked(rt, id, bundle, &o, detach, with_chld);
     let _ = old.thread_set_mask();
     result
 }
 
 /// Runs `process` in container `id` and waits for it, relaying signals and the terminal.
-pub fn exec_foreground(rt: &Runtime, id: &str, process: &oci_spec::runtime::Process, opts: &super::ExecOptions) -> Result<i32> {
+pub fn exec_foreground(
+    rt: &Runtime,
+    id: &str,
+    process: &oci_spec::runtime::Process,
+    opts: &super::ExecOptions,
+) -> Result<i32> {
     let sigs = forwarded();
     let mut with_chld = sigs;
     with_chld.add(Signal::SIGCHLD);
-    let old = with_chld.thread_swap_mask(nix::sys::signal::SigmaskHow::SIG_BLOCK).ctx(|| "blocking signals".into())?;
-    let result = super::exec(rt, id, process, opts).and_then(|e| supervise(e.pid, e.pty, with_chld));
+    let old = with_chld
+        .thread_swap_mask(nix::sys::signal::SigmaskHow::SIG_BLOCK)
+        .ctx(|| "blocking signals".into())?;
+    let result =
+        super::exec(rt, id, process, opts).and_then(|e| supervise(e.pid, e.pty, with_chld));
     let _ = old.thread_set_mask();
     result
 }
 
-fn run_blocked(rt: &Runtime, id: &str, bundle: Bundle, o: &CreateOptions, detach: bool, sigs: SigSet) -> Result<i32> {
+fn run_blocked(
+    rt: &Runtime,
+    id: &str,
+    bundle: Bundle,
+    o: &CreateOptions,
+    detach: bool,
+    sigs: SigSet,
+) -> Result<i32> {
     let created = match create(rt, id, bundle, o) {
         Ok(c) => c,
         Err(e) => return Err(e),
@@ -118,7 +157,11 @@ pub fn supervise(pid: i32, pty: Option<OwnedFd>, sigs: SigSet) -> Result<i32> {
             Ok(_) | Err(nix::Error::EINTR) => {}
             Err(e) => break Err(Error::sys("poll", e)),
         }
-        let ready = |i: usize| fds.get(i).and_then(|f| f.revents()).is_some_and(|r| !r.is_empty());
+        let ready = |i: usize| {
+            fds.get(i)
+                .and_then(|f| f.revents())
+                .is_some_and(|r| !r.is_empty())
+        };
         let (sig_ready, pty_ready, in_ready) = (ready(0), ready(1), ready(2));
         drop(fds);
         if sig_ready {
@@ -169,12 +212,20 @@ fn copy_once(from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> bool {
 }
 
 fn drain(from: BorrowedFd<'_>) {
-    let _ = nix::fcntl::fcntl(from, nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK));
+    let _ = nix::fcntl::fcntl(
+        from,
+        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+    );
     while copy_once(from, std::io::stdout().as_fd()) {}
 }
 
 fn copy_winsize(from: BorrowedFd<'_>, to: BorrowedFd<'_>) {
-    let mut ws = libc::winsize { ws_row: 0, ws_col: 0, ws_xpixel: 0, ws_ypixel: 0 };
+    let mut ws = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
     // SAFETY: TIOCGWINSZ/TIOCSWINSZ with a winsize struct we own.
     unsafe {
         if libc::ioctl(from.as_raw_fd(), libc::TIOCGWINSZ, &mut ws) == 0 {

@@ -22,12 +22,21 @@ pub fn start(rt: &Runtime, id: &str) -> Result<Container> {
                 "\nhint: its init exited before start; see `delete` and create it again",
             ));
         }
-        _ => return Err(c.bad_state("start it", "\nhint: only a created container can be started")),
+        _ => {
+            return Err(c.bad_state(
+                "start it",
+                "\nhint: only a created container can be started",
+            ));
+        }
     }
     let fifo = c.dir.fifo();
     // Open without blocking, then poll: if the init died, a blocking open would hang.
-    let fd = open(&fifo, OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC, Mode::empty())
-        .ctx(|| format!("opening {}", fifo.display()))?;
+    let fd = open(
+        &fifo,
+        OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .ctx(|| format!("opening {}", fifo.display()))?;
     let mut n = 0;
     loop {
         let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
@@ -50,7 +59,9 @@ pub fn start(rt: &Runtime, id: &str) -> Result<Container> {
     }
     let _ = fs_err::remove_file(&fifo);
     if n == 0 {
-        return Err(Error::Init(format!("container {id:?}: its init exited before it could start")));
+        return Err(Error::Init(format!(
+            "container {id:?}: its init exited before it could start"
+        )));
     }
     let spec = c.dir.load_spec()?;
     if let Some(h) = spec.hooks().as_ref().and_then(|h| h.poststart().as_ref()) {

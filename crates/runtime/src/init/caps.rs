@@ -2,7 +2,7 @@
 
 use std::str::FromStr;
 
-use caps::{CapSet, CapsHashSet, Capability};
+use caps::{CapSet, Capability, CapsHashSet};
 use oci_spec::runtime::{Capabilities, LinuxCapabilities};
 
 use crate::error::{Error, Result};
@@ -35,7 +35,8 @@ pub fn drop_bounding(c: Option<&LinuxCapabilities>) -> Result<()> {
 
 /// Sets effective, permitted, inheritable and ambient sets (after the uid switch).
 pub fn apply(c: Option<&LinuxCapabilities>) -> Result<()> {
-    let get = |f: fn(&LinuxCapabilities) -> &Option<Capabilities>| to_caps(c.and_then(|c| f(c).as_ref()));
+    let get =
+        |f: fn(&LinuxCapabilities) -> &Option<Capabilities>| to_caps(c.and_then(|c| f(c).as_ref()));
     let permitted = get(LinuxCapabilities::permitted);
     let effective = get(LinuxCapabilities::effective);
     let inheritable = get(LinuxCapabilities::inheritable);

@@ -64,7 +64,10 @@ pub fn check_runnable(p: &Path) -> Result<(), ExecProblem> {
         Ok(m) => m,
         Err(_) => {
             return problem(
-                format!("exec: {:?}: no such file or directory (it is a dangling symlink)", p.display()),
+                format!(
+                    "exec: {:?}: no such file or directory (it is a dangling symlink)",
+                    p.display()
+                ),
                 127,
             );
         }
@@ -73,7 +76,13 @@ pub fn check_runnable(p: &Path) -> Result<(), ExecProblem> {
         return problem(format!("exec: {:?}: is a directory", p.display()), 126);
     }
     if md.permissions().mode() & 0o111 == 0 {
-        return problem(format!("exec: {:?}: permission denied (the file is not executable)", p.display()), 126);
+        return problem(
+            format!(
+                "exec: {:?}: permission denied (the file is not executable)",
+                p.display()
+            ),
+            126,
+        );
     }
     let mut head = [0u8; 512];
     let n = match fs_err::File::open(p).and_then(|mut f| f.read(&mut head)) {
@@ -84,16 +93,28 @@ pub fn check_runnable(p: &Path) -> Result<(), ExecProblem> {
     if let Some(rest) = head.strip_prefix(b"#!") {
         let line = rest.split(|b| *b == b'\n').next().unwrap_or(rest);
         let text = String::from_utf8_lossy(line);
-        let interp = text.trim_start().split([' ', '\t']).next().unwrap_or("").to_string();
+        let interp = text
+            .trim_start()
+            .split([' ', '\t'])
+            .next()
+            .unwrap_or("")
+            .to_string();
         if interp.ends_with('\r') {
             return problem(
-                format!("exec: {:?}: its interpreter {:?} does not exist\nhint: the file has Windows line endings; its first line ends in \\r (convert it with dos2unix)", p.display(), interp.trim_end_matches('\r')),
+                format!(
+                    "exec: {:?}: its interpreter {:?} does not exist\nhint: the file has Windows line endings; its first line ends in \\r (convert it with dos2unix)",
+                    p.display(),
+                    interp.trim_end_matches('\r')
+                ),
                 127,
             );
         }
         if !interp.is_empty() && fs_err::metadata(&interp).is_err() {
             return problem(
-                format!("exec: {:?}: its interpreter {interp:?} (from the #! line) does not exist in the container", p.display()),
+                format!(
+                    "exec: {:?}: its interpreter {interp:?} (from the #! line) does not exist in the container",
+                    p.display()
+                ),
                 127,
             );
         }
@@ -171,9 +192,17 @@ fn elf_interpreter(p: &Path) -> Option<String> {
     let rd32 = |o: usize| Some(u32::from_le_bytes(data.get(o..o + 4)?.try_into().ok()?));
     let rd64 = |o: usize| Some(u64::from_le_bytes(data.get(o..o + 8)?.try_into().ok()?));
     let (phoff, phentsize, phnum) = if is64 {
-        (usize::try_from(rd64(0x20)?).ok()?, usize::from(rd16(0x36)?), usize::from(rd16(0x38)?))
+        (
+            usize::try_from(rd64(0x20)?).ok()?,
+            usize::from(rd16(0x36)?),
+            usize::from(rd16(0x38)?),
+        )
     } else {
-        (usize::try_from(rd32(0x1c)?).ok()?, usize::from(rd16(0x2a)?), usize::from(rd16(0x2c)?))
+        (
+            usize::try_from(rd32(0x1c)?).ok()?,
+            usize::from(rd16(0x2a)?),
+            usize::from(rd16(0x2c)?),
+        )
     };
     for i in 0..phnum {
         let h = phoff + i * phentsize;
@@ -181,12 +210,20 @@ fn elf_interpreter(p: &Path) -> Option<String> {
             continue; // not PT_INTERP
         }
         let (off, size) = if is64 {
-            (usize::try_from(rd64(h + 8)?).ok()?, usize::try_from(rd64(h + 32)?).ok()?)
+            (
+                usize::try_from(rd64(h + 8)?).ok()?,
+                usize::try_from(rd64(h + 32)?).ok()?,
+            )
         } else {
-            (usize::try_from(rd32(h + 4)?).ok()?, usize::try_from(rd32(h + 16)?).ok()?)
+            (
+                usize::try_from(rd32(h + 4)?).ok()?,
+                usize::try_from(rd32(h + 16)?).ok()?,
+            )
         };
         let raw = data.get(off..off + size)?;
-        let s = String::from_utf8_lossy(raw).trim_end_matches('\0').to_string();
+        let s = String::from_utf8_lossy(raw)
+            .trim_end_matches('\0')
+            .to_string();
         return Some(s);
     }
     None

@@ -71,14 +71,21 @@ fn stage1_inner(ch: &Channel, cfg: &InitConfig) -> Result<()> {
     ch.expect("go", |m| matches!(m, Msg::Go))?;
     cfg.plan.join_all()?;
     if cfg.plan.new_userns() {
-        nix::sched::unshare(CloneFlags::CLONE_NEWUSER).ctx(|| "creating the user namespace".into())?;
+        nix::sched::unshare(CloneFlags::CLONE_NEWUSER)
+            .ctx(|| "creating the user namespace".into())?;
         ch.send(&Msg::MapIds)?;
         ch.expect("id maps", |m| matches!(m, Msg::MapsDone))?;
-        setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0)).ctx(|| "setresgid 0 in the user namespace".into())?;
-        setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0)).ctx(|| "setresuid 0 in the user namespace".into())?;
+        setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0))
+            .ctx(|| "setresgid 0 in the user namespace".into())?;
+        setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0))
+            .ctx(|| "setresuid 0 in the user namespace".into())?;
     }
     cfg.plan.unshare_rest()?;
-    if cfg.plan.create.contains(CloneFlags::from_bits_retain(libc::CLONE_NEWTIME)) {
+    if cfg
+        .plan
+        .create
+        .contains(CloneFlags::from_bits_retain(libc::CLONE_NEWTIME))
+    {
         write_time_offsets(&cfg.spec)?;
     }
     // SAFETY: raw clone without a new stack behaves like fork; we are single-threaded.
@@ -93,7 +100,10 @@ fn stage1_inner(ch: &Channel, cfg: &InitConfig) -> Result<()> {
         )
     };
     match pid {
-        -1 => Err(Error::sys("cloning the container's init", nix::Error::last())),
+        -1 => Err(Error::sys(
+            "cloning the container's init",
+            nix::Error::last(),
+        )),
         0 => stage2(ch, cfg),
         pid => ch.send(&Msg::Pid(i32::try_from(pid).unwrap_or(-1))),
     }
@@ -101,7 +111,11 @@ fn stage1_inner(ch: &Channel, cfg: &InitConfig) -> Result<()> {
 
 fn write_time_offsets(spec: &Spec) -> Result<()> {
     let mut text = String::new();
-    if let Some(offsets) = spec.linux().as_ref().and_then(|l| l.time_offsets().as_ref()) {
+    if let Some(offsets) = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.time_offsets().as_ref())
+    {
         for (clock, off) in offsets {
             let name = match clock.as_str() {
                 "monotonic" => "monotonic",
@@ -113,7 +127,11 @@ fn write_time_offsets(spec: &Spec) -> Result<()> {
                     });
                 }
             };
-            text.push_str(&format!("{name} {} {}\n", off.secs().unwrap_or(0), off.nanosecs().unwrap_or(0)));
+            text.push_str(&format!(
+                "{name} {} {}\n",
+                off.secs().unwrap_or(0),
+                off.nanosecs().unwrap_or(0)
+            ));
         }
     }
     if !text.is_empty() {
@@ -162,7 +180,11 @@ fn stage2_inner(ch: &Channel, cfg: &InitConfig) -> Result<Never> {
         Msg::HooksDone(s) => s,
         _ => String::new(),
     };
-    if let Some(hooks) = spec.hooks().as_ref().and_then(|h| h.create_container().as_ref()) {
+    if let Some(hooks) = spec
+        .hooks()
+        .as_ref()
+        .and_then(|h| h.create_container().as_ref())
+    {
         run_hooks_json("createContainer", hooks, &state_json)?;
     }
     if new_mntns {
@@ -181,7 +203,10 @@ fn stage2_inner(ch: &Channel, cfg: &InitConfig) -> Result<Never> {
     if let Some(d) = spec.domainname().as_deref().filter(|h| !h.is_empty()) {
         // SAFETY: setdomainname with a valid buffer and length.
         if unsafe { libc::setdomainname(d.as_ptr().cast(), d.len()) } != 0 {
-            return Err(Error::sys(format!("setting domainname {d:?}"), nix::Error::last()));
+            return Err(Error::sys(
+                format!("setting domainname {d:?}"),
+                nix::Error::last(),
+            ));
         }
     }
     if let Some(linux) = spec.linux() {
@@ -192,7 +217,11 @@ fn stage2_inner(ch: &Channel, cfg: &InitConfig) -> Result<Never> {
     }
     if let Some(adj) = process.oom_score_adj() {
         fs_err::write("/proc/self/oom_score_adj", adj.to_string()).map_err(|e| {
-            Error::io("setting process.oomScoreAdj via", "/proc/self/oom_score_adj", e)
+            Error::io(
+                "setting process.oomScoreAdj via",
+                "/proc/self/oom_score_adj",
+                e,
+            )
         })?;
     }
     if !cfg.no_new_keyring {
@@ -203,26 +232,47 @@ fn stage2_inner(ch: &Channel, cfg: &InitConfig) -> Result<Never> {
 
     // Wait for `start`: opening the fifo for writing blocks until start opens it to read.
     let fifo = loop {
-        match openat(&cfg.state_dir, "exec.fifo", OFlag::O_WRONLY | OFlag::O_CLOEXEC, Mode::empty()) {
+        match openat(
+            &cfg.state_dir,
+            "exec.fifo",
+            OFlag::O_WRONLY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        ) {
             Err(nix::Error::EINTR) => continue,
             r => break r.ctx(|| "opening the exec fifo".into())?,
         }
     };
     nix::unistd::write(&fifo, b"0").ctx(|| "writing the exec fifo".into())?;
     drop(fifo);
-    if let Some(hooks) = spec.hooks().as_ref().and_then(|h| h.start_container().as_ref()) {
+    if let Some(hooks) = spec
+        .hooks()
+        .as_ref()
+        .and_then(|h| h.start_container().as_ref())
+    {
         run_hooks_json("startContainer", hooks, &state_json)?;
     }
     let seccomp = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref());
-    Err(process::finish_and_exec(process, &program, seccomp, cfg.preserve_fds))
+    Err(process::finish_and_exec(
+        process,
+        &program,
+        seccomp,
+        cfg.preserve_fds,
+    ))
 }
 
 fn has_joined_userns(cfg: &InitConfig) -> bool {
-    cfg.plan.join.iter().any(|(t, _)| *t == LinuxNamespaceType::User)
+    cfg.plan
+        .join
+        .iter()
+        .any(|(t, _)| *t == LinuxNamespaceType::User)
         || (has_namespace(&cfg.spec, LinuxNamespaceType::User) && !cfg.plan.new_userns())
 }
 
-fn run_hooks_json(kind: &'static str, hooks: &[oci_spec::runtime::Hook], state_json: &str) -> Result<()> {
+fn run_hooks_json(
+    kind: &'static str,
+    hooks: &[oci_spec::runtime::Hook],
+    state_json: &str,
+) -> Result<()> {
     crate::hooks::run_json(kind, hooks, state_json.as_bytes())
 }
 

@@ -24,13 +24,21 @@ pub enum ConsoleTarget {
 }
 
 /// Opens the pty (if asked) and hands the master over; call after pivot_root.
-pub fn setup_console(p: &Process, target: &ConsoleTarget, ch: &Channel, bind_console: bool) -> Result<()> {
+pub fn setup_console(
+    p: &Process,
+    target: &ConsoleTarget,
+    ch: &Channel,
+    bind_console: bool,
+) -> Result<()> {
     if !p.terminal().unwrap_or(false) {
         return Ok(());
     }
-    let size = p
-        .console_size()
-        .map(|b| (u16::try_from(b.height()).unwrap_or(24), u16::try_from(b.width()).unwrap_or(80)));
+    let size = p.console_size().map(|b| {
+        (
+            u16::try_from(b.height()).unwrap_or(24),
+            u16::try_from(b.width()).unwrap_or(80),
+        )
+    });
     let pty = console::open_pty(size)?;
     if bind_console {
         // /dev/console is the pty too, as on a real system.
@@ -103,7 +111,10 @@ pub fn finish_and_exec(
         .filter_map(|e| CString::new(e.as_str()).ok())
         .collect();
     let Ok(path) = CString::new(program.as_os_str().as_encoded_bytes()) else {
-        return Error::Init(format!("program path {} contains a NUL byte", program.display()));
+        return Error::Init(format!(
+            "program path {} contains a NUL byte",
+            program.display()
+        ));
     };
     let err = nix::unistd::execve(&path, &args, &env).err();
     // execve returned: explain it as precisely as we can.
@@ -169,7 +180,14 @@ fn finish(p: &Process, seccomp: Option<&LinuxSeccomp>, preserve_fds: i32) -> Res
 fn close_fds_from(first: i32) {
     let first = u32::try_from(first).unwrap_or(3);
     // SAFETY: close_range only changes descriptor flags.
-    let r = unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, libc::CLOSE_RANGE_CLOEXEC) };
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
     if r != 0
         && let Ok(dir) = fs_err::read_dir("/proc/self/fd")
     {

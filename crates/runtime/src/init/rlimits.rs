@@ -37,10 +37,15 @@ pub fn apply(limits: &[PosixRlimit]) -> Result<()> {
         // SAFETY: plain syscall on a valid struct.
         if unsafe { libc::setrlimit(res, &new) } != 0 {
             let err = std::io::Error::last_os_error();
-            let mut cur = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+            let mut cur = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
             // SAFETY: plain syscall writing into a valid struct.
             unsafe { libc::getrlimit(res, &mut cur) };
-            let name = format!("{:?}", l.typ()).to_uppercase().replace("RLIMIT", "RLIMIT_");
+            let name = format!("{:?}", l.typ())
+                .to_uppercase()
+                .replace("RLIMIT", "RLIMIT_");
             return Err(Error::Init(format!(
                 "setting {name} to soft {} hard {}: {err}; the host allows at most {} here\nhint: lower process.rlimits {name} (or `--ulimit`) to {} or less, or grant CAP_SYS_RESOURCE to the runtime",
                 l.soft(),

@@ -53,7 +53,13 @@ fn parse_mountinfo(text: &str) -> Vec<HostCgroupMount> {
         }
         let controllers = if fstype == "cgroup" {
             r[2].split(',')
-                .filter(|o| !matches!(*o, "rw" | "ro") && !o.starts_with("release_agent") && *o != "clone_children" && *o != "noprefix" && *o != "xattr")
+                .filter(|o| {
+                    !matches!(*o, "rw" | "ro")
+                        && !o.starts_with("release_agent")
+                        && *o != "clone_children"
+                        && *o != "noprefix"
+                        && *o != "xattr"
+                })
                 .map(str::to_string)
                 .collect()
         } else {
@@ -98,8 +104,14 @@ pub fn mount_cgroups(rootfs: &Path, root_fd: &OwnedFd, dest: &Path, opts: &Optio
         if ro {
             f |= MsFlags::MS_RDONLY;
         }
-        return mount(Some("cgroup2"), &proc_fd_path(&fd), Some("cgroup2"), f, None::<&str>)
-            .ctx(|| "mounting cgroup2 in the container".into());
+        return mount(
+            Some("cgroup2"),
+            &proc_fd_path(&fd),
+            Some("cgroup2"),
+            f,
+            None::<&str>,
+        )
+        .ctx(|| "mounting cgroup2 in the container".into());
     }
     let fd = open_in_root(root_fd, rootfs, dest)?;
     mount(
@@ -113,7 +125,12 @@ pub fn mount_cgroups(rootfs: &Path, root_fd: &OwnedFd, dest: &Path, opts: &Optio
     let own = own_cgroups();
     for m in &mounts {
         let (name, own_path) = if m.fstype == "cgroup2" {
-            ("unified".to_string(), own.iter().find(|(c, _)| c.is_empty()).map(|(_, p)| p.clone()))
+            (
+                "unified".to_string(),
+                own.iter()
+                    .find(|(c, _)| c.is_empty())
+                    .map(|(_, p)| p.clone()),
+            )
         } else {
             let key = m.controllers.join(",");
             (
@@ -127,15 +144,29 @@ pub fn mount_cgroups(rootfs: &Path, root_fd: &OwnedFd, dest: &Path, opts: &Optio
             .unwrap_or(&own_path)
             .trim_start_matches('/');
         let src = Path::new(&m.mountpoint).join(sub);
-        let target = secure_join(rootfs, &dest.strip_prefix(rootfs).unwrap_or(dest).join(&name))?;
+        let target = secure_join(
+            rootfs,
+            &dest.strip_prefix(rootfs).unwrap_or(dest).join(&name),
+        )?;
         create_mountpoint(&target, false)?;
         let tfd = open_in_root(root_fd, rootfs, &target)?;
-        mount(Some(&src), &proc_fd_path(&tfd), None::<&str>, MsFlags::MS_BIND, None::<&str>)
-            .ctx(|| format!("binding cgroup {} into the container", src.display()))?;
+        mount(
+            Some(&src),
+            &proc_fd_path(&tfd),
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .ctx(|| format!("binding cgroup {} into the container", src.display()))?;
         let tfd = open_in_root(root_fd, rootfs, &target)?;
         remount_bind(
             &proc_fd_path(&tfd),
-            flags | if ro { MsFlags::MS_RDONLY } else { MsFlags::empty() },
+            flags
+                | if ro {
+                    MsFlags::MS_RDONLY
+                } else {
+                    MsFlags::empty()
+                },
         )?;
         // Co-mounted controllers (cpu,cpuacct) get a link per controller, as on the host.
         if m.controllers.len() > 1 {

@@ -63,7 +63,10 @@ pub fn from_spec(d: &LinuxDevice) -> Result<Device> {
         LinuxDeviceType::A => {
             return Err(Error::Unsupported {
                 field: "linux.devices".into(),
-                message: format!("{}: type \"a\" is only valid in cgroup rules", d.path().display()),
+                message: format!(
+                    "{}: type \"a\" is only valid in cgroup rules",
+                    d.path().display()
+                ),
             });
         }
     };
@@ -80,7 +83,12 @@ pub fn from_spec(d: &LinuxDevice) -> Result<Device> {
 
 /// Creates `devices` under `rootfs`. In a user namespace mknod is not allowed, so the
 /// host's node is bind-mounted instead, as runc does.
-pub fn create_devices(rootfs: &Path, root_fd: &OwnedFd, devices: &[Device], bind: bool) -> Result<()> {
+pub fn create_devices(
+    rootfs: &Path,
+    root_fd: &OwnedFd,
+    devices: &[Device],
+    bind: bool,
+) -> Result<()> {
     for d in devices {
         let dest = secure_join(rootfs, &d.path)?;
         if let Some(parent) = dest.parent() {
@@ -119,8 +127,12 @@ pub fn create_devices(rootfs: &Path, root_fd: &OwnedFd, devices: &[Device], bind
             nix::sys::stat::FchmodatFlags::FollowSymlink,
         )
         .ctx(|| format!("chmod {}", d.path.display()))?;
-        chown(&dest, Some(Uid::from_raw(d.uid)), Some(Gid::from_raw(d.gid)))
-            .ctx(|| format!("chown {}", d.path.display()))?;
+        chown(
+            &dest,
+            Some(Uid::from_raw(d.uid)),
+            Some(Gid::from_raw(d.gid)),
+        )
+        .ctx(|| format!("chown {}", d.path.display()))?;
     }
     Ok(())
 }
@@ -143,13 +155,15 @@ pub fn create_links(rootfs: &Path, has_devpts: bool) -> Result<()> {
     for (target, name) in links {
         let p = dev.join(name);
         if fs_err::symlink_metadata(&p).is_err() {
-            std::os::unix::fs::symlink(target, &p).map_err(|e| Error::io("creating link", &p, e))?;
+            std::os::unix::fs::symlink(target, &p)
+                .map_err(|e| Error::io("creating link", &p, e))?;
         }
     }
     if has_devpts {
         let p = dev.join("ptmx");
         let _ = fs_err::remove_file(&p);
-        std::os::unix::fs::symlink("pts/ptmx", &p).map_err(|e| Error::io("creating link", &p, e))?;
+        std::os::unix::fs::symlink("pts/ptmx", &p)
+            .map_err(|e| Error::io("creating link", &p, e))?;
     }
     Ok(())
 }

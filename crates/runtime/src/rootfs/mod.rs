@@ -55,8 +55,14 @@ pub fn prepare(p: &Prepare<'_>) -> Result<()> {
         .and_then(propagation_flags)
         .unwrap_or(MsFlags::MS_SLAVE | MsFlags::MS_REC);
     // Keep our mounts from propagating back to the host (and the host's to us, unless asked).
-    mount(None::<&str>, "/", None::<&str>, prop | MsFlags::MS_REC, None::<&str>)
-        .ctx(|| "setting mount propagation of /".into())?;
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        prop | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .ctx(|| "setting mount propagation of /".into())?;
     make_parent_private(p.rootfs)?;
     mount(
         Some(p.rootfs),
@@ -83,7 +89,11 @@ pub fn prepare(p: &Prepare<'_>) -> Result<()> {
         mounts::mount_entry(p.rootfs, &root_fd, p.bundle, m, label)?;
     }
     let mut devs = devices::default_devices();
-    for d in linux.and_then(|l| l.devices().as_ref()).into_iter().flatten() {
+    for d in linux
+        .and_then(|l| l.devices().as_ref())
+        .into_iter()
+        .flatten()
+    {
         let d = devices::from_spec(d)?;
         devs.retain(|x| x.path != d.path);
         devs.push(d);
@@ -105,13 +115,22 @@ fn make_parent_private(rootfs: &Path) -> Result<()> {
         }
         let mp = f[4];
         if rootfs.starts_with(mp) && best.is_none_or(|(b, _)| mp.len() >= b.len()) {
-            let shared = f[6..].iter().take_while(|x| **x != "-").any(|x| x.starts_with("shared:"));
+            let shared = f[6..]
+                .iter()
+                .take_while(|x| **x != "-")
+                .any(|x| x.starts_with("shared:"));
             best = Some((mp, shared));
         }
     }
     if let Some((mp, true)) = best {
-        mount(None::<&str>, mp, None::<&str>, MsFlags::MS_PRIVATE, None::<&str>)
-            .ctx(|| format!("making {mp} private"))?;
+        mount(
+            None::<&str>,
+            mp,
+            None::<&str>,
+            MsFlags::MS_PRIVATE,
+            None::<&str>,
+        )
+        .ctx(|| format!("making {mp} private"))?;
     }
     Ok(())
 }
@@ -120,22 +139,42 @@ fn make_parent_private(rootfs: &Path) -> Result<()> {
 pub fn enter(rootfs: &Path, no_pivot: bool) -> Result<()> {
     if no_pivot {
         chdir(rootfs).ctx(|| format!("chdir {}", rootfs.display()))?;
-        mount(Some(rootfs), "/", None::<&str>, MsFlags::MS_MOVE, None::<&str>)
-            .ctx(|| "moving rootfs to / (--no-pivot)".into())?;
+        mount(
+            Some(rootfs),
+            "/",
+            None::<&str>,
+            MsFlags::MS_MOVE,
+            None::<&str>,
+        )
+        .ctx(|| "moving rootfs to / (--no-pivot)".into())?;
         chroot(".").ctx(|| "chroot (--no-pivot)".into())?;
         return chdir("/").ctx(|| "chdir /".into());
     }
-    let old = open("/", OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
-        .ctx(|| "opening /".into())?;
-    let new = open(rootfs, OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
-        .ctx(|| format!("opening {}", rootfs.display()))?;
+    let old = open(
+        "/",
+        OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .ctx(|| "opening /".into())?;
+    let new = open(
+        rootfs,
+        OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .ctx(|| format!("opening {}", rootfs.display()))?;
     fchdir(new.as_fd()).ctx(|| "fchdir rootfs".into())?;
     // pivot_root(".", ".") stacks the old root on top of the new one; unmounting "."
     // then removes it without needing a directory for it inside the container.
     pivot_root(".", ".").ctx(|| format!("pivot_root to {}", rootfs.display()))?;
     fchdir(old.as_fd()).ctx(|| "fchdir old root".into())?;
-    mount(None::<&str>, ".", None::<&str>, MsFlags::MS_SLAVE | MsFlags::MS_REC, None::<&str>)
-        .ctx(|| "making the old root a slave".into())?;
+    mount(
+        None::<&str>,
+        ".",
+        None::<&str>,
+        MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .ctx(|| "making the old root a slave".into())?;
     umount2(".", MntFlags::MNT_DETACH).ctx(|| "detaching the old root".into())?;
     chdir("/").ctx(|| "chdir /".into())
 }
@@ -150,24 +189,46 @@ pub fn finish(spec: &Spec) -> Result<()> {
         mount(None::<&str>, "/", None::<&str>, flags, None::<&str>)
             .ctx(|| "setting rootfs propagation".into())?;
     }
-    for p in linux.and_then(|l| l.readonly_paths().as_ref()).into_iter().flatten() {
+    for p in linux
+        .and_then(|l| l.readonly_paths().as_ref())
+        .into_iter()
+        .flatten()
+    {
         readonly_path(p)?;
     }
-    for p in linux.and_then(|l| l.masked_paths().as_ref()).into_iter().flatten() {
+    for p in linux
+        .and_then(|l| l.masked_paths().as_ref())
+        .into_iter()
+        .flatten()
+    {
         mask_path(p, linux.and_then(|l| l.mount_label().as_deref()))?;
     }
-    if spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false) {
+    if spec
+        .root()
+        .as_ref()
+        .and_then(|r| r.readonly())
+        .unwrap_or(false)
+    {
         mounts::remount_bind(Path::new("/"), MsFlags::MS_RDONLY)?;
     }
     Ok(())
 }
 
 fn readonly_path(p: &str) -> Result<()> {
-    match mount(Some(p), p, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>) {
+    match mount(
+        Some(p),
+        p,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    ) {
         Err(nix::Error::ENOENT) => return Ok(()),
         r => r.ctx(|| format!("binding read-only path {p}"))?,
     }
-    mounts::remount_bind(Path::new(p), MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC)
+    mounts::remount_bind(
+        Path::new(p),
+        MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+    )
 }
 
 fn mask_path(p: &str, label: Option<&str>) -> Result<()> {
@@ -180,10 +241,22 @@ fn mask_path(p: &str, label: Option<&str>) -> Result<()> {
         let data = label
             .filter(|l| !l.is_empty() && crate::lsm::selinux_enabled())
             .map(|l| format!("context=\"{l}\""));
-        mount(Some("tmpfs"), p, Some("tmpfs"), MsFlags::MS_RDONLY, data.as_deref())
-            .ctx(|| format!("masking {p}"))
+        mount(
+            Some("tmpfs"),
+            p,
+            Some("tmpfs"),
+            MsFlags::MS_RDONLY,
+            data.as_deref(),
+        )
+        .ctx(|| format!("masking {p}"))
     } else {
-        mount(Some("/dev/null"), p, None::<&str>, MsFlags::MS_BIND, None::<&str>)
-            .ctx(|| format!("masking {p}"))
+        mount(
+            Some("/dev/null"),
+            p,
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .ctx(|| format!("masking {p}"))
     }
 }

@@ -115,9 +115,7 @@ pub fn mount_entry(
             .and_then(|s| fs_err::metadata(s).ok())
             .is_some_and(|md| !md.is_dir());
     if is_bind && let Some(src) = &source {
-        fs_err::metadata(src).map_err(|e| {
-            Error::io("bind mount source", src, e)
-        })?;
+        fs_err::metadata(src).map_err(|e| Error::io("bind mount source", src, e))?;
     }
     create_mountpoint(&dest, src_is_file)?;
     let target_fd = open_in_root(root_fd, rootfs, &dest)?;
@@ -155,10 +153,9 @@ pub fn mount_entry(
             // Reopen: the fd still points at the mount point below the new mount.
             let fd2 = open_in_root(root_fd, rootfs, &dest)?;
             remount_bind(&proc_fd_path(&fd2), extra).map_err(|e| match e {
-                Error::Sys { source, .. } => Error::sys(
-                    format!("{} (remounting with {:?})", what(), extra),
-                    source,
-                ),
+                Error::Sys { source, .. } => {
+                    Error::sys(format!("{} (remounting with {:?})", what(), extra), source)
+                }
                 other => other,
             })?;
         }

@@ -39,7 +39,8 @@ pub fn secure_join(root: &Path, unsafe_path: &Path) -> Result<PathBuf> {
                         root: root.to_path_buf(),
                     });
                 }
-                let target = fs_err::read_link(&full).map_err(|e| Error::io("reading link", &full, e))?;
+                let target =
+                    fs_err::read_link(&full).map_err(|e| Error::io("reading link", &full, e))?;
                 if target.is_absolute() {
                     resolved = PathBuf::new();
                 }
@@ -77,13 +78,14 @@ pub fn open_in_root(root_fd: impl AsFd, root: &Path, path: &Path) -> Result<Owne
         .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
     match openat2(root_fd, rel, how) {
         Ok(fd) => Ok(fd),
-        Err(nix::Error::ENOSYS) => nix::fcntl::open(
-            path,
-            OFlag::O_PATH | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(|e| Error::sys(format!("opening {}", path.display()), e)),
-        Err(e) => Err(Error::sys(format!("opening {} inside {}", rel.display(), root.display()), e)),
+        Err(nix::Error::ENOSYS) => {
+            nix::fcntl::open(path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
+                .map_err(|e| Error::sys(format!("opening {}", path.display()), e))
+        }
+        Err(e) => Err(Error::sys(
+            format!("opening {} inside {}", rel.display(), root.display()),
+            e,
+        )),
     }
 }
 

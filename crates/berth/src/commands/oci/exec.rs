@@ -63,7 +63,8 @@ pub fn run(rt: &Runtime, a: &ExecArgs) -> Result<i32> {
         if process.terminal().unwrap_or(false) && a.console_socket.is_none() {
             bail!("exec: a detached process with a terminal needs --console-socket");
         }
-        berth_runtime::exec(rt, &a.id, &process, &opts).with_context(|| format!("exec in container {}", a.id))?;
+        berth_runtime::exec(rt, &a.id, &process, &opts)
+            .with_context(|| format!("exec in container {}", a.id))?;
         return Ok(0);
     }
     Ok(berth_runtime::exec_foreground(rt, &a.id, &process, &opts)
@@ -74,11 +75,19 @@ fn build_process(rt: &Runtime, a: &ExecArgs) -> Result<Process> {
     if let Some(path) = &a.process {
         let text = fs_err::read(path)?;
         let de = &mut serde_json::Deserializer::from_slice(&text);
-        return serde_path_to_error::deserialize(de)
-            .map_err(|e| anyhow::anyhow!("{}: invalid field `{}`: {}", path.display(), e.path(), e.inner()));
+        return serde_path_to_error::deserialize(de).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: invalid field `{}`: {}",
+                path.display(),
+                e.path(),
+                e.inner()
+            )
+        });
     }
     if a.args.is_empty() {
-        bail!("exec: no command given\nhint: berth oci exec ID COMMAND [ARG...], or --process FILE");
+        bail!(
+            "exec: no command given\nhint: berth oci exec ID COMMAND [ARG...], or --process FILE"
+        );
     }
     let c = rt.load(&a.id)?;
     let spec = c.dir.load_spec()?;
@@ -109,7 +118,8 @@ fn build_process(rt: &Runtime, a: &ExecArgs) -> Result<Process> {
         }
     }
     if !a.additional_gids.is_empty() {
-        p.user_mut().set_additional_gids(Some(a.additional_gids.clone()));
+        p.user_mut()
+            .set_additional_gids(Some(a.additional_gids.clone()));
     }
     if a.no_new_privs {
         p.set_no_new_privileges(Some(true));

@@ -27,7 +27,11 @@ impl Logger {
         } else {
             format!("time=\"{time}\" level=error msg={msg:?}")
         };
-        if let Ok(mut f) = fs_err::OpenOptions::new().create(true).append(true).open(path) {
+        if let Ok(mut f) = fs_err::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
             let _ = writeln!(f, "{line}");
         }
     }

@@ -187,18 +187,29 @@ fn run(paths: &Paths, args: &OciArgs) -> Result<i32> {
     let mut out = std::io::stdout().lock();
     match &args.command {
         OciCommand::Create(c) => {
-            let bundle = Bundle::load(&c.bundle).with_context(|| format!("loading bundle {}", c.bundle.display()))?;
+            let bundle = Bundle::load(&c.bundle)
+                .with_context(|| format!("loading bundle {}", c.bundle.display()))?;
             berth_runtime::create(&rt, &c.id, bundle, &create_options(c))
                 .with_context(|| format!("creating container {}", c.id))?;
         }
         OciCommand::Start { id } => {
             berth_runtime::start(&rt, id).with_context(|| format!("starting container {id}"))?;
         }
-        OciCommand::Run { create, detach, keep } => {
+        OciCommand::Run {
+            create,
+            detach,
+            keep,
+        } => {
             let bundle = Bundle::load(&create.bundle)
                 .with_context(|| format!("loading bundle {}", create.bundle.display()))?;
-            let code = berth_runtime::run(&rt, &create.id, bundle, &create_options(create), *detach || *keep)
-                .with_context(|| format!("running container {}", create.id))?;
+            let code = berth_runtime::run(
+                &rt,
+                &create.id,
+                bundle,
+                &create_options(create),
+                *detach || *keep,
+            )
+            .with_context(|| format!("running container {}", create.id))?;
             if *keep && !*detach {
                 let pid = rt.load(&create.id)?.saved.pid;
                 return Ok(berth_runtime::wait_for(pid)?);
@@ -212,17 +223,31 @@ fn run(paths: &Paths, args: &OciArgs) -> Result<i32> {
         }
         OciCommand::Kill { all, id, signal } => {
             let sig = berth_runtime::parse_signal(signal)?;
-            berth_runtime::kill(&rt, id, sig, *all).with_context(|| format!("killing container {id}"))?;
+            berth_runtime::kill(&rt, id, sig, *all)
+                .with_context(|| format!("killing container {id}"))?;
         }
         OciCommand::Delete { force, id } => {
-            berth_runtime::delete(&rt, id, *force).with_context(|| format!("deleting container {id}"))?;
+            berth_runtime::delete(&rt, id, *force)
+                .with_context(|| format!("deleting container {id}"))?;
         }
         OciCommand::Exec(e) => return exec::run(&rt, e),
-        OciCommand::Ps { format, id, ps_args } => ps(&rt, &mut out, format, id, ps_args)?,
+        OciCommand::Ps {
+            format,
+            id,
+            ps_args,
+        } => ps(&rt, &mut out, format, id, ps_args)?,
         OciCommand::List { format, quiet } => list(&rt, &mut out, format, *quiet)?,
-        OciCommand::Pause { id } => berth_runtime::pause(&rt, id).with_context(|| format!("pausing container {id}"))?,
-        OciCommand::Resume { id } => berth_runtime::resume(&rt, id).with_context(|| format!("resuming container {id}"))?,
-        OciCommand::Events { stats, interval, id } => {
+        OciCommand::Pause { id } => {
+            berth_runtime::pause(&rt, id).with_context(|| format!("pausing container {id}"))?
+        }
+        OciCommand::Resume { id } => {
+            berth_runtime::resume(&rt, id).with_context(|| format!("resuming container {id}"))?
+        }
+        OciCommand::Events {
+            stats,
+            interval,
+            id,
+        } => {
             let every = humantime::parse_duration(interval)
                 .with_context(|| format!("--interval {interval:?} is not a duration (e.g. 5s)"))?;
             loop {
@@ -257,28 +282,43 @@ fn create_options(c: &CreateArgs) -> CreateOptions {
     }
 }
 
-fn ps(rt: &Runtime, out: &mut impl Write, format: &str, id: &str, ps_args: &[String]) -> Result<()> {
+fn ps(
+    rt: &Runtime,
+    out: &mut impl Write,
+    format: &str,
+    id: &str,
+    ps_args: &[String],
+) -> Result<()> {
     let pids = berth_runtime::ps(rt, id).with_context(|| format!("listing processes of {id}"))?;
     if format == "json" {
         serde_json::to_writer(&mut *out, &pids)?;
         writeln!(out)?;
         return Ok(());
     }
-    let args: Vec<String> = if ps_args.is_empty() { vec!["-ef".into()] } else { ps_args.to_vec() };
+    let args: Vec<String> = if ps_args.is_empty() {
+        vec!["-ef".into()]
+    } else {
+        ps_args.to_vec()
+    };
     let output = std::process::Command::new("ps")
         .args(&args)
         .output()
         .context("running ps(1)\nhint: install procps, or use `--format json`")?;
     let text = String::from_utf8_lossy(&output.stdout);
     let mut lines = text.lines();
-    let Some(header) = lines.next() else { return Ok(()) };
+    let Some(header) = lines.next() else {
+        return Ok(());
+    };
     let pid_col = header
         .split_whitespace()
         .position(|h| h == "PID")
         .context("ps output has no PID column")?;
     writeln!(out, "{header}")?;
     for line in lines {
-        let pid: Option<i32> = line.split_whitespace().nth(pid_col).and_then(|p| p.parse().ok());
+        let pid: Option<i32> = line
+            .split_whitespace()
+            .nth(pid_col)
+            .and_then(|p| p.parse().ok());
         if pid.is_some_and(|p| pids.contains(&p)) {
             writeln!(out, "{line}")?;
         }
@@ -295,12 +335,19 @@ fn list(rt: &Runtime, out: &mut impl Write, format: &str, quiet: bool) -> Result
         return Ok(());
     }
     if format == "json" {
-        let v: Vec<_> = all.iter().map(berth_runtime::Container::oci_state).collect();
+        let v: Vec<_> = all
+            .iter()
+            .map(berth_runtime::Container::oci_state)
+            .collect();
         serde_json::to_writer(&mut *out, &v)?;
         writeln!(out)?;
         return Ok(());
     }
-    writeln!(out, "{:<20} {:<10} {:<10} {:<40} {:<30} OWNER", "ID", "PID", "STATUS", "BUNDLE", "CREATED")?;
+    writeln!(
+        out,
+        "{:<20} {:<10} {:<10} {:<40} {:<30} OWNER",
+        "ID", "PID", "STATUS", "BUNDLE", "CREATED"
+    )?;
     for c in &all {
         let s = c.oci_state();
         writeln!(

@@ -8,10 +8,16 @@ use anyhow::{Result, bail};
 pub fn write(bundle: &Path, rootless: bool) -> Result<()> {
     let path = bundle.join("config.json");
     if path.exists() {
-        bail!("{} already exists\nhint: remove it first, or pick another --bundle", path.display());
+        bail!(
+            "{} already exists\nhint: remove it first, or pick another --bundle",
+            path.display()
+        );
     }
     let mut spec = if rootless {
-        let mut s = oci_spec::runtime::Spec::rootless(nix::unistd::getuid().as_raw(), nix::unistd::getgid().as_raw());
+        let mut s = oci_spec::runtime::Spec::rootless(
+            nix::unistd::getuid().as_raw(),
+            nix::unistd::getgid().as_raw(),
+        );
         s.set_hostname(Some("berth".into()));
         s
     } else {

@@ -59,11 +59,17 @@ pub fn run(rt: &Runtime, a: &UpdateArgs) -> Result<()> {
             } else {
                 text = fs_err::read(p)?;
             }
-            serde_json::from_slice(&text).with_context(|| format!("--resources {}: not a linux.resources document", p.display()))?
+            serde_json::from_slice(&text).with_context(|| {
+                format!(
+                    "--resources {}: not a linux.resources document",
+                    p.display()
+                )
+            })?
         }
         None => serde_json::from_value(from_flags(a))?,
     };
-    berth_runtime::update(rt, &a.id, &res).with_context(|| format!("updating container {}", a.id))?;
+    berth_runtime::update(rt, &a.id, &res)
+        .with_context(|| format!("updating container {}", a.id))?;
     Ok(())
 }
 
