@@ -98,6 +98,17 @@ pub fn create(rt: &Runtime, id: &str, bundle: Bundle, opts: &CreateOptions) -> R
     dir.save_spec(spec)?;
     mkfifo(&dir.fifo(), Mode::from_bits_truncate(0o622))
         .ctx(|| format!("creating {}", dir.fifo().display()))?;
+    // Not subject to the umask: a container root mapped to another host uid must be able
+    // to open it for writing (through the descriptor below, as it cannot reach the dir).
+    nix::sys::stat::fchmodat(
+        nix::fcntl::AT_FDCWD,
+        &dir.fifo(),
+        Mode::from_bits_truncate(0o622),
+        nix::sys::stat::FchmodatFlags::FollowSymlink,
+    )
+    .ctx(|| format!("chmod {}", dir.fifo().display()))?;
+    let fifo = open(&dir.fifo(), OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
+        .ctx(|| format!("opening {}", dir.fifo().display()))?;
     let linux = spec.linux().as_ref();
     let cgroup_path = linux
         .and_then(|l| l.cgroups_path().as_ref())
@@ -143,6 +154,7 @@ pub fn create(rt: &Runtime, id: &str, bundle: Bundle, opts: &CreateOptions) -> R
         bundle: bundle.dir.clone(),
         plan,
         state_dir,
+        fifo,
         no_pivot: opts.no_pivot,
         no_new_keyring: opts.no_new_keyring,
         console,

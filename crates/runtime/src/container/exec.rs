@@ -132,7 +132,13 @@ pub fn exec(rt: &Runtime, id: &str, process: &Process, opts: &ExecOptions) -> Re
                 let _ = waitpid(helper, None);
                 return Err(Error::Init(e));
             }
-            Some((Msg::NoExec(message, status), _)) => return Err(Error::Exec { message, status }),
+            Some((Msg::NoExec(message, status), _)) => {
+                // Reap the failed process so it is gone when we report.
+                if exec_pid > 0 {
+                    let _ = waitpid(nix::unistd::Pid::from_raw(exec_pid), None);
+                }
+                return Err(Error::Exec { message, status });
+            }
             Some((m, _)) => return Err(Error::Init(format!("exec setup: unexpected {m:?}"))),
             // End of file once the program was executed (the channel is close-on-exec).
             None if exec_pid > 0 => break,
@@ -196,11 +202,13 @@ fn join_and_clone(
                 Error::Exec { message, status } => (Msg::NoExec(message.clone(), *status), *status),
                 other => (Msg::Failed(other.to_string()), 1),
             };
-            let _ = ch.send(&msg);
-            let _ = std::io::Write::write_all(
-                &mut std::io::stderr(),
-                format!("berth: {e}\n").as_bytes(),
-            );
+            if ch.send(&msg).is_err() {
+                // Nobody listens any more: the process's stderr is all that is left.
+                let _ = std::io::Write::write_all(
+                    &mut std::io::stderr(),
+                    format!("berth: {e}\n").as_bytes(),
+                );
+            }
             // SAFETY: leaving the forked child.
             unsafe { libc::_exit(status) }
         }

@@ -63,6 +63,25 @@ pub fn start(rt: &Runtime, id: &str) -> Result<Container> {
             "container {id:?}: its init exited before it could start"
         )));
     }
+    // Wait for end-of-file: the init's write end closes when it executes the program.
+    loop {
+        let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::from(50u16)) {
+            Ok(0) | Err(nix::Error::EINTR) => {}
+            Ok(_) => {
+                let mut buf = [0u8; 16];
+                match nix::unistd::read(&fd, &mut buf) {
+                    Ok(0) => break,
+                    Ok(_) | Err(nix::Error::EAGAIN) => {}
+                    Err(_) => break,
+                }
+            }
+            Err(e) => return Err(Error::sys("waiting for the container's program", e)),
+        }
+        if !init_alive(&c.saved) {
+            break;
+        }
+    }
     let spec = c.dir.load_spec()?;
     if let Some(h) = spec.hooks().as_ref().and_then(|h| h.poststart().as_ref()) {
         // poststart failures are logged by the caller, not fatal (runtime spec).

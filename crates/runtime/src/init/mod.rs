@@ -18,7 +18,7 @@ pub mod process;
 pub mod rlimits;
 
 use std::io::Write;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::PathBuf;
 
 use nix::fcntl::{OFlag, openat};
@@ -45,6 +45,8 @@ pub struct InitConfig {
     pub plan: Plan,
     /// The state directory, opened `O_PATH`, holding `exec.fifo`.
     pub state_dir: OwnedFd,
+    /// The exec fifo itself, opened `O_PATH` by the runtime.
+    pub fifo: OwnedFd,
     /// chroot instead of pivot_root.
     pub no_pivot: bool,
     /// Do not create a new session keyring.
@@ -231,19 +233,24 @@ fn stage2_inner(ch: &Channel, cfg: &InitConfig) -> Result<Never> {
     ch.send(&Msg::Ready)?;
 
     // Wait for `start`: opening the fifo for writing blocks until start opens it to read.
+    // Reopening the runtime's O_PATH descriptor through /proc checks only the fifo's own
+    // mode, so a root mapped to another host uid can open it; without /proc in the
+    // container, fall back to the state directory.
+    let via_proc = format!("/proc/self/fd/{}", cfg.fifo.as_raw_fd());
+    let wr = OFlag::O_WRONLY | OFlag::O_CLOEXEC;
     let fifo = loop {
-        match openat(
-            &cfg.state_dir,
-            "exec.fifo",
-            OFlag::O_WRONLY | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        ) {
+        let r = match nix::fcntl::open(via_proc.as_str(), wr, Mode::empty()) {
+            Err(nix::Error::ENOENT) => openat(&cfg.state_dir, "exec.fifo", wr, Mode::empty()),
+            r => r,
+        };
+        match r {
             Err(nix::Error::EINTR) => continue,
             r => break r.ctx(|| "opening the exec fifo".into())?,
         }
     };
-    nix::unistd::write(&fifo, b"0").ctx(|| "writing the exec fifo".into())?;
-    drop(fifo);
+    // startContainer hooks run once start was called, before the program; the byte then
+    // tells `start` we are about to exec, and the fifo (close-on-exec) reaching end-of-file
+    // tells it the exec happened, so its poststart hooks run after the program started.
     if let Some(hooks) = spec
         .hooks()
         .as_ref()
@@ -251,6 +258,8 @@ fn stage2_inner(ch: &Channel, cfg: &InitConfig) -> Result<Never> {
     {
         run_hooks_json("startContainer", hooks, &state_json)?;
     }
+    nix::unistd::write(&fifo, b"0").ctx(|| "writing the exec fifo".into())?;
+    std::mem::forget(fifo);
     let seccomp = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref());
     Err(process::finish_and_exec(
         process,

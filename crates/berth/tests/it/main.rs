@@ -1,0 +1,6 @@
+//! berth's integration tests: the real binary, real containers, temporary roots.
+//! One test binary with modules keeps link times down (style.md).
+
+mod common;
+mod oci;
+mod oci_limits;
