@@ -52,12 +52,12 @@ impl Cgroup {
         // Resolve everything first.
         let devices = match res.devices().as_deref() {
             Some(rules) if !rules.is_empty() => {
-                let ctl = self
-                    .locate_builtin("devices")?
-                    .ok_or_else(|| Error::ControllerMissing {
-                        controller: "devices".into(),
-                        field: "linux.resources.devices".into(),
-                    })?;
+                let ctl =
+                    self.locate_builtin("devices")?
+                        .ok_or_else(|| Error::ControllerMissing {
+                            controller: "devices".into(),
+                            field: "linux.resources.devices".into(),
+                        })?;
                 Some((ctl, rules))
             }
             _ => None,
@@ -69,7 +69,9 @@ impl Cgroup {
             _ => None,
         };
         let cpu = match res.cpu() {
-            Some(c) if v1::cpu::wanted(c) => Some((self.need("cpu", "cpu", "linux.resources.cpu")?, c)),
+            Some(c) if v1::cpu::wanted(c) => {
+                Some((self.need("cpu", "cpu", "linux.resources.cpu")?, c))
+            }
             _ => None,
         };
         let cpuset = match res.cpu() {
@@ -97,9 +99,10 @@ impl Cgroup {
             _ => None,
         };
         let classid = match res.network() {
-            Some(n) if n.class_id().is_some() => {
-                Some((self.need_v1("net_cls", "linux.resources.network.classID")?, n))
-            }
+            Some(n) if n.class_id().is_some() => Some((
+                self.need_v1("net_cls", "linux.resources.network.classID")?,
+                n,
+            )),
             _ => None,
         };
         let prio = match res.network() {
@@ -110,17 +113,24 @@ impl Cgroup {
             _ => None,
         };
         let rdma = match res.rdma() {
-            Some(r) if !r.is_empty() => Some((self.need("rdma", "rdma", "linux.resources.rdma")?, r)),
+            Some(r) if !r.is_empty() => {
+                Some((self.need("rdma", "rdma", "linux.resources.rdma")?, r))
+            }
             _ => None,
         };
         let unified = match res.unified() {
             Some(u) if !u.is_empty() => {
-                let dir = self.unified_dir()?.ok_or_else(|| Error::ControllerMissing {
-                    controller: "unified (cgroup v2)".into(),
-                    field: "linux.resources.unified".into(),
-                })?;
+                let dir = self
+                    .unified_dir()?
+                    .ok_or_else(|| Error::ControllerMissing {
+                        controller: "unified (cgroup v2)".into(),
+                        field: "linux.resources.unified".into(),
+                    })?;
                 for k in u.keys() {
-                    if k.contains('/') || k.starts_with('.') || UNIFIED_FORBIDDEN.contains(&k.as_str()) {
+                    if k.contains('/')
+                        || k.starts_with('.')
+                        || UNIFIED_FORBIDDEN.contains(&k.as_str())
+                    {
                         return Err(Error::InvalidValue {
                             field: "linux.resources.unified".into(),
                             value: k.clone(),

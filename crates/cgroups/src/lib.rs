@@ -74,12 +74,11 @@ pub fn supported_controllers() -> Vec<String> {
     let Ok(h) = Hierarchies::detect() else {
         return Vec::new();
     };
-    let mut out: Vec<String> = h
-        .v1
-        .iter()
-        .flat_map(|v| v.controllers.iter().cloned())
-        .filter(|c| c != "perf_event" && c != "misc")
-        .collect();
+    let mut out: Vec<String> =
+        h.v1.iter()
+            .flat_map(|v| v.controllers.iter().cloned())
+            .filter(|c| c != "perf_event" && c != "misc")
+            .collect();
     if let Some(u) = &h.unified {
         out.extend(
             u.controllers

@@ -108,13 +108,11 @@ impl Hierarchies {
             }
             let mount_point = PathBuf::from(unescape(left[4]));
             match right[0] {
-                "cgroup2" => {
-                    if h.unified.is_none() {
-                        h.unified = Some(Unified {
-                            mount_point,
-                            controllers: Vec::new(),
-                        });
-                    }
+                "cgroup2" if h.unified.is_none() => {
+                    h.unified = Some(Unified {
+                        mount_point,
+                        controllers: Vec::new(),
+                    });
                 }
                 "cgroup" => {
                     let mut controllers = Vec::new();
@@ -180,7 +178,9 @@ fn unescape(field: &str) -> String {
         if bytes[i] == b'\\' && i + 4 <= bytes.len() {
             let oct = &bytes[i + 1..i + 4];
             if oct.iter().all(|b| (b'0'..=b'7').contains(b)) {
-                let v = oct.iter().fold(0u32, |acc, b| acc * 8 + u32::from(b - b'0'));
+                let v = oct
+                    .iter()
+                    .fold(0u32, |acc, b| acc * 8 + u32::from(b - b'0'));
                 if let Ok(v) = u8::try_from(v) {
                     out.push(v);
                     i += 4;
@@ -237,7 +237,10 @@ mod tests {
         let h = parse(HYBRID);
         assert_eq!(h.mode(), Mode::Hybrid);
         assert_eq!(h.v1.len(), 9);
-        assert_eq!(h.v1_mount("memory"), Some(Path::new("/sys/fs/cgroup/memory")));
+        assert_eq!(
+            h.v1_mount("memory"),
+            Some(Path::new("/sys/fs/cgroup/memory"))
+        );
         assert_eq!(h.v1_mount("hugetlb"), None);
         let u = h.unified.as_ref().unwrap();
         assert_eq!(u.mount_point, Path::new("/sys/fs/cgroup/unified"));
@@ -251,10 +254,7 @@ mod tests {
         let h = parse(V2);
         assert_eq!(h.mode(), Mode::V2);
         assert!(h.v1.is_empty());
-        assert_eq!(
-            h.unified.unwrap().mount_point,
-            Path::new("/sys/fs/cgroup")
-        );
+        assert_eq!(h.unified.unwrap().mount_point, Path::new("/sys/fs/cgroup"));
     }
 
     #[test]
@@ -277,13 +277,20 @@ mod tests {
             vec!["cpuset"]
         );
         // The second mount of the memory hierarchy is a duplicate.
-        assert_eq!(h.v1.iter().filter(|v| v.controllers == ["memory"]).count(), 1);
+        assert_eq!(
+            h.v1.iter().filter(|v| v.controllers == ["memory"]).count(),
+            1
+        );
         assert_eq!(h.v1.len(), 5);
     }
 
     #[test]
     fn v1_only_and_no_cgroups() {
-        let v1: String = HYBRID.lines().filter(|l| !l.contains("cgroup2")).collect::<Vec<_>>().join("\n");
+        let v1: String = HYBRID
+            .lines()
+            .filter(|l| !l.contains("cgroup2"))
+            .collect::<Vec<_>>()
+            .join("\n");
         assert_eq!(parse(&v1).mode(), Mode::V1);
         let none = parse("22 1 8:1 / / rw - ext4 /dev/sda1 rw\n");
         assert!(none.v1.is_empty() && none.unified.is_none());

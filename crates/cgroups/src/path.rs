@@ -59,9 +59,17 @@ mod tests {
     fn escapes_are_refused() {
         for p in ["../etc", "/berth/../../x", "a/..", "/", "", ".", "a\0b"] {
             let err = relative(p).unwrap_err();
-            assert!(err.to_string().contains("invalid cgroupsPath"), "{p}: {err}");
+            assert!(
+                err.to_string().contains("invalid cgroupsPath"),
+                "{p}: {err}"
+            );
         }
-        assert!(relative("/a/../b").unwrap_err().to_string().contains("'..'"));
+        assert!(
+            relative("/a/../b")
+                .unwrap_err()
+                .to_string()
+                .contains("'..'")
+        );
     }
 
     #[test]

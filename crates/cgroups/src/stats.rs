@@ -231,7 +231,10 @@ mod tests {
     fn blkio_lines() {
         let e = parse_blkio_v1("8:0 Read 4096\n8:0 Write 0\nTotal 4096\n");
         assert_eq!(e.len(), 2);
-        assert_eq!((e[0].major, e[0].minor, e[0].op.as_str(), e[0].value), (8, 0, "Read", 4096));
+        assert_eq!(
+            (e[0].major, e[0].minor, e[0].op.as_str(), e[0].value),
+            (8, 0, "Read", 4096)
+        );
     }
 
     #[test]

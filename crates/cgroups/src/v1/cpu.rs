@@ -43,13 +43,28 @@ pub(crate) fn apply(dir: &Path, c: &LinuxCpu) -> Result<(), Error> {
         (None, None) => {}
     }
     if let Some(b) = c.burst() {
-        optional(dir, "cpu.cfs_burst_us", &b.to_string(), "linux.resources.cpu.burst")?;
+        optional(
+            dir,
+            "cpu.cfs_burst_us",
+            &b.to_string(),
+            "linux.resources.cpu.burst",
+        )?;
     }
     if let Some(p) = c.realtime_period().filter(|p| *p != 0) {
-        optional(dir, "cpu.rt_period_us", &p.to_string(), "linux.resources.cpu.realtimePeriod")?;
+        optional(
+            dir,
+            "cpu.rt_period_us",
+            &p.to_string(),
+            "linux.resources.cpu.realtimePeriod",
+        )?;
     }
     if let Some(r) = c.realtime_runtime().filter(|r| *r != 0) {
-        optional(dir, "cpu.rt_runtime_us", &r.to_string(), "linux.resources.cpu.realtimeRuntime")?;
+        optional(
+            dir,
+            "cpu.rt_runtime_us",
+            &r.to_string(),
+            "linux.resources.cpu.realtimeRuntime",
+        )?;
     }
     if let Some(i) = c.idle() {
         optional(dir, "cpu.idle", &i.to_string(), "linux.resources.cpu.idle")?;
@@ -88,7 +103,9 @@ pub(crate) fn acct_stats(dir: &Path, stats: &mut Stats) -> Result<(), Error> {
         let Some(t) = file::read_opt(&path)? else {
             return Ok(Vec::new());
         };
-        t.split_whitespace().map(|w| file::parse_u64(&path, w)).collect()
+        t.split_whitespace()
+            .map(|w| file::parse_u64(&path, w))
+            .collect()
     };
     u.percpu = list("cpuacct.usage_percpu")?;
     u.percpu_kernel = list("cpuacct.usage_percpu_sys")?;
@@ -101,7 +118,13 @@ pub(crate) fn acct_stats(dir: &Path, stats: &mut Stats) -> Result<(), Error> {
         .and_then(|v| u64::try_from(v).ok())
         .filter(|v| *v > 0)
         .unwrap_or(100);
-    let ns = |k: &str| ticks.get(k).copied().unwrap_or(0).saturating_mul(1_000_000_000 / hz);
+    let ns = |k: &str| {
+        ticks
+            .get(k)
+            .copied()
+            .unwrap_or(0)
+            .saturating_mul(1_000_000_000 / hz)
+    };
     u.user = ns("user");
     u.kernel = ns("system");
     Ok(())

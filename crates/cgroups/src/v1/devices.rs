@@ -49,7 +49,11 @@ pub(crate) fn apply(dir: &Path, rules: &[LinuxDeviceCgroup]) -> Result<(), Error
         .collect::<Result<Vec<_>, Error>>()?;
     file::write(&dir.join("devices.deny"), "a")?;
     for (allow, l) in lines.into_iter().flatten() {
-        let name = if allow { "devices.allow" } else { "devices.deny" };
+        let name = if allow {
+            "devices.allow"
+        } else {
+            "devices.deny"
+        };
         file::write(&dir.join(name), &l)?;
     }
     Ok(())
@@ -62,7 +66,10 @@ mod tests {
 
     #[test]
     fn rule_lines() {
-        let all = LinuxDeviceCgroupBuilder::default().allow(false).build().unwrap();
+        let all = LinuxDeviceCgroupBuilder::default()
+            .allow(false)
+            .build()
+            .unwrap();
         assert_eq!(line(&all).unwrap().unwrap(), "a *:* rwm");
         let null = LinuxDeviceCgroupBuilder::default()
             .allow(true)
@@ -85,7 +92,15 @@ mod tests {
             .build()
             .unwrap();
         assert!(line(&fifo).unwrap().is_none());
-        let bad = LinuxDeviceCgroupBuilder::default().access("rx").build().unwrap();
-        assert!(line(&bad).unwrap_err().to_string().contains("linux.resources.devices.access"));
+        let bad = LinuxDeviceCgroupBuilder::default()
+            .access("rx")
+            .build()
+            .unwrap();
+        assert!(
+            line(&bad)
+                .unwrap_err()
+                .to_string()
+                .contains("linux.resources.devices.access")
+        );
     }
 }

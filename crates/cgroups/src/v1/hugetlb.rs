@@ -11,7 +11,10 @@ use crate::{Error, file};
 pub(crate) fn check_size(size: &str) -> Result<(), Error> {
     let digits = size.trim_end_matches(['K', 'M', 'G', 'B']);
     let unit = &size[digits.len()..];
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || !["KB", "MB", "GB"].contains(&unit) {
+    if digits.is_empty()
+        || !digits.bytes().all(|b| b.is_ascii_digit())
+        || !["KB", "MB", "GB"].contains(&unit)
+    {
         return Err(Error::InvalidValue {
             field: "linux.resources.hugepageLimits.pageSize".into(),
             value: size.into(),
@@ -43,7 +46,10 @@ pub(crate) fn apply(dir: &Path, limits: &[LinuxHugepageLimit]) -> Result<(), Err
             return Err(no_such_size(l.page_size()));
         }
         // Reservation accounting (5.7+) must not be looser than the fault limit.
-        file::write_if_exists(&dir.join(format!("hugetlb.{}.rsvd.limit_in_bytes", l.page_size())), &v)?;
+        file::write_if_exists(
+            &dir.join(format!("hugetlb.{}.rsvd.limit_in_bytes", l.page_size())),
+            &v,
+        )?;
     }
     Ok(())
 }

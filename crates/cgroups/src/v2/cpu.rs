@@ -83,7 +83,10 @@ mod tests {
 
     #[test]
     fn cpu_max_lines() {
-        assert_eq!(max_line(Some(50_000), Some(100_000)).unwrap(), "50000 100000");
+        assert_eq!(
+            max_line(Some(50_000), Some(100_000)).unwrap(),
+            "50000 100000"
+        );
         assert_eq!(max_line(Some(20_000), None).unwrap(), "20000 100000");
         assert_eq!(max_line(Some(-1), Some(200_000)).unwrap(), "max 200000");
         assert_eq!(max_line(None, Some(50_000)).unwrap(), "max 50000");

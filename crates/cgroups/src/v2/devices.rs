@@ -275,20 +275,30 @@ fn load(insns: &[Insn], path: &Path) -> Result<OwnedFd, Error> {
         license: license.as_ptr() as u64,
         log_level: level,
         log_size: u32::try_from(log.len()).unwrap_or(0),
-        log_buf: if log.is_empty() { 0 } else { log.as_mut_ptr() as u64 },
+        log_buf: if log.is_empty() {
+            0
+        } else {
+            log.as_mut_ptr() as u64
+        },
         prog_name: name,
         ..ProgLoadAttr::default()
     };
     let mut none = Vec::new();
     match bpf(BPF_PROG_LOAD, &mut attr(&mut none, 0)) {
-        Ok(fd) => fd_from(fd).map_err(|source| bpf_err("BPF_PROG_LOAD", path, source, String::new())),
+        Ok(fd) => {
+            fd_from(fd).map_err(|source| bpf_err("BPF_PROG_LOAD", path, source, String::new()))
+        }
         Err(source) => {
             // Load again with the verifier log on, to say why.
             let mut log = vec![0u8; 1 << 16];
             let _ = bpf(BPF_PROG_LOAD, &mut attr(&mut log, 1));
             let end = log.iter().position(|b| *b == 0).unwrap_or(0);
             let text = String::from_utf8_lossy(&log[..end]).trim().to_string();
-            let mut extra = if text.is_empty() { String::new() } else { format!("\nverifier: {text}") };
+            let mut extra = if text.is_empty() {
+                String::new()
+            } else {
+                format!("\nverifier: {text}")
+            };
             if source.raw_os_error() == Some(libc::EPERM) {
                 extra.push_str("\nhint: loading BPF programs needs CAP_BPF/CAP_SYS_ADMIN (and on kernels before 5.11 a large RLIMIT_MEMLOCK)");
             }
@@ -363,7 +373,9 @@ pub fn apply(path: &Path, rules: &[LinuxDeviceCgroup]) -> Result<(), Error> {
             ..GetFdAttr::default()
         };
         let old_fd = match bpf(BPF_PROG_GET_FD_BY_ID, &mut g) {
-            Ok(r) => fd_from(r).map_err(|e| bpf_err("BPF_PROG_GET_FD_BY_ID", path, e, String::new()))?,
+            Ok(r) => {
+                fd_from(r).map_err(|e| bpf_err("BPF_PROG_GET_FD_BY_ID", path, e, String::new()))?
+            }
             // Detached by someone else meanwhile.
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => continue,
             Err(e) => return Err(bpf_err("BPF_PROG_GET_FD_BY_ID", path, e, String::new())),
@@ -374,7 +386,8 @@ pub fn apply(path: &Path, rules: &[LinuxDeviceCgroup]) -> Result<(), Error> {
             attach_type: BPF_CGROUP_DEVICE,
             ..AttachAttr::default()
         };
-        bpf(BPF_PROG_DETACH, &mut d).map_err(|e| bpf_err("BPF_PROG_DETACH", path, e, String::new()))?;
+        bpf(BPF_PROG_DETACH, &mut d)
+            .map_err(|e| bpf_err("BPF_PROG_DETACH", path, e, String::new()))?;
     }
     Ok(())
 }

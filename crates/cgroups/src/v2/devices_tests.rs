@@ -3,8 +3,17 @@
 use super::*;
 use oci_spec::runtime::LinuxDeviceCgroupBuilder;
 
-fn rule(allow: bool, ty: LinuxDeviceType, major: Option<i64>, minor: Option<i64>, acc: &str) -> LinuxDeviceCgroup {
-    let mut b = LinuxDeviceCgroupBuilder::default().allow(allow).typ(ty).access(acc);
+fn rule(
+    allow: bool,
+    ty: LinuxDeviceType,
+    major: Option<i64>,
+    minor: Option<i64>,
+    acc: &str,
+) -> LinuxDeviceCgroup {
+    let mut b = LinuxDeviceCgroupBuilder::default()
+        .allow(allow)
+        .typ(ty)
+        .access(acc);
     if let Some(m) = major {
         b = b.major(m);
     }
@@ -26,7 +35,10 @@ fn run(p: &[Insn], dev_type: u32, access: u32, major: u32, minor: u32) -> u64 {
         let imm = i.imm as i64 as u64;
         match i.code {
             0x61 => {
-                assert!(r1_is_ctx && i.src() == 1, "load from a non-context register");
+                assert!(
+                    r1_is_ctx && i.src() == 1,
+                    "load from a non-context register"
+                );
                 r[usize::from(i.dst())] = u64::from(ctx[usize::try_from(i.off / 4).unwrap()]);
             }
             0x57 => r[usize::from(i.dst())] &= imm,
@@ -70,7 +82,10 @@ fn assert_all_reachable(p: &[Insn]) {
             _ => todo.push(pc + 1),
         }
     }
-    assert!(seen.iter().all(|s| *s), "unreachable instructions: {seen:?}");
+    assert!(
+        seen.iter().all(|s| *s),
+        "unreachable instructions: {seen:?}"
+    );
 }
 
 const C: u32 = 2;
@@ -129,7 +144,10 @@ fn unconditional_rule_ends_the_program() {
 
 #[test]
 fn no_rules_and_fifo_rules_deny_everything() {
-    for rules in [vec![], vec![rule(true, LinuxDeviceType::P, None, None, "rwm")]] {
+    for rules in [
+        vec![],
+        vec![rule(true, LinuxDeviceType::P, None, None, "rwm")],
+    ] {
         let p = program(&rules).unwrap();
         assert_all_reachable(&p);
         assert_eq!(p.len(), 8);
@@ -153,7 +171,12 @@ fn encoding_of_known_instructions() {
 #[test]
 fn oversized_device_numbers_are_refused() {
     let r = rule(true, LinuxDeviceType::C, Some(1 << 40), None, "r");
-    assert!(program(&[r]).unwrap_err().to_string().contains("linux.resources.devices.major"));
+    assert!(
+        program(&[r])
+            .unwrap_err()
+            .to_string()
+            .contains("linux.resources.devices.major")
+    );
     let r = rule(true, LinuxDeviceType::C, Some(-1), Some(-1), "r");
     let p = program(&[r]).unwrap();
     assert_eq!(run(&p, C, R, 42, 42), 1, "-1 is a wildcard");

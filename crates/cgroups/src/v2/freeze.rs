@@ -14,7 +14,10 @@ pub(crate) fn set(dir: &Path, frozen: bool) -> Result<(), Error> {
     if !file::write_if_exists(&freeze, want)? {
         return Err(Error::Unsupported {
             field: "freezer".into(),
-            reason: format!("{} does not exist (kernel older than 5.2)", freeze.display()),
+            reason: format!(
+                "{} does not exist (kernel older than 5.2)",
+                freeze.display()
+            ),
         });
     }
     let start = Instant::now();

@@ -30,7 +30,7 @@ pub(crate) fn apply(dir: &Path, b: &LinuxBlockIo) -> Result<(), Error> {
         (dir.join("io.weight"), blkio_to_io_weight)
     };
     if let Some(w) = b.weight() {
-        file::write(&wfile, &format!("default {}", conv(w)))?;
+        file::write(&wfile, &conv(w).to_string())?;
     }
     for d in b.weight_device().iter().flatten() {
         if d.leaf_weight().is_some() {
@@ -69,8 +69,12 @@ pub(crate) fn parse_io_stat(text: &str, stats: &mut Stats) {
             continue;
         };
         for kv in f {
-            let Some((k, v)) = kv.split_once('=') else { continue };
-            let Ok(value) = v.parse::<u64>() else { continue };
+            let Some((k, v)) = kv.split_once('=') else {
+                continue;
+            };
+            let Ok(value) = v.parse::<u64>() else {
+                continue;
+            };
             let (list, op) = match k {
                 "rbytes" => (&mut stats.blkio.io_service_bytes_recursive, "Read"),
                 "wbytes" => (&mut stats.blkio.io_service_bytes_recursive, "Write"),
@@ -106,7 +110,10 @@ mod tests {
         assert_eq!(blkio_to_io_weight(1000), 10_000);
         assert_eq!(blkio_to_io_weight(500), 4950);
         let mut s = Stats::default();
-        parse_io_stat("8:0 rbytes=10 wbytes=20 rios=1 wios=2 dbytes=0 dios=0\n", &mut s);
+        parse_io_stat(
+            "8:0 rbytes=10 wbytes=20 rios=1 wios=2 dbytes=0 dios=0\n",
+            &mut s,
+        );
         assert_eq!(s.blkio.io_service_bytes_recursive.len(), 2);
         assert_eq!(s.blkio.io_service_bytes_recursive[1].value, 20);
         assert_eq!(s.blkio.io_serviced_recursive[0].op, "Read");

@@ -24,7 +24,9 @@ pub(crate) fn swap_max(limit: Option<i64>, swap: Option<i64>) -> Result<Option<S
         Some(s) => match limit {
             Some(l) if l > 0 => {
                 if s < l {
-                    Err(bad(format!("memory+swap must not be lower than the memory limit {l}")))
+                    Err(bad(format!(
+                        "memory+swap must not be lower than the memory limit {l}"
+                    )))
                 } else {
                     Ok(Some((s - l).to_string()))
                 }

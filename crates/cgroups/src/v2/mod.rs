@@ -15,7 +15,9 @@ use std::path::Path;
 use crate::{Error, file};
 
 /// Controllers berth enables along the path, in the unified hierarchy's own names.
-pub(crate) const CONTROLLERS: &[&str] = &["cpu", "cpuset", "hugetlb", "io", "memory", "pids", "rdma", "misc"];
+pub(crate) const CONTROLLERS: &[&str] = &[
+    "cpu", "cpuset", "hugetlb", "io", "memory", "pids", "rdma", "misc",
+];
 
 /// Enables, in `cgroup.subtree_control` of `root` and of every directory on the way down to
 /// (not including) `root/rel`, each controller of ours that the parent offers.
