@@ -138,6 +138,11 @@ impl Cgroup {
         &self.path
     }
 
+    /// The validated path relative to each hierarchy root (`berth/abc`).
+    pub fn relative(&self) -> &Path {
+        &self.rel
+    }
+
     /// The hierarchies in use (detected on first call).
     pub fn hierarchies(&self) -> Result<&Hierarchies, Error> {
         if let Some(h) = self.hier.get() {

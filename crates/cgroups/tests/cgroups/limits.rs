@@ -79,6 +79,8 @@ fn cpu_cpuset_and_pids_limits() {
         .shares(512u64)
         .quota(50_000i64)
         .period(100_000u64)
+        .realtime_period(1_000_000u64)
+        .realtime_runtime(10_000i64)
         .cpus("0")
         .mems("0")
         .build()
@@ -94,6 +96,16 @@ fn cpu_cpuset_and_pids_limits() {
         assert_eq!(g.read("cpu", "cpu.shares", ""), "512");
         assert_eq!(g.read("cpu", "cpu.cfs_quota_us", ""), "50000");
         assert_eq!(g.read("cpu", "cpu.cfs_period_us", ""), "100000");
+        if g.cg
+            .v1_dir("cpu")
+            .unwrap()
+            .unwrap()
+            .join("cpu.rt_runtime_us")
+            .exists()
+        {
+            assert_eq!(g.read("cpu", "cpu.rt_runtime_us", ""), "10000");
+            assert_eq!(g.read("cpu", "cpu.rt_period_us", ""), "1000000");
+        }
     } else {
         assert_eq!(
             g.read("cpu", "", "cpu.weight"),
