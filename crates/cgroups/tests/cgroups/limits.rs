@@ -308,3 +308,40 @@ fn invalid_paths_are_refused() {
     }
     assert_eq!(Cgroup::new("berth/rel").unwrap().path(), "berth/rel");
 }
+
+#[test]
+fn host_layout_and_controller_list() {
+    if !can_run() {
+        return;
+    }
+    let h = Hierarchies::detect().unwrap();
+    assert_eq!(berth_cgroups::detect().unwrap(), h.mode());
+    let ctrls = berth_cgroups::supported_controllers();
+    for v in &h.v1 {
+        for c in v
+            .controllers
+            .iter()
+            .filter(|c| *c != "perf_event" && *c != "misc")
+        {
+            assert!(ctrls.contains(c), "{c} missing from {ctrls:?}");
+        }
+    }
+    if let Some(u) = &h.unified {
+        // Whatever the unified root offers (hugetlb on the development machines) is listed.
+        let driven = ["cpu", "cpuset", "hugetlb", "io", "memory", "pids", "rdma"];
+        for c in u
+            .controllers
+            .iter()
+            .filter(|c| driven.contains(&c.as_str()))
+        {
+            assert!(ctrls.contains(c), "{c} missing from {ctrls:?}");
+        }
+    }
+    if h.v1_mount("memory").is_some() && h.unified.is_some() {
+        assert_eq!(h.mode(), Mode::Hybrid);
+    }
+    assert_eq!(
+        berth_cgroups::systemd_available(),
+        std::path::Path::new("/run/systemd/system").is_dir()
+    );
+}
