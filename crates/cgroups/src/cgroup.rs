@@ -3,7 +3,7 @@
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::fcntl::AT_FDCWD;
@@ -56,8 +56,8 @@ fn mkdir_all(root: &Path, rel: &Path) -> Result<(), Error> {
 
 /// Removes a cgroup directory and its child cgroups, deepest first. cgroupfs directories can
 /// only be removed with rmdir, and only once no task is left: tasks that were just killed may
-/// still be exiting, hence the retries on EBUSY.
-fn remove_tree(dir: &Path) -> Result<(), Error> {
+/// still be exiting, hence the retries on EBUSY until `deadline`.
+fn remove_tree(dir: &Path, deadline: Instant) -> Result<(), Error> {
     let entries = match fs_err::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
@@ -65,15 +65,15 @@ fn remove_tree(dir: &Path) -> Result<(), Error> {
     };
     for e in entries.flatten() {
         if e.file_type().is_ok_and(|t| t.is_dir()) {
-            remove_tree(&e.path())?;
+            remove_tree(&e.path(), deadline)?;
         }
     }
     let mut delay = Duration::from_millis(5);
-    for attempt in 0.. {
+    loop {
         // rmdir(2) through nix keeps the raw errno that EBUSY is recognised by.
         match unlinkat(AT_FDCWD, dir, UnlinkatFlags::RemoveDir) {
             Ok(()) | Err(Errno::ENOENT) => return Ok(()),
-            Err(Errno::EBUSY) if attempt < 30 => {
+            Err(Errno::EBUSY) if Instant::now() < deadline => {
                 std::thread::sleep(delay);
                 delay = (delay * 2).min(Duration::from_millis(100));
             }
@@ -86,7 +86,6 @@ fn remove_tree(dir: &Path) -> Result<(), Error> {
             }
         }
     }
-    Ok(())
 }
 
 /// Reads cgroup.procs of `dir` and of every cgroup below it.
@@ -137,6 +136,11 @@ impl Cgroup {
     /// The cgroupsPath this cgroup was made from.
     pub fn path(&self) -> &str {
         &self.path
+    }
+
+    /// The validated path relative to each hierarchy root (`berth/abc`).
+    pub fn relative(&self) -> &Path {
+        &self.rel
     }
 
     /// The hierarchies in use (detected on first call).
@@ -346,10 +350,13 @@ impl Cgroup {
     /// Removes the cgroup (and any child cgroups) from every hierarchy. Missing directories
     /// are skipped; every failure is reported, not just the first.
     pub fn destroy(&self) -> Result<(), Error> {
+        // One retry budget for the whole call: a task that will not leave should cost two
+        // seconds, not two seconds per hierarchy.
+        let deadline = Instant::now() + Duration::from_secs(2);
         let errors: Vec<Error> = self
             .dirs()?
             .iter()
-            .filter_map(|d| remove_tree(d).err())
+            .filter_map(|d| remove_tree(d, deadline).err())
             .collect();
         if errors.is_empty() {
             Ok(())

@@ -108,13 +108,11 @@ impl Hierarchies {
             }
             let mount_point = PathBuf::from(unescape(left[4]));
             match right[0] {
-                "cgroup2" => {
-                    if h.unified.is_none() {
-                        h.unified = Some(Unified {
-                            mount_point,
-                            controllers: Vec::new(),
-                        });
-                    }
+                "cgroup2" if h.unified.is_none() => {
+                    h.unified = Some(Unified {
+                        mount_point,
+                        controllers: Vec::new(),
+                    });
                 }
                 "cgroup" => {
                     let mut controllers = Vec::new();

@@ -50,21 +50,13 @@ pub(crate) fn apply(dir: &Path, c: &LinuxCpu) -> Result<(), Error> {
             "linux.resources.cpu.burst",
         )?;
     }
+    // Realtime bandwidth exists only with CONFIG_RT_GROUP_SCHED; like crun, write it where
+    // the kernel has the files and skip it where it does not.
     if let Some(p) = c.realtime_period().filter(|p| *p != 0) {
-        optional(
-            dir,
-            "cpu.rt_period_us",
-            &p.to_string(),
-            "linux.resources.cpu.realtimePeriod",
-        )?;
+        file::write_if_exists(&dir.join("cpu.rt_period_us"), &p.to_string())?;
     }
     if let Some(r) = c.realtime_runtime().filter(|r| *r != 0) {
-        optional(
-            dir,
-            "cpu.rt_runtime_us",
-            &r.to_string(),
-            "linux.resources.cpu.realtimeRuntime",
-        )?;
+        file::write_if_exists(&dir.join("cpu.rt_runtime_us"), &r.to_string())?;
     }
     if let Some(i) = c.idle() {
         optional(dir, "cpu.idle", &i.to_string(), "linux.resources.cpu.idle")?;

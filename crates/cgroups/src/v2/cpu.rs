@@ -33,12 +33,8 @@ pub(crate) fn max_line(quota: Option<i64>, period: Option<u64>) -> Option<String
 
 /// Writes the cpu controller's limits.
 pub(crate) fn apply(dir: &Path, c: &LinuxCpu) -> Result<(), Error> {
-    if c.realtime_runtime().is_some_and(|r| r != 0) || c.realtime_period().is_some_and(|p| p != 0) {
-        return Err(Error::Unsupported {
-            field: "linux.resources.cpu.realtimeRuntime".into(),
-            reason: "cgroup v2 has no realtime CPU bandwidth control".into(),
-        });
-    }
+    // cgroup v2 has no realtime bandwidth files; realtimeRuntime/Period are skipped as on v1
+    // kernels without CONFIG_RT_GROUP_SCHED.
     if let Some(s) = c.shares().filter(|s| *s != 0) {
         file::write(&dir.join("cpu.weight"), &shares_to_weight(s).to_string())?;
     }

@@ -30,7 +30,7 @@ pub(crate) fn apply(dir: &Path, b: &LinuxBlockIo) -> Result<(), Error> {
         (dir.join("io.weight"), blkio_to_io_weight)
     };
     if let Some(w) = b.weight() {
-        file::write(&wfile, &format!("default {}", conv(w)))?;
+        file::write(&wfile, &conv(w).to_string())?;
     }
     for d in b.weight_device().iter().flatten() {
         if d.leaf_weight().is_some() {
