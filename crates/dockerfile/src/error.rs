@@ -84,7 +84,9 @@ pub enum Error {
         instruction: String,
     },
     /// The file holds no FROM instruction at all.
-    #[error("{file}: no FROM instruction found\nhint: a Dockerfile needs at least one FROM line, like FROM alpine:3.19")]
+    #[error(
+        "{file}: no FROM instruction found\nhint: a Dockerfile needs at least one FROM line, like FROM alpine:3.19"
+    )]
     NoStages {
         /// The file name.
         file: String,
@@ -100,7 +102,9 @@ pub enum Error {
         detail: String,
     },
     /// Two stages use the same name.
-    #[error("{at}: duplicate stage name \"{name}\": already used by the stage on line {first_line}")]
+    #[error(
+        "{at}: duplicate stage name \"{name}\": already used by the stage on line {first_line}"
+    )]
     DuplicateStage {
         /// Where the second definition is.
         at: Location,

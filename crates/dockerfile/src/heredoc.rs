@@ -84,9 +84,15 @@ mod tests {
     #[test]
     fn openers() {
         let s = parse_opener("<<EOF").unwrap();
-        assert_eq!((s.delimiter.as_str(), s.expand, s.strip_tabs), ("EOF", true, false));
+        assert_eq!(
+            (s.delimiter.as_str(), s.expand, s.strip_tabs),
+            ("EOF", true, false)
+        );
         let s = parse_opener("<<-'END'").unwrap();
-        assert_eq!((s.delimiter.as_str(), s.expand, s.strip_tabs), ("END", false, true));
+        assert_eq!(
+            (s.delimiter.as_str(), s.expand, s.strip_tabs),
+            ("END", false, true)
+        );
         let s = parse_opener("<<\"x1\"").unwrap();
         assert_eq!((s.delimiter.as_str(), s.expand), ("x1", false));
         assert!(parse_opener("<<<here").is_none());

@@ -34,7 +34,10 @@ enum Tok {
     /// `**` at the end: anything.
     All,
     /// `[...]` / `[^...]`.
-    Class { negated: bool, ranges: Vec<(char, char)> },
+    Class {
+        negated: bool,
+        ranges: Vec<(char, char)>,
+    },
 }
 
 impl IgnoreMatcher {
@@ -241,7 +244,11 @@ fn tokenize(p: &str) -> Result<Vec<Tok>, String> {
                 if chars.get(i) == Some(&'/') {
                     i += 1;
                 }
-                out.push(if i >= chars.len() { Tok::All } else { Tok::Dirs });
+                out.push(if i >= chars.len() {
+                    Tok::All
+                } else {
+                    Tok::Dirs
+                });
             }
             '*' => out.push(Tok::Star),
             '?' => out.push(Tok::One),
@@ -331,7 +338,14 @@ impl Pattern {
 
     /// Matches tokens from `pi` against text from `ti`. With `open`, the text is a
     /// prefix: reaching its end with tokens left counts as a (possible) match.
-    fn step(&self, pi: usize, ti: usize, t: &[char], open: bool, memo: &mut [Option<bool>]) -> bool {
+    fn step(
+        &self,
+        pi: usize,
+        ti: usize,
+        t: &[char],
+        open: bool,
+        memo: &mut [Option<bool>],
+    ) -> bool {
         let key = pi * (t.len() + 1) + ti;
         if let Some(r) = memo[key] {
             return r;
@@ -358,7 +372,9 @@ impl Pattern {
                         .filter(|&k| t[k] == '/')
                         .any(|k| self.step(pi + 1, k + 1, t, open, memo))
             }
-            Some(tok) => ti < t.len() && tok.single(t[ti]) && self.step(pi + 1, ti + 1, t, open, memo),
+            Some(tok) => {
+                ti < t.len() && tok.single(t[ti]) && self.step(pi + 1, ti + 1, t, open, memo)
+            }
         };
         memo[key] = Some(r);
         r

@@ -100,7 +100,26 @@ pub fn parse(source: &str, file: impl AsRef<std::path::Path>) -> Result<Dockerfi
     if df.stages.is_empty() {
         return Err(Error::NoStages { file });
     }
+    check_stage_indexes(&df)?;
     Ok(df)
+}
+
+/// A numeric `COPY --from` / `RUN --mount from=` must name an existing stage; names
+/// and references with variables are resolved by the builder.
+fn check_stage_indexes(df: &Dockerfile) -> Result<()> {
+    for inst in df.stages.iter().flat_map(|s| &s.instructions) {
+        let froms: Vec<&str> = match &inst.value {
+            Instruction::Copy(c) => c.from.iter().map(String::as_str).collect(),
+            Instruction::Run(r) => r.mounts.iter().filter_map(|m| m.from.as_deref()).collect(),
+            _ => Vec::new(),
+        };
+        for from in froms {
+            if from.parse::<usize>().is_ok() {
+                df.classify_from(from).map_err(|e| e.at(&inst.at))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn parse_line(file: &str, ll: &LogicalLine, escape: char) -> Result<Located<Instruction>> {

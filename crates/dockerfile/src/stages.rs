@@ -22,10 +22,16 @@ impl Dockerfile {
     #[must_use]
     pub fn stage_index(&self, name: &str) -> Option<usize> {
         let lower = name.to_ascii_lowercase();
-        if let Some(s) = self.stages.iter().find(|s| s.name.as_deref() == Some(&lower)) {
+        if let Some(s) = self
+            .stages
+            .iter()
+            .find(|s| s.name.as_deref() == Some(&lower))
+        {
             return Some(s.index);
         }
-        name.parse::<usize>().ok().filter(|i| *i < self.stages.len())
+        name.parse::<usize>()
+            .ok()
+            .filter(|i| *i < self.stages.len())
     }
 
     /// The stage named or numbered `name`.
@@ -37,6 +43,13 @@ impl Dockerfile {
     /// Classifies a `COPY --from` / `RUN --mount from=` value (already expanded): a
     /// stage name, a stage index (an error when out of range) or an image.
     pub fn classify_from(&self, reference: &str) -> Result<StageRef> {
+        if reference.is_empty() {
+            return Err(Error::UnknownStage {
+                at: None,
+                stage: String::new(),
+                detail: "the reference is empty (an unset variable?)".to_string(),
+            });
+        }
         if let Some(i) = self
             .stages
             .iter()
@@ -70,7 +83,11 @@ impl Dockerfile {
         for arg in &self.global_args {
             let value = match build_args.lookup(&arg.name) {
                 Some(v) => Some(v.to_string()),
-                None => arg.default.as_deref().map(|d| x.word(d, &env)).transpose()?,
+                None => arg
+                    .default
+                    .as_deref()
+                    .map(|d| x.word(d, &env))
+                    .transpose()?,
             };
             if let Some(v) = value {
                 env.push((arg.name.clone(), v));
@@ -94,7 +111,11 @@ impl Dockerfile {
             .map_err(|e| e.at(&stage.from.at))?;
         let lower = base.to_ascii_lowercase();
         Ok(
-            match self.stages.iter().position(|s| s.name.as_deref() == Some(&lower)) {
+            match self
+                .stages
+                .iter()
+                .position(|s| s.name.as_deref() == Some(&lower))
+            {
                 Some(i) => StageRef::Stage(i),
                 None => StageRef::Image(base),
             },
@@ -102,22 +123,49 @@ impl Dockerfile {
     }
 
     /// The stages that stage `index` uses directly: its base, `COPY --from` and
-    /// `RUN --mount from=` (values expanded with the global ARGs).
+    /// `RUN --mount from=`. `--from` values are expanded as Docker does, with the
+    /// stage's own scope: ARGs declared in the stage (build argument, else default,
+    /// else the global value) and ENVs before the instruction.
     pub fn stage_dependencies(
         &self,
         index: usize,
-        global_env: &(impl Env + ?Sized),
+        build_args: &(impl Env + ?Sized),
     ) -> Result<BTreeSet<usize>> {
+        let global = self.global_env(build_args)?;
         let mut deps = BTreeSet::new();
-        if let StageRef::Stage(i) = self.base_of(index, global_env)? {
+        if let StageRef::Stage(i) = self.base_of(index, &global)? {
             deps.insert(i);
         }
         let Some(stage) = self.stages.get(index) else {
             return Ok(deps);
         };
+        let mut scope: Vec<(String, String)> = Vec::new();
         for inst in &stage.instructions {
             let x = Expander::new(inst.escape);
             let froms: Vec<&str> = match &inst.value {
+                Instruction::Arg(args) => {
+                    for arg in args {
+                        let value = match build_args.lookup(&arg.name) {
+                            Some(v) => Some(v.to_string()),
+                            None => match &arg.default {
+                                Some(d) => Some(x.word(d, &scope).map_err(|e| e.at(&inst.at))?),
+                                None => global.lookup(&arg.name).map(str::to_string),
+                            },
+                        };
+                        if let Some(v) = value {
+                            scope.push((arg.name.clone(), v));
+                        }
+                    }
+                    Vec::new()
+                }
+                Instruction::Env(kvs) => {
+                    for kv in kvs {
+                        let key = x.word(&kv.key, &scope).map_err(|e| e.at(&inst.at))?;
+                        let value = x.word(&kv.value, &scope).map_err(|e| e.at(&inst.at))?;
+                        scope.push((key, value));
+                    }
+                    Vec::new()
+                }
                 Instruction::Copy(c) => c.from.iter().map(String::as_str).collect(),
                 Instruction::Run(r) => r
                     .mounts
@@ -128,7 +176,7 @@ impl Dockerfile {
                 _ => Vec::new(),
             };
             for from in froms {
-                let from = x.word(from, global_env).map_err(|e| e.at(&inst.at))?;
+                let from = x.word(from, &scope).map_err(|e| e.at(&inst.at))?;
                 if let StageRef::Stage(i) = self.classify_from(&from).map_err(|e| e.at(&inst.at))? {
                     deps.insert(i);
                 }
@@ -150,7 +198,11 @@ impl Dockerfile {
             Some(t) => self.stage_index(t),
         };
         let Some(index) = index else {
-            let names: Vec<&str> = self.stages.iter().filter_map(|s| s.name.as_deref()).collect();
+            let names: Vec<&str> = self
+                .stages
+                .iter()
+                .filter_map(|s| s.name.as_deref())
+                .collect();
             return Err(Error::UnknownStage {
                 at: None,
                 stage: target.unwrap_or_default().to_string(),
@@ -161,17 +213,16 @@ impl Dockerfile {
                 },
             });
         };
-        let env = self.global_env(build_args)?;
         let mut order = Vec::new();
         let mut path = Vec::new();
-        self.visit(index, &env, &mut order, &mut path)?;
+        self.visit(index, build_args, &mut order, &mut path)?;
         Ok(order)
     }
 
     fn visit(
         &self,
         index: usize,
-        env: &[(String, String)],
+        env: &(impl Env + ?Sized),
         order: &mut Vec<usize>,
         path: &mut Vec<usize>,
     ) -> Result<()> {

@@ -82,7 +82,7 @@ pub(crate) fn unquote(s: &str, escape: char) -> String {
 /// The result of trying the JSON (exec) form.
 pub(crate) enum Json {
     /// Not written as a JSON array at all.
-    NotJson,
+    Absent,
     /// Looks like JSON (`[` ... `]`) but is not an array of strings.
     Invalid(String),
     /// A JSON array of strings.
@@ -94,7 +94,7 @@ pub(crate) enum Json {
 pub(crate) fn json_array(s: &str) -> Json {
     let t = s.trim();
     if !t.starts_with('[') {
-        return Json::NotJson;
+        return Json::Absent;
     }
     match serde_json::from_str::<Vec<String>>(t) {
         Ok(v) => Json::Array(v),
@@ -108,7 +108,10 @@ mod tests {
 
     #[test]
     fn whitespace_split_keeps_offsets() {
-        assert_eq!(split_ws("  a bb\tc ", 4), vec![(6, "a"), (8, "bb"), (11, "c")]);
+        assert_eq!(
+            split_ws("  a bb\tc ", 4),
+            vec![(6, "a"), (8, "bb"), (11, "c")]
+        );
     }
 
     #[test]

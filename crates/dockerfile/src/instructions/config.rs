@@ -63,7 +63,9 @@ impl PortSpec {
             None => (port(ports)?, port(ports)?),
         };
         if end < start {
-            return Err(format!("invalid port range \"{ports}\": the end is below the start"));
+            return Err(format!(
+                "invalid port range \"{ports}\": the end is below the start"
+            ));
         }
         Ok(PortSpec {
             start,
@@ -131,7 +133,7 @@ pub(crate) fn parse_volume(ctx: &Ctx<'_>) -> Result<Vec<String>> {
     ctx.require_args(rest)?;
     let v: Vec<String> = match words::json_array(ctx.from(rest)) {
         Json::Array(v) => v,
-        Json::NotJson | Json::Invalid(_) => words::split_ws(ctx.from(rest), rest)
+        Json::Absent | Json::Invalid(_) => words::split_ws(ctx.from(rest), rest)
             .into_iter()
             .map(|(_, s)| s.to_string())
             .collect(),

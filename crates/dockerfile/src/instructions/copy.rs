@@ -173,7 +173,7 @@ fn paths(ctx: &Ctx<'_>, rest: usize) -> Result<(Vec<String>, String)> {
     ctx.require_args(rest)?;
     let mut all: Vec<String> = match words::json_array(ctx.from(rest)) {
         Json::Array(v) => v,
-        Json::NotJson | Json::Invalid(_) => words::split_ws(ctx.from(rest), rest)
+        Json::Absent | Json::Invalid(_) => words::split_ws(ctx.from(rest), rest)
             .into_iter()
             .map(|(_, s)| s.to_string())
             .collect(),
@@ -192,7 +192,14 @@ fn paths(ctx: &Ctx<'_>, rest: usize) -> Result<(Vec<String>, String)> {
 }
 
 const COPY_FLAGS: [&str; 6] = ["from", "chown", "chmod", "link", "parents", "exclude"];
-const ADD_FLAGS: [&str; 6] = ["chown", "chmod", "checksum", "keep-git-dir", "link", "exclude"];
+const ADD_FLAGS: [&str; 6] = [
+    "chown",
+    "chmod",
+    "checksum",
+    "keep-git-dir",
+    "link",
+    "exclude",
+];
 
 pub(crate) fn parse_copy(ctx: &Ctx<'_>) -> Result<Copy> {
     let (mut fl, rest) = flags::split(ctx);
@@ -201,7 +208,11 @@ pub(crate) fn parse_copy(ctx: &Ctx<'_>) -> Result<Copy> {
     let chmod = fl.string(ctx, "chmod")?.map(|(v, _)| v);
     let link = fl.boolean(ctx, "link")?;
     let parents = fl.boolean(ctx, "parents")?;
-    let excludes = fl.all(ctx, "exclude")?.into_iter().map(|(v, _)| v).collect();
+    let excludes = fl
+        .all(ctx, "exclude")?
+        .into_iter()
+        .map(|(v, _)| v)
+        .collect();
     fl.finish(ctx, &COPY_FLAGS)?;
     let (sources, dest) = paths(ctx, rest)?;
     Ok(Copy {
@@ -224,7 +235,11 @@ pub(crate) fn parse_add(ctx: &Ctx<'_>) -> Result<Add> {
     let checksum = fl.string(ctx, "checksum")?.map(|(v, _)| v);
     let keep_git_dir = fl.boolean(ctx, "keep-git-dir")?;
     let link = fl.boolean(ctx, "link")?;
-    let excludes = fl.all(ctx, "exclude")?.into_iter().map(|(v, _)| v).collect();
+    let excludes = fl
+        .all(ctx, "exclude")?
+        .into_iter()
+        .map(|(v, _)| v)
+        .collect();
     fl.finish(ctx, &ADD_FLAGS)?;
     let (sources, dest) = paths(ctx, rest)?;
     Ok(Add {

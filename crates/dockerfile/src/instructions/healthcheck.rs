@@ -34,7 +34,13 @@ pub struct HealthcheckOptions {
     pub retries: Option<u32>,
 }
 
-const FLAGS: [&str; 5] = ["interval", "timeout", "start-period", "start-interval", "retries"];
+const FLAGS: [&str; 5] = [
+    "interval",
+    "timeout",
+    "start-period",
+    "start-interval",
+    "retries",
+];
 
 pub(crate) fn parse(ctx: &Ctx<'_>) -> Result<Healthcheck> {
     let (mut fl, rest) = flags::split(ctx);
@@ -74,16 +80,16 @@ pub(crate) fn parse(ctx: &Ctx<'_>) -> Result<Healthcheck> {
     let kw_len = text.find(char::is_whitespace).unwrap_or(text.len());
     let keyword = &text[..kw_len];
     if keyword.eq_ignore_ascii_case("NONE") {
-        if !text[kw_len..].trim().is_empty() || durations.iter().any(Option::is_some) || retries.is_some() {
+        if !text[kw_len..].trim().is_empty()
+            || durations.iter().any(Option::is_some)
+            || retries.is_some()
+        {
             return Err(ctx.syntax(start, "HEALTHCHECK NONE takes no options or arguments"));
         }
         return Ok(Healthcheck::None);
     }
     if !keyword.eq_ignore_ascii_case("CMD") {
-        return Err(ctx.syntax(
-            start,
-            format!("expected CMD or NONE, found \"{keyword}\""),
-        ));
+        return Err(ctx.syntax(start, format!("expected CMD or NONE, found \"{keyword}\"")));
     }
     let command = parse_form(ctx, start + kw_len)?;
     let [interval, timeout, start_period, start_interval] = durations;

@@ -156,7 +156,9 @@ impl Instruction {
             Instruction::Run(r) => Instruction::Run(r.expand(&x, env)?),
             Instruction::Label(kvs) => Instruction::Label(kv::expand(kvs, &x, env)?),
             Instruction::Env(kvs) => Instruction::Env(kv::expand(kvs, &x, env)?),
-            Instruction::Expose(ports) => Instruction::Expose(config::expand_ports(ports, &x, env)?),
+            Instruction::Expose(ports) => {
+                Instruction::Expose(config::expand_ports(ports, &x, env)?)
+            }
             Instruction::Add(a) => Instruction::Add(a.expand(&x, env)?),
             Instruction::Copy(c) => Instruction::Copy(c.expand(&x, env)?),
             Instruction::Volume(v) => Instruction::Volume(
@@ -288,7 +290,7 @@ impl Ctx<'_> {
     pub fn require_args(&self, offset: usize) -> Result<()> {
         if self.from(offset).trim().is_empty() {
             return Err(self.syntax(
-                self.line.text.len(),
+                self.line.text.trim_end().len(),
                 format!("{} requires at least one argument", self.name),
             ));
         }

@@ -26,10 +26,11 @@ impl Run {
     pub(crate) fn expand(&self, x: &Expander, env: &(impl Env + ?Sized)) -> Result<Run> {
         let mut out = self.clone();
         for m in &mut out.mounts {
-            for field in [&mut m.target, &mut m.source, &mut m.from, &mut m.id] {
-                if let Some(v) = field {
-                    *v = x.word(v, env)?;
-                }
+            for v in [&mut m.target, &mut m.source, &mut m.from, &mut m.id]
+                .into_iter()
+                .flatten()
+            {
+                *v = x.word(v, env)?;
             }
         }
         Ok(out)
@@ -171,10 +172,9 @@ const MOUNT_KEYS: &str = "type, target (dst, destination), source (src), from, i
 
 fn parse_mount(ctx: &Ctx<'_>, spec: &str, at: usize) -> Result<Mount> {
     let fields = csv_fields(spec);
-    let kind = fields
-        .iter()
-        .find_map(|f| f.strip_prefix("type="))
-        .map_or(Ok(MountType::Bind), |t| match t {
+    let kind = fields.iter().find_map(|f| f.strip_prefix("type=")).map_or(
+        Ok(MountType::Bind),
+        |t| match t {
             "bind" => Ok(MountType::Bind),
             "cache" => Ok(MountType::Cache),
             "tmpfs" => Ok(MountType::Tmpfs),
@@ -187,7 +187,8 @@ fn parse_mount(ctx: &Ctx<'_>, spec: &str, at: usize) -> Result<Mount> {
                 spec,
                 "type=bind, type=cache, type=tmpfs, type=secret or type=ssh",
             )),
-        })?;
+        },
+    )?;
     let mut m = Mount {
         kind,
         target: None,
@@ -233,7 +234,13 @@ fn parse_mount(ctx: &Ctx<'_>, spec: &str, at: usize) -> Result<Mount> {
                     Some("private") => Sharing::Private,
                     Some("locked") => Sharing::Locked,
                     _ => {
-                        return Err(bad(ctx, at, "mount", spec, "sharing=shared, private or locked"));
+                        return Err(bad(
+                            ctx,
+                            at,
+                            "mount",
+                            spec,
+                            "sharing=shared, private or locked",
+                        ));
                     }
                 }
             }
@@ -259,9 +266,19 @@ fn parse_mount(ctx: &Ctx<'_>, spec: &str, at: usize) -> Result<Mount> {
             }
         }
     }
-    if m.target.is_none() && matches!(m.kind, MountType::Bind | MountType::Cache | MountType::Tmpfs)
+    if m.target.is_none()
+        && matches!(
+            m.kind,
+            MountType::Bind | MountType::Cache | MountType::Tmpfs
+        )
     {
-        return Err(bad(ctx, at, "mount", spec, "a target=<path> for this mount type"));
+        return Err(bad(
+            ctx,
+            at,
+            "mount",
+            spec,
+            "a target=<path> for this mount type",
+        ));
     }
     Ok(m)
 }
@@ -321,6 +338,9 @@ mod tests {
 
     #[test]
     fn csv_quotes() {
-        assert_eq!(csv_fields(r#"type=bind,"source=a,b",ro"#), vec!["type=bind", "source=a,b", "ro"]);
+        assert_eq!(
+            csv_fields(r#"type=bind,"source=a,b",ro"#),
+            vec!["type=bind", "source=a,b", "ro"]
+        );
     }
 }
