@@ -63,7 +63,7 @@ pub enum Error {
     },
     /// An instruction that needs a JSON array got something else.
     #[error(
-        "{at}: {instruction} requires a JSON array of strings, like [\"/bin/sh\", \"-c\"]: {detail}"
+        "{at}: {instruction}: expected a JSON array of strings, like [\"/bin/sh\", \"-c\"]: {detail}"
     )]
     BadJson {
         /// Where the arguments start.

@@ -85,6 +85,9 @@ pub(crate) enum Json {
     Absent,
     /// Looks like JSON (`[` ... `]`) but is not an array of strings.
     Invalid(String),
+    /// Valid JSON, but an array holding something other than strings: an error in
+    /// Docker, not a fallback to the shell form.
+    NotStrings,
     /// A JSON array of strings.
     Array(Vec<String>),
 }
@@ -96,8 +99,18 @@ pub(crate) fn json_array(s: &str) -> Json {
     if !t.starts_with('[') {
         return Json::Absent;
     }
-    match serde_json::from_str::<Vec<String>>(t) {
-        Ok(v) => Json::Array(v),
+    match serde_json::from_str::<serde_json::Value>(t) {
+        Ok(serde_json::Value::Array(items)) => {
+            let strings: Option<Vec<String>> = items
+                .into_iter()
+                .map(|i| match i {
+                    serde_json::Value::String(s) => Some(s),
+                    _ => None,
+                })
+                .collect();
+            strings.map_or(Json::NotStrings, Json::Array)
+        }
+        Ok(_) => Json::Invalid("not an array".to_string()),
         Err(e) => Json::Invalid(e.to_string()),
     }
 }

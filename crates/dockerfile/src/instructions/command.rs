@@ -20,6 +20,7 @@ pub(crate) fn parse_form(ctx: &Ctx<'_>, offset: usize) -> Result<CommandForm> {
     let text = ctx.from(offset);
     Ok(match words::json_array(text) {
         Json::Array(v) => CommandForm::Exec(v),
+        Json::NotStrings => return Err(ctx.not_strings(offset)),
         Json::Absent | Json::Invalid(_) => CommandForm::Shell(text.trim().to_string()),
     })
 }
@@ -44,6 +45,7 @@ pub(crate) fn parse_shell(ctx: &Ctx<'_>) -> Result<Vec<String>> {
         Json::Array(v) if v.is_empty() => Err(bad("the array is empty".to_string())),
         Json::Array(v) => Ok(v),
         Json::Invalid(e) => Err(bad(e)),
+        Json::NotStrings => Err(ctx.not_strings(rest)),
         Json::Absent => Err(bad("found shell form".to_string())),
     }
 }

@@ -133,6 +133,7 @@ pub(crate) fn parse_volume(ctx: &Ctx<'_>) -> Result<Vec<String>> {
     ctx.require_args(rest)?;
     let v: Vec<String> = match words::json_array(ctx.from(rest)) {
         Json::Array(v) => v,
+        Json::NotStrings => return Err(ctx.not_strings(rest)),
         Json::Absent | Json::Invalid(_) => words::split_ws(ctx.from(rest), rest)
             .into_iter()
             .map(|(_, s)| s.to_string())

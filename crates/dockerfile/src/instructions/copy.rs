@@ -173,6 +173,7 @@ fn paths(ctx: &Ctx<'_>, rest: usize) -> Result<(Vec<String>, String)> {
     ctx.require_args(rest)?;
     let mut all: Vec<String> = match words::json_array(ctx.from(rest)) {
         Json::Array(v) => v,
+        Json::NotStrings => return Err(ctx.not_strings(rest)),
         Json::Absent | Json::Invalid(_) => words::split_ws(ctx.from(rest), rest)
             .into_iter()
             .map(|(_, s)| s.to_string())

@@ -280,6 +280,15 @@ impl Ctx<'_> {
         }
     }
 
+    /// The error for a JSON array holding something other than strings.
+    pub fn not_strings(&self, offset: usize) -> Error {
+        Error::BadJson {
+            at: self.at(self.skip_ws(offset)),
+            instruction: self.name.to_string(),
+            detail: "when using the JSON form, every element must be a string".to_string(),
+        }
+    }
+
     /// Offset of the first non-space character at or after `offset`.
     pub fn skip_ws(&self, offset: usize) -> usize {
         let rest = self.from(offset);

@@ -48,15 +48,15 @@ fn unterminated_heredoc() {
 fn shell_needs_json() {
     assert_eq!(
         err("FROM alpine\nSHELL /bin/bash -c\n"),
-        "Dockerfile:2:7: SHELL requires a JSON array of strings, like [\"/bin/sh\", \"-c\"]: found shell form"
+        "Dockerfile:2:7: SHELL: expected a JSON array of strings, like [\"/bin/sh\", \"-c\"]: found shell form"
     );
     assert_eq!(
         err("FROM alpine\nSHELL [\"/bin/bash\", -c]\n"),
-        "Dockerfile:2:7: SHELL requires a JSON array of strings, like [\"/bin/sh\", \"-c\"]: invalid number at line 1 column 16"
+        "Dockerfile:2:7: SHELL: expected a JSON array of strings, like [\"/bin/sh\", \"-c\"]: invalid number at line 1 column 16"
     );
     assert_eq!(
         err("FROM alpine\nSHELL []\n"),
-        "Dockerfile:2:7: SHELL requires a JSON array of strings, like [\"/bin/sh\", \"-c\"]: the array is empty"
+        "Dockerfile:2:7: SHELL: expected a JSON array of strings, like [\"/bin/sh\", \"-c\"]: the array is empty"
     );
 }
 
@@ -315,5 +315,21 @@ fn ignore_file_errors() {
     assert_eq!(
         e.to_string(),
         ".dockerignore:1: bad .dockerignore pattern \"[]x\": empty character class"
+    );
+}
+
+#[test]
+fn json_arrays_must_hold_strings() {
+    assert_eq!(
+        err("FROM alpine\nCMD [\"sleep\", 10]\n"),
+        "Dockerfile:2:5: CMD: expected a JSON array of strings, like [\"/bin/sh\", \"-c\"]: when using the JSON form, every element must be a string"
+    );
+    assert_eq!(
+        err("FROM alpine\nCOPY   [\"a\", null, \"/b\"]\n"),
+        "Dockerfile:2:8: COPY: expected a JSON array of strings, like [\"/bin/sh\", \"-c\"]: when using the JSON form, every element must be a string"
+    );
+    assert_eq!(
+        err("FROM alpine\nSHELL [\"sh\", [\"-c\"]]\n"),
+        "Dockerfile:2:7: SHELL: expected a JSON array of strings, like [\"/bin/sh\", \"-c\"]: when using the JSON form, every element must be a string"
     );
 }

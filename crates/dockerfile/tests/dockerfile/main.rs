@@ -7,6 +7,7 @@ mod expand_table;
 mod fixtures;
 mod ignore_table;
 mod instructions;
+mod robustness;
 mod stages;
 mod syntax;
 
