@@ -102,6 +102,42 @@ pub struct Mount {
     pub env: Option<String>,
 }
 
+impl Mount {
+    /// The mount's id with Docker's defaults: a cache's id is its target, a secret's
+    /// the last component of its target, an SSH mount's `default`.
+    #[must_use]
+    pub fn id_or_default(&self) -> Option<String> {
+        if let Some(id) = &self.id {
+            return Some(id.clone());
+        }
+        match self.kind {
+            MountType::Cache => self.target.clone(),
+            MountType::Secret => self
+                .target
+                .as_deref()
+                .and_then(|t| t.trim_end_matches('/').rsplit('/').next())
+                .filter(|b| !b.is_empty())
+                .map(str::to_string),
+            MountType::Ssh => Some("default".to_string()),
+            MountType::Bind | MountType::Tmpfs => None,
+        }
+    }
+
+    /// The target with Docker's defaults: `/run/secrets/<id>` for secrets and
+    /// `/run/buildkit/ssh_agent.<n>` for the n-th SSH mount of the instruction.
+    #[must_use]
+    pub fn target_or_default(&self, ssh_index: usize) -> Option<String> {
+        if let Some(t) = &self.target {
+            return Some(t.clone());
+        }
+        match self.kind {
+            MountType::Secret => self.id_or_default().map(|id| format!("/run/secrets/{id}")),
+            MountType::Ssh => Some(format!("/run/buildkit/ssh_agent.{ssh_index}")),
+            _ => None,
+        }
+    }
+}
+
 /// `--network`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Network {
@@ -278,6 +314,15 @@ fn parse_mount(ctx: &Ctx<'_>, spec: &str, at: usize) -> Result<Mount> {
             "mount",
             spec,
             "a target=<path> for this mount type",
+        ));
+    }
+    if m.kind == MountType::Secret && m.id.is_none() && m.target.is_none() {
+        return Err(bad(
+            ctx,
+            at,
+            "mount",
+            spec,
+            "an id=<secret> or a target=<path> for a secret",
         ));
     }
     Ok(m)

@@ -216,3 +216,34 @@ fn exec_form_json_escapes() {
     );
     assert_eq!(one("CMD []\n"), Instruction::Cmd(CommandForm::Exec(vec![])));
 }
+
+#[test]
+fn mount_defaults_follow_docker() {
+    let r = run_of(
+        "RUN --mount=type=cache,target=/root/.cache --mount=type=secret,target=/etc/token --mount=type=secret,id=aws --mount=type=ssh --mount=type=ssh,id=gh,target=/ssh true\n",
+    );
+    let m = &r.mounts;
+    assert_eq!(m[0].id_or_default().as_deref(), Some("/root/.cache"));
+    assert_eq!(m[1].id_or_default().as_deref(), Some("token"));
+    assert_eq!(m[1].target_or_default(0).as_deref(), Some("/etc/token"));
+    assert_eq!(
+        m[2].target_or_default(0).as_deref(),
+        Some("/run/secrets/aws")
+    );
+    assert_eq!(m[3].id_or_default().as_deref(), Some("default"));
+    assert_eq!(
+        m[3].target_or_default(0).as_deref(),
+        Some("/run/buildkit/ssh_agent.0")
+    );
+    assert_eq!(
+        (
+            m[4].id_or_default().as_deref(),
+            m[4].target_or_default(1).as_deref()
+        ),
+        (Some("gh"), Some("/ssh"))
+    );
+    assert_eq!(
+        crate::err("FROM alpine\nRUN --mount=type=secret,required true\n"),
+        "Dockerfile:2:5: bad value for --mount: \"type=secret,required\": expected an id=<secret> or a target=<path> for a secret"
+    );
+}
