@@ -1,7 +1,7 @@
 //! Word expansion as Docker's builder does it (BuildKit's shell lexer): `$VAR`,
 //! `${VAR}`, `${VAR:-word}`, `${VAR-word}`, `${VAR:+word}`, `${VAR+word}`,
 //! `${VAR:?msg}`, `${VAR?msg}`, `${VAR#glob}`, `${VAR##glob}`, `${VAR%glob}`,
-//! `${VAR%%glob}`, the escape character, single quotes (nothing expands) and double
+//! `${VAR%%glob}`, `${VAR/glob/repl}`, `${VAR//glob/repl}`, the escape character, single quotes (nothing expands) and double
 //! quotes (variables expand, no word splitting). Unset variables expand to nothing.
 //!
 //! This is not a shell: there is no command substitution, no arithmetic and no
@@ -10,6 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::error::{Error, Result};
+use crate::shell_pattern::Pattern;
 
 /// Where expansion looks variables up.
 pub trait Env {
@@ -153,6 +154,8 @@ struct Lexer<'a, E: ?Sized> {
     env: &'a E,
     /// In `used_vars` mode `${X?msg}` never fails: only the names matter.
     collecting: bool,
+    /// Keep escape characters (in `#`, `%` and `/` patterns, where they matter).
+    raw_escapes: bool,
     used: BTreeSet<String>,
 }
 
@@ -165,6 +168,7 @@ impl<'a, E: Env + ?Sized> Lexer<'a, E> {
             escape,
             env,
             collecting,
+            raw_escapes: false,
             used: BTreeSet::new(),
         }
     }
@@ -212,6 +216,9 @@ impl<'a, E: Env + ?Sized> Lexer<'a, E> {
                 // The escape character takes the next character literally; a
                 // trailing one is dropped, as BuildKit does.
                 if let Some(n) = self.next() {
+                    if self.raw_escapes {
+                        out.push_raw(c);
+                    }
                     out.push_raw(n);
                 }
                 continue;
@@ -281,6 +288,9 @@ impl<'a, E: Env + ?Sized> Lexer<'a, E> {
         }
     }
 
+    /// A variable name: a run of digits (positional), one special parameter
+    /// (`@ * # ? - $ !`, which BuildKit looks up like any name, so normally empty),
+    /// or a letter or `_` followed by letters, digits and `_`.
     fn name(&mut self) -> String {
         let mut name = String::new();
         match self.peek() {
@@ -289,6 +299,10 @@ impl<'a, E: Env + ?Sized> Lexer<'a, E> {
                     name.push(c);
                     self.pos += 1;
                 }
+            }
+            Some(c @ ('@' | '*' | '#' | '?' | '-' | '$' | '!')) => {
+                name.push(c);
+                self.pos += 1;
             }
             Some(c) if c.is_alphabetic() || c == '_' => {
                 while let Some(c) = self.peek().filter(|c| c.is_alphanumeric() || *c == '_') {
@@ -350,12 +364,22 @@ impl<'a, E: Env + ?Sized> Lexer<'a, E> {
                 if greedy {
                     self.pos += 1;
                 }
-                let pattern: Vec<char> = self.modifier_word(&name)?.chars().collect();
+                let pattern = self.raw_word(&name, '}')?;
                 let value = value.unwrap_or_default();
-                Ok(trim_glob(&value, &pattern, c == '#', greedy))
+                Ok(Pattern::new(&pattern, self.escape).trim(&value, c == '#', greedy))
+            }
+            '/' => {
+                let all = self.peek() == Some('/');
+                if all {
+                    self.pos += 1;
+                }
+                let pattern = self.raw_word(&name, '/')?;
+                let replacement = self.modifier_word(&name)?;
+                let value = value.unwrap_or_default();
+                Ok(Pattern::new(&pattern, self.escape).replace(&value, &replacement, all))
             }
             other => Err(self.fail(format!(
-                "unsupported modifier \"{other}\" in ${{{name}...}}: expected }}, :-, -, :+, +, :?, ?, #, ##, % or %%"
+                "unsupported modifier \"{other}\" in ${{{name}...}}: expected }}, :-, -, :+, +, :?, ?, #, ##, %, %%, / or //"
             ))),
         }
     }
@@ -370,6 +394,26 @@ impl<'a, E: Env + ?Sized> Lexer<'a, E> {
         };
         if !self.process(&mut w, Some('}'))? {
             return Err(self.fail(format!("missing '}}' in ${{{name}...}}")));
+        }
+        w.finish();
+        Ok(w.words.into_iter().next().unwrap_or_default())
+    }
+
+    /// Reads a pattern up to `stop`, expanding variables and removing quotes but
+    /// keeping escape characters, so that `\\*` stays a literal star.
+    fn raw_word(&mut self, name: &str, stop: char) -> Result<String> {
+        let saved = self.raw_escapes;
+        self.raw_escapes = true;
+        let mut w = Words {
+            split: false,
+            words: Vec::new(),
+            current: String::new(),
+            in_word: false,
+        };
+        let found = self.process(&mut w, Some(stop));
+        self.raw_escapes = saved;
+        if !found? {
+            return Err(self.fail(format!("missing '{stop}' in ${{{name}...}}")));
         }
         w.finish();
         Ok(w.words.into_iter().next().unwrap_or_default())
@@ -393,49 +437,13 @@ impl<'a, E: Env + ?Sized> Lexer<'a, E> {
             _ => {
                 let message = if !word.is_empty() {
                     word
-                } else if colon {
-                    "is not allowed to be unset or empty".to_string()
+                } else if colon && value.is_some() {
+                    "is not allowed to be empty".to_string()
                 } else {
                     "is not allowed to be unset".to_string()
                 };
                 return Err(self.fail(format!("{name}: {message}")));
             }
         })
-    }
-}
-
-/// `${v#p}`, `${v##p}`, `${v%p}`, `${v%%p}`: removes the shortest (or longest) prefix
-/// (or suffix) of `value` matching the glob `pattern` (`*`, `?`, literal characters).
-fn trim_glob(value: &str, pattern: &[char], prefix: bool, greedy: bool) -> String {
-    let chars: Vec<char> = value.chars().collect();
-    let n = chars.len();
-    let mut candidates: Vec<usize> = (0..=n).collect();
-    if greedy {
-        candidates.reverse();
-    }
-    for len in candidates {
-        let part = if prefix {
-            &chars[..len]
-        } else {
-            &chars[n - len..]
-        };
-        if glob(pattern, part) {
-            let rest = if prefix {
-                &chars[len..]
-            } else {
-                &chars[..n - len]
-            };
-            return rest.iter().collect();
-        }
-    }
-    value.to_string()
-}
-
-fn glob(p: &[char], s: &[char]) -> bool {
-    match p.first() {
-        None => s.is_empty(),
-        Some('*') => (0..=s.len()).any(|i| glob(&p[1..], &s[i..])),
-        Some('?') => !s.is_empty() && glob(&p[1..], &s[1..]),
-        Some(c) => s.first() == Some(c) && glob(&p[1..], &s[1..]),
     }
 }

@@ -29,6 +29,7 @@ pub mod ignore;
 mod instructions;
 mod lines;
 mod parse;
+mod shell_pattern;
 mod stages;
 mod suggest;
 mod words;
