@@ -56,6 +56,10 @@ pub fn parse(source: &str, file: impl AsRef<std::path::Path>) -> Result<Dockerfi
         stages: Vec::new(),
     };
     for ll in &logical {
+        // A lone continuation character joins nothing to nothing; BuildKit skips it.
+        if ll.text.trim().is_empty() {
+            continue;
+        }
         let located = parse_line(&file, ll, escape)?;
         match located.value {
             Instruction::From(from) => {

@@ -317,3 +317,14 @@ fn empty_file_with_only_comments_has_no_stages() {
         "Dockerfile: no FROM instruction found\nhint: a Dockerfile needs at least one FROM line, like FROM alpine:3.19"
     );
 }
+
+#[test]
+fn lone_continuation_lines_join_or_vanish() {
+    let d = df("FROM alpine\n\\\nRUN echo hi\n\\");
+    let i = &d.stages[0].instructions;
+    assert_eq!(i.len(), 1);
+    assert_eq!(
+        run(&i[0].value).command,
+        CommandForm::Shell("echo hi".into())
+    );
+}
