@@ -7,6 +7,7 @@
 //!   (directives, continuations, comments, here-documents, JSON and shell forms).
 //! - [`expand_word`], [`expand_words`] and [`Instruction::expand`] substitute
 //!   variables as Docker's builder does; [`used_vars`] lists the ones a word uses.
+//! - [`Scope`] applies Docker's ARG/ENV scoping while walking a stage.
 //! - [`Dockerfile::stages_for_target`] and friends resolve stages.
 //! - [`IgnoreMatcher`] implements `.dockerignore`.
 //!
@@ -29,6 +30,7 @@ pub mod ignore;
 mod instructions;
 mod lines;
 mod parse;
+mod scope;
 mod shell_pattern;
 mod stages;
 mod suggest;
@@ -46,4 +48,5 @@ pub use instructions::{
 };
 pub use lines::Directives;
 pub use parse::{Dockerfile, Stage, parse};
+pub use scope::Scope;
 pub use stages::StageRef;

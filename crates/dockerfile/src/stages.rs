@@ -5,8 +5,9 @@ use std::collections::BTreeSet;
 
 use crate::error::{Error, Result};
 use crate::expand::{Env, Expander};
-use crate::instructions::{Instruction, MountType};
+use crate::instructions::{Instruction, MountType, PLATFORM_ARGS};
 use crate::parse::Dockerfile;
+use crate::scope::Scope;
 
 /// What a `FROM` base, `COPY --from` or `RUN --mount from=` refers to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,11 +76,19 @@ impl Dockerfile {
         Ok(StageRef::Image(reference.to_string()))
     }
 
-    /// The global ARG values: each default expanded in order, overridden by
-    /// `build_args` (`--build-arg`).
+    /// The global ARG values: the platform arguments (`BUILDPLATFORM`, …) given in
+    /// `build_args`, which FROM lines may use undeclared, then each global ARG: its
+    /// `--build-arg` value or its default expanded in order.
     pub fn global_env(&self, build_args: &(impl Env + ?Sized)) -> Result<Vec<(String, String)>> {
         let x = Expander::new(self.directives.escape);
-        let mut env: Vec<(String, String)> = Vec::new();
+        let mut env: Vec<(String, String)> = PLATFORM_ARGS
+            .iter()
+            .filter_map(|n| {
+                build_args
+                    .lookup(n)
+                    .map(|v| ((*n).to_string(), v.to_string()))
+            })
+            .collect();
         for arg in &self.global_args {
             let value = match build_args.lookup(&arg.name) {
                 Some(v) => Some(v.to_string()),
@@ -139,33 +148,10 @@ impl Dockerfile {
         let Some(stage) = self.stages.get(index) else {
             return Ok(deps);
         };
-        let mut scope: Vec<(String, String)> = Vec::new();
+        let mut scope = Scope::new(self, build_args, Vec::new())?;
         for inst in &stage.instructions {
             let x = Expander::new(inst.escape);
             let froms: Vec<&str> = match &inst.value {
-                Instruction::Arg(args) => {
-                    for arg in args {
-                        let value = match build_args.lookup(&arg.name) {
-                            Some(v) => Some(v.to_string()),
-                            None => match &arg.default {
-                                Some(d) => Some(x.word(d, &scope).map_err(|e| e.at(&inst.at))?),
-                                None => global.lookup(&arg.name).map(str::to_string),
-                            },
-                        };
-                        if let Some(v) = value {
-                            scope.push((arg.name.clone(), v));
-                        }
-                    }
-                    Vec::new()
-                }
-                Instruction::Env(kvs) => {
-                    for kv in kvs {
-                        let key = x.word(&kv.key, &scope).map_err(|e| e.at(&inst.at))?;
-                        let value = x.word(&kv.value, &scope).map_err(|e| e.at(&inst.at))?;
-                        scope.push((key, value));
-                    }
-                    Vec::new()
-                }
                 Instruction::Copy(c) => c.from.iter().map(String::as_str).collect(),
                 Instruction::Run(r) => r
                     .mounts
@@ -173,6 +159,10 @@ impl Dockerfile {
                     .filter(|m| matches!(m.kind, MountType::Bind | MountType::Cache))
                     .filter_map(|m| m.from.as_deref())
                     .collect(),
+                Instruction::Arg(_) | Instruction::Env(_) => {
+                    scope.step(inst, build_args)?;
+                    Vec::new()
+                }
                 _ => Vec::new(),
             };
             for from in froms {

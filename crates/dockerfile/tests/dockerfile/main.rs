@@ -8,6 +8,7 @@ mod fixtures;
 mod ignore_table;
 mod instructions;
 mod robustness;
+mod scope;
 mod stages;
 mod syntax;
 
