@@ -18,8 +18,12 @@
 
 mod digest;
 mod error;
+pub mod manifest;
 mod reference;
 
 pub use digest::{Algorithm, Digest, Hasher, HashingReader, VerifyingAsyncReader, VerifyingReader};
 pub use error::{Error, Result};
+pub use manifest::Platform;
+/// The OCI image-spec types (`ImageManifest`, `ImageIndex`, `Descriptor`, …) from `oci-spec`.
+pub use oci_spec::image as oci;
 pub use reference::{DOCKER_HUB, DOCKER_HUB_API, Reference};
