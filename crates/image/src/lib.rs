@@ -20,6 +20,7 @@ mod digest;
 mod error;
 pub mod manifest;
 mod reference;
+pub mod registry;
 
 pub use digest::{Algorithm, Digest, Hasher, HashingReader, VerifyingAsyncReader, VerifyingReader};
 pub use error::{Error, Result};

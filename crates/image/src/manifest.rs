@@ -92,9 +92,9 @@ impl Kind {
 #[derive(Debug, Clone)]
 pub enum Manifest {
     /// One image: config and layers.
-    Image(ImageManifest),
+    Image(Box<ImageManifest>),
     /// A list of per-platform manifests.
-    Index(ImageIndex),
+    Index(Box<ImageIndex>),
 }
 
 /// Parses a manifest. `media_type` is the one the registry or file declared; when it is
@@ -127,13 +127,15 @@ pub fn parse(media_type: Option<&str>, bytes: &[u8]) -> Result<(Kind, Manifest)>
     };
     let what = kind.media_type();
     let manifest = if kind.is_index() {
-        Manifest::Index(serde_json::from_slice(bytes).map_err(|e| Error::json(what, e))?)
+        Manifest::Index(Box::new(
+            serde_json::from_slice(bytes).map_err(|e| Error::json(what, e))?,
+        ))
     } else {
         let m: ImageManifest = serde_json::from_slice(bytes).map_err(|e| Error::json(what, e))?;
         for layer in m.layers() {
-            check_layer_media_type(&layer.media_type().to_string())?;
+            check_layer_media_type(layer.media_type().as_ref())?;
         }
-        Manifest::Image(m)
+        Manifest::Image(Box::new(m))
     };
     Ok((kind, manifest))
 }
@@ -335,7 +337,7 @@ mod tests {
         let (kind, m) = parse(None, doc.to_string().as_bytes()).unwrap();
         assert_eq!(kind, Kind::OciIndex);
         match m {
-            Manifest::Index(i) => i,
+            Manifest::Index(i) => *i,
             Manifest::Image(_) => panic!("not an index"),
         }
     }

@@ -539,7 +539,7 @@ mod tests {
         let long_tag = format!("a:{}", "t".repeat(129));
         let ok_tag = format!("a:{}", "t".repeat(128));
         assert!(Reference::parse(&ok_tag).is_ok());
-        let long_name = format!("{}", "a".repeat(256));
+        let long_name = "a".repeat(256);
         let cases: &[(&str, &str)] = &[
             ("", "at least one component"),
             ("Alpine", "must be lowercase"),
