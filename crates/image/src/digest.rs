@@ -362,6 +362,12 @@ impl<R: Read> HashingReader<R> {
     pub fn finish(self) -> (Digest, u64) {
         (self.hasher.finish(), self.count)
     }
+
+    /// The inner reader, the digest and the byte count.
+    #[must_use]
+    pub fn into_parts(self) -> (R, Digest, u64) {
+        (self.inner, self.hasher.finish(), self.count)
+    }
 }
 
 impl<R: Read> Read for HashingReader<R> {

@@ -18,6 +18,7 @@
 
 mod digest;
 mod error;
+pub mod layer;
 pub mod manifest;
 mod reference;
 pub mod registry;

@@ -447,3 +447,51 @@ async fn docker_hub_names_pull_through_a_mirror() {
         .unwrap();
     assert_eq!(cfg, img.config);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pulled_layer_streams_into_apply_with_its_diff_id() {
+    let Some((reg, img)) = setup() else { return };
+    let c = client();
+    let r = Reference::parse(&format!("{}/stream/busybox:1", reg.host())).unwrap();
+    push(&c, &r, &img).await;
+    let resolved = c.resolve_image(&r, &Platform::host()).await.unwrap();
+    let config = c
+        .fetch_blob_bytes(&r, &img.config_digest, None)
+        .await
+        .unwrap();
+    let config = manifest::parse_config(&config).unwrap();
+    let layer = &resolved.manifest.layers()[0];
+    let d = Digest::parse(layer.digest().as_ref()).unwrap();
+    let blob = c.fetch_blob(&r, &d, Some(layer.size())).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let opts = berth_image::layer::ApplyOptions {
+        chown: false,
+        ..Default::default()
+    };
+    let info = berth_image::layer::apply_async(blob, dir.path().to_path_buf(), opts)
+        .await
+        .unwrap();
+    assert_eq!(info.diff_id.to_string(), config.rootfs().diff_ids()[0]);
+    assert!(dir.path().join("bin/busybox").is_file());
+
+    // A corrupted blob fails the apply itself, not just a later check.
+    let data = reg.blob_data_path(img.layer_digest.hex());
+    let mut bytes = fs_err::read(&data).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x01;
+    fs_err::write(&data, &bytes).unwrap();
+    let blob = c.fetch_blob(&r, &d, Some(layer.size())).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let opts = berth_image::layer::ApplyOptions {
+        chown: false,
+        ..Default::default()
+    };
+    let err = berth_image::layer::apply_async(blob, dir.path().to_path_buf(), opts)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::DigestMismatch { .. }), "{err}");
+    assert!(
+        err.to_string().contains(&img.layer_digest.to_string()),
+        "{err}"
+    );
+}
