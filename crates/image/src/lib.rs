@@ -16,6 +16,7 @@
 //! assert_eq!(r.repository(), "team/app");
 //! ```
 
+pub mod archive;
 mod digest;
 mod error;
 pub mod layer;

@@ -60,8 +60,8 @@ impl<'a> Applier<'a> {
         let header = entry.header();
         let kind = header.entry_type();
         let meta = Meta {
-            uid: id(header.uid(), &shown)?,
-            gid: id(header.gid(), &shown)?,
+            uid: id(header.uid(), &header.as_old().uid, &shown)?,
+            gid: id(header.gid(), &header.as_old().gid, &shown)?,
             mode: header.mode().map_err(|e| tar_err(&shown, e))? & 0o7777,
             mtime: header.mtime().unwrap_or(0),
             xattrs: xattrs(&mut entry, &shown)?,
@@ -309,7 +309,11 @@ fn tar_err(entry: &str, source: std::io::Error) -> Error {
     }
 }
 
-fn id(v: std::io::Result<u64>, entry: &str) -> Result<u32> {
+fn id(v: std::io::Result<u64>, raw: &[u8], entry: &str) -> Result<u32> {
+    // An empty field means 0, as Go's archive/tar (and so Docker) reads it.
+    if raw.iter().all(|b| *b == 0 || *b == b' ') {
+        return Ok(0);
+    }
     let v = v.map_err(|e| tar_err(entry, e))?;
     match u32::try_from(v) {
         // -1 means "no change" to chown; never an owner.

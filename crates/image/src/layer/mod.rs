@@ -13,9 +13,9 @@
 //! ```
 
 mod apply;
-mod compression;
+pub(crate) mod compression;
 pub mod diff;
-mod scoped;
+pub(crate) mod scoped;
 
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};

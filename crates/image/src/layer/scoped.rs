@@ -120,6 +120,19 @@ impl Root {
         )
     }
 
+    /// Opens regular file `rel` for reading, symlinks resolved inside the root.
+    pub(crate) fn open_file(&self, rel: &Rel) -> Result<std::fs::File> {
+        rustix::fs::openat2(
+            &self.fd,
+            rel.to_path(),
+            OFlags::RDONLY | OFlags::CLOEXEC,
+            Mode::empty(),
+            RESOLVE,
+        )
+        .map(std::fs::File::from)
+        .map_err(|e| self.err("opening", rel, e))
+    }
+
     /// Opens directory `rel`, creating missing components (mode 0755, owned by us) first.
     pub(crate) fn ensure_dir(&self, rel: &Rel) -> Result<OwnedFd> {
         match self.open_dir(rel) {
