@@ -47,10 +47,19 @@ impl std::fmt::Debug for Credential {
 }
 
 /// A loaded `config.json`.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DockerConfig {
     path: PathBuf,
     doc: Map<String, Value>,
+}
+
+impl std::fmt::Debug for DockerConfig {
+    // The document holds credentials; show only where it came from.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DockerConfig")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
 }
 
 impl DockerConfig {

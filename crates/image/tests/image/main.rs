@@ -9,4 +9,5 @@ mod common;
 
 mod archive;
 mod layer;
+mod layer_safety;
 mod registry;
