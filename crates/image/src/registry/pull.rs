@@ -203,6 +203,46 @@ impl Client {
         .await
     }
 
+    /// The digest the registry reports for `r`'s manifest (`HEAD`, no body): a cheap way to
+    /// see whether a tag moved since the last pull. `None` when the registry does not say.
+    /// Only a hint: the bytes are verified when they are fetched.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`], transport and authentication errors.
+    pub async fn manifest_digest(&self, r: &Reference) -> Result<Option<Digest>> {
+        let scope = pull_scope(r);
+        let reference = r.api_reference();
+        let target = format!("/v2/{}/manifests/{reference}", r.repository());
+        self.on_pull_endpoints(r, |ep| {
+            let (scope, target, reference) = (&scope, &target, &reference);
+            async move {
+                let mut req = Req::new(Method::HEAD, target.clone(), scope);
+                req.headers
+                    .insert(ACCEPT, HeaderValue::from_static(ACCEPT_MANIFESTS));
+                let resp = self.send(&ep, &req).await?;
+                match resp.status() {
+                    s if s.is_success() => {}
+                    StatusCode::NOT_FOUND => {
+                        return Err(Error::NotFound {
+                            what: format!("manifest {reference}"),
+                            repository: r.name(),
+                        });
+                    }
+                    _ => {
+                        let url = resp.url().to_string();
+                        return Err(status_error(&Method::HEAD, &url, resp).await);
+                    }
+                }
+                resp.headers()
+                    .get("docker-content-digest")
+                    .and_then(|v| v.to_str().ok())
+                    .map(Digest::parse)
+                    .transpose()
+            }
+        })
+        .await
+    }
+
     /// Resolves `r` to the image manifest for `platform`, going through an index or
     /// manifest list when the reference names one.
     ///

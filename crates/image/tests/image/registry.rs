@@ -101,6 +101,7 @@ async fn push_then_pull_round_trip_matches_skopeo() {
     assert_eq!(resolved.digest, pushed);
     assert_eq!(resolved.bytes, img.manifest);
     assert_eq!(resolved.index_digest, None);
+    assert_eq!(c.manifest_digest(&r).await.unwrap(), Some(pushed.clone()));
     let config = c
         .fetch_blob_bytes(&r, &img.config_digest, Some(img.config.len() as u64))
         .await
