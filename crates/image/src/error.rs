@@ -176,6 +176,13 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// Unwraps an `io::Error` from one of this crate's readers: a digest or size mismatch
+    /// travels inside the `io::Error` a `read` returns and comes back out typed here.
+    #[must_use]
+    pub fn from_io(e: std::io::Error) -> Self {
+        crate::digest::from_io(e)
+    }
+
     pub(crate) fn json(what: impl Into<String>, source: serde_json::Error) -> Self {
         Self::Json {
             what: what.into(),

@@ -50,7 +50,7 @@ pub struct ResolvedImage {
 
 /// A blob being downloaded. Reading it to the end either succeeds — the content matched its
 /// digest and size — or fails with [`Error::DigestMismatch`]/[`Error::SizeMismatch`] wrapped
-/// in the `io::Error` (use [`crate::Error::from`]… or the crate's helpers to unwrap it).
+/// in the `io::Error` ([`Error::from_io`] gives it back typed).
 pub struct BlobReader {
     inner: Pin<Box<dyn AsyncRead + Send>>,
     size: Option<u64>,
