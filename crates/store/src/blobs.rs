@@ -157,7 +157,8 @@ impl Store {
                 .create(true)
                 .truncate(false)
                 .open(&tmp_path)?;
-            flock(&file, LockMode::Exclusive, true).map_err(|e| Error::path("lock", &tmp_path, e))?;
+            flock(&file, LockMode::Exclusive, true)
+                .map_err(|e| Error::path("lock", &tmp_path, e))?;
             // The previous holder may have committed (renamed our inode into
             // blobs/) or discarded it while we waited: only the inode still at
             // tmp_path is ours to append to.

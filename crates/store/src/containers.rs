@@ -164,7 +164,10 @@ fn strip_slash(name: &str) -> &str {
 
 const COLS: &str = "c.id, c.name, c.image_id, c.image_ref, c.created, c.labels, c.state";
 
-fn from_row(r: &rusqlite::Row<'_>, with_config: bool) -> rusqlite::Result<(ContainerRecord, String, String)> {
+fn from_row(
+    r: &rusqlite::Row<'_>,
+    with_config: bool,
+) -> rusqlite::Result<(ContainerRecord, String, String)> {
     Ok((
         ContainerRecord {
             id: r.get(0)?,
@@ -183,7 +186,10 @@ fn from_row(r: &rusqlite::Row<'_>, with_config: bool) -> rusqlite::Result<(Conta
 
 fn finish(row: (ContainerRecord, String, String)) -> Result<ContainerRecord> {
     let (mut c, labels, state) = row;
-    c.labels = json_to_map(|| format!("labels of container {}", short_id(&c.id)), &labels)?;
+    c.labels = json_to_map(
+        || format!("labels of container {}", short_id(&c.id)),
+        &labels,
+    )?;
     c.state = serde_json::from_str(&state)
         .map_err(|e| Error::json(format!("state of container {}", short_id(&c.id)), e))?;
     Ok(c)
@@ -193,23 +199,31 @@ fn finish(row: (ContainerRecord, String, String)) -> Result<ContainerRecord> {
 pub(crate) fn resolve(conn: &Connection, name: &str) -> Result<String> {
     if is_hex64(name)
         && let Some(id) = conn
-            .query_row("SELECT id FROM containers WHERE id = ?1", [name], |r| r.get::<_, String>(0))
+            .query_row("SELECT id FROM containers WHERE id = ?1", [name], |r| {
+                r.get::<_, String>(0)
+            })
             .optional()?
     {
         return Ok(id);
     }
     if let Some(id) = conn
-        .query_row("SELECT id FROM containers WHERE name = ?1", [strip_slash(name)], |r| {
-            r.get::<_, String>(0)
-        })
+        .query_row(
+            "SELECT id FROM containers WHERE name = ?1",
+            [strip_slash(name)],
+            |r| r.get::<_, String>(0),
+        )
         .optional()?
     {
         return Ok(id);
     }
-    if name.is_empty() || name.len() > 64 || !name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+    if name.is_empty()
+        || name.len() > 64
+        || !name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
         return Err(Error::ContainerNotFound(name.to_owned()));
     }
-    let mut st = conn.prepare_cached("SELECT id FROM containers WHERE id >= ?1 AND id < ?1 || '~' LIMIT 5")?;
+    let mut st =
+        conn.prepare_cached("SELECT id FROM containers WHERE id >= ?1 AND id < ?1 || '~' LIMIT 5")?;
     let ids = st
         .query_map([name], |r| r.get::<_, String>(0))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -226,7 +240,9 @@ pub(crate) fn resolve(conn: &Connection, name: &str) -> Result<String> {
 
 fn check_name_free(conn: &Connection, name: &str) -> Result<()> {
     if let Some(id) = conn
-        .query_row("SELECT id FROM containers WHERE name = ?1", [name], |r| r.get::<_, String>(0))
+        .query_row("SELECT id FROM containers WHERE name = ?1", [name], |r| {
+            r.get::<_, String>(0)
+        })
         .optional()?
     {
         return Err(Error::ContainerNameInUse {
@@ -361,7 +377,10 @@ impl Store {
         let mut items = Vec::new();
         for prefix in &filter.ids {
             p.push(prefix.clone().into());
-            items.push(format!("(c.id >= ?{n} AND c.id < ?{n} || '~')", n = p.len()));
+            items.push(format!(
+                "(c.id >= ?{n} AND c.id < ?{n} || '~')",
+                n = p.len()
+            ));
         }
         any_of(&mut clauses, std::mem::take(&mut items));
         for name in &filter.names {
@@ -381,13 +400,20 @@ impl Store {
         any_of(&mut clauses, std::mem::take(&mut items));
         for code in &filter.exit_codes {
             p.push(i64::from(*code).into());
-            items.push(format!("(c.status = 'exited' AND c.exit_code = ?{})", p.len()));
+            items.push(format!(
+                "(c.status = 'exited' AND c.exit_code = ?{})",
+                p.len()
+            ));
         }
         any_of(&mut clauses, std::mem::take(&mut items));
         for l in &filter.labels {
             clauses.push(label_clause("c.labels", l, &mut p));
         }
-        let config_col = if filter.include_config { "c.config" } else { "NULL" };
+        let config_col = if filter.include_config {
+            "c.config"
+        } else {
+            "NULL"
+        };
         let mut sql = format!("SELECT {COLS}, {config_col} FROM containers c");
         if !clauses.is_empty() {
             sql.push_str(" WHERE ");
@@ -399,7 +425,9 @@ impl Store {
         }
         self.read(|conn| {
             let mut st = conn.prepare_cached(&sql)?;
-            let rows = st.query_map(rusqlite::params_from_iter(p), |r| from_row(r, filter.include_config))?;
+            let rows = st.query_map(rusqlite::params_from_iter(p), |r| {
+                from_row(r, filter.include_config)
+            })?;
             let mut out = Vec::new();
             for row in rows {
                 out.push(finish(row?)?);
@@ -418,9 +446,13 @@ impl Store {
     ) -> Result<ContainerState> {
         self.write(|tx| {
             let id = resolve(tx, name)?;
-            let text: String = tx.query_row("SELECT state FROM containers WHERE id = ?1", [&id], |r| r.get(0))?;
+            let text: String =
+                tx.query_row("SELECT state FROM containers WHERE id = ?1", [&id], |r| {
+                    r.get(0)
+                })?;
             let what = || format!("state of container {}", short_id(&id));
-            let mut state: ContainerState = serde_json::from_str(&text).map_err(|e| Error::json(what(), e))?;
+            let mut state: ContainerState =
+                serde_json::from_str(&text).map_err(|e| Error::json(what(), e))?;
             f(&mut state)?;
             let text = serde_json::to_string(&state).map_err(|e| Error::json(what(), e))?;
             tx.execute(
@@ -435,7 +467,10 @@ impl Store {
     pub fn update_container_config(&self, name: &str, config: &str) -> Result<()> {
         self.write(|tx| {
             let id = resolve(tx, name)?;
-            tx.execute("UPDATE containers SET config = ?2 WHERE id = ?1", params![id, config])?;
+            tx.execute(
+                "UPDATE containers SET config = ?2 WHERE id = ?1",
+                params![id, config],
+            )?;
             Ok(())
         })
     }
@@ -452,7 +487,10 @@ impl Store {
         self.write(|tx| {
             let id = resolve(tx, name)?;
             check_name_free(tx, new_name_s)?;
-            tx.execute("UPDATE containers SET name = ?2 WHERE id = ?1", params![id, new_name_s])?;
+            tx.execute(
+                "UPDATE containers SET name = ?2 WHERE id = ?1",
+                params![id, new_name_s],
+            )?;
             Ok(())
         })
     }

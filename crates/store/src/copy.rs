@@ -39,7 +39,9 @@ struct Copier {
 
 /// Applies the layer at `src` on top of the tree at `dst`.
 pub(crate) fn apply_layer(src: &Path, dst: &Path) -> Result<()> {
-    let mut c = Copier { links: HashMap::new() };
+    let mut c = Copier {
+        links: HashMap::new(),
+    };
     c.dir_contents(src, dst)?;
     let meta = fs_err::symlink_metadata(src)?;
     set_meta(dst, &meta, false)?;
@@ -98,7 +100,10 @@ impl Copier {
         }
         if ft.is_file() {
             let mut from = fs_err::File::open(src)?;
-            let mut to = fs_err::OpenOptions::new().write(true).create_new(true).open(dst)?;
+            let mut to = fs_err::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(dst)?;
             std::io::copy(&mut from, &mut to).map_err(|e| Error::path("copy to", dst, e))?;
         } else if ft.is_char_device() || ft.is_block_device() || ft.is_fifo() {
             let kind = if ft.is_char_device() {
@@ -108,12 +113,16 @@ impl Copier {
             } else {
                 SFlag::S_IFIFO
             };
-            mknod(dst, kind, Mode::from_bits_truncate(meta.mode() & 0o7777), meta.rdev()).map_err(|e| {
-                Error::Sys {
-                    op: "mknod",
-                    path: dst.to_owned(),
-                    source: e,
-                }
+            mknod(
+                dst,
+                kind,
+                Mode::from_bits_truncate(meta.mode() & 0o7777),
+                meta.rdev(),
+            )
+            .map_err(|e| Error::Sys {
+                op: "mknod",
+                path: dst.to_owned(),
+                source: e,
             })?;
         } else {
             // Sockets are not content; skip them, as `cp -a` does with a warning.
@@ -126,7 +135,8 @@ impl Copier {
 
 /// Owner, mode (after chown, which clears set-id bits) and times.
 fn set_meta(dst: &Path, meta: &std::fs::Metadata, symlink: bool) -> Result<()> {
-    std::os::unix::fs::lchown(dst, Some(meta.uid()), Some(meta.gid())).map_err(|e| Error::path("chown", dst, e))?;
+    std::os::unix::fs::lchown(dst, Some(meta.uid()), Some(meta.gid()))
+        .map_err(|e| Error::path("chown", dst, e))?;
     if !symlink {
         use std::os::unix::fs::PermissionsExt as _;
         fs_err::set_permissions(dst, std::fs::Permissions::from_mode(meta.mode() & 0o7777))?;
@@ -159,7 +169,9 @@ fn copy_xattrs(src: &Path, dst: &Path) -> Result<()> {
         if name.as_encoded_bytes().starts_with(b"trusted.overlay.") {
             continue;
         }
-        if let Some(value) = xattr::get(src, &name).map_err(|e| Error::path("read xattr of", src, e))? {
+        if let Some(value) =
+            xattr::get(src, &name).map_err(|e| Error::path("read xattr of", src, e))?
+        {
             set_xattr(dst, &name, &value)?;
         }
     }

@@ -28,9 +28,9 @@ pub(crate) fn open(path: &Path) -> Result<Connection> {
     // does not cover it in every SQLite version, so retry briefly by hand.
     let mut tries = 0;
     loop {
-        match conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| {
-            row.get::<_, String>(0)
-        }) {
+        match conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))
+        {
             Ok(_) => break,
             Err(e) if is_busy(&e) && tries < 600 => {
                 tries += 1;
@@ -50,7 +50,10 @@ pub(crate) fn open(path: &Path) -> Result<Connection> {
 }
 
 fn is_busy(e: &rusqlite::Error) -> bool {
-    matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }
 
 fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
@@ -64,7 +67,11 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
             supported,
         });
     }
-    for (step, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(found).unwrap_or(0)) {
+    for (step, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .skip(usize::try_from(found).unwrap_or(0))
+    {
         tx.execute_batch(sql)?;
         let version = i64::try_from(step + 1).unwrap_or(i64::MAX);
         tx.pragma_update(None, "user_version", version)?;
@@ -81,7 +88,10 @@ pub fn schema_version() -> i64 {
 impl Store {
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction; commits if it returns Ok.
     pub(crate) fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
-        let mut conn = self.conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut conn = self
+            .conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let value = f(&tx)?;
         tx.commit()?;
@@ -91,13 +101,19 @@ impl Store {
     /// Runs read-only queries on the connection (one implicit read snapshot
     /// per statement; use [`Store::read_tx`] for several consistent reads).
     pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let conn = self.conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let conn = self
+            .conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         f(&conn)
     }
 
     /// Several reads from one consistent snapshot of the database.
     pub(crate) fn read_tx<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
-        let mut conn = self.conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut conn = self
+            .conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
         let value = f(&tx)?;
         tx.commit()?;
@@ -106,8 +122,11 @@ impl Store {
 
     /// Calls `f` with the text of every SQL statement this store's
     /// connection runs (`None` stops it). For tests and debugging.
-    pub fn trace_sql(&self, f: Option<Box<dyn FnMut(&str) + Send>>) -> Result<()> {
-        let mut conn = self.conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    pub fn trace_sql(&self, f: Option<SqlTracer>) -> Result<()> {
+        let mut conn = self
+            .conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         match f {
             Some(mut f) => conn.trace_v2(
                 rusqlite::trace::TraceEventCodes::SQLITE_TRACE_STMT,
@@ -126,9 +145,15 @@ impl Store {
     }
 }
 
+/// A callback receiving SQL statement texts, for [`Store::trace_sql`].
+pub type SqlTracer = Box<dyn FnMut(&str) + Send>;
+
 /// `SELECT 1 FROM … WHERE …` convenience.
 pub(crate) fn exists(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<bool> {
-    Ok(conn.query_row(sql, params, |_| Ok(())).optional()?.is_some())
+    Ok(conn
+        .query_row(sql, params, |_| Ok(()))
+        .optional()?
+        .is_some())
 }
 
 /// Encodes a string map as a JSON object for a labels/options column.
@@ -154,7 +179,10 @@ pub(crate) fn label_clause(
 ) -> String {
     params.push(filter.key.clone().into());
     match &filter.value {
-        None => format!("EXISTS (SELECT 1 FROM json_each({col}) WHERE key = ?{})", params.len()),
+        None => format!(
+            "EXISTS (SELECT 1 FROM json_each({col}) WHERE key = ?{})",
+            params.len()
+        ),
         Some(v) => {
             params.push(v.clone().into());
             format!(

@@ -60,7 +60,11 @@ impl Lowers<'_> {
                 Ok(m) => return Some(m),
                 Err(_) => {
                     // Hidden below an opaque directory of this layer?
-                    if rel.ancestors().skip(1).any(|a| !a.as_os_str().is_empty() && is_opaque(&lower.join(a))) {
+                    if rel
+                        .ancestors()
+                        .skip(1)
+                        .any(|a| !a.as_os_str().is_empty() && is_opaque(&lower.join(a)))
+                    {
                         return None;
                     }
                 }
@@ -120,18 +124,32 @@ fn diff_upper(upper: &Path, lowers: &Lowers<'_>, rel: &Path, out: &mut Vec<Chang
         let child = rel.join(entry.file_name());
         let meta = fs_err::symlink_metadata(entry.path())?;
         if is_whiteout(&meta) {
-            out.push(Change { path: abs(&child), kind: ChangeKind::Deleted });
+            out.push(Change {
+                path: abs(&child),
+                kind: ChangeKind::Deleted,
+            });
             continue;
         }
         let in_lower = lowers.lookup(&child);
-        let kind = if in_lower.is_some() { ChangeKind::Changed } else { ChangeKind::Added };
-        out.push(Change { path: abs(&child), kind });
+        let kind = if in_lower.is_some() {
+            ChangeKind::Changed
+        } else {
+            ChangeKind::Added
+        };
+        out.push(Change {
+            path: abs(&child),
+            kind,
+        });
         if meta.is_dir() {
             diff_upper(upper, lowers, &child, out)?;
-            if in_lower.as_ref().is_some_and(std::fs::Metadata::is_dir) && is_opaque(&entry.path()) {
+            if in_lower.as_ref().is_some_and(std::fs::Metadata::is_dir) && is_opaque(&entry.path())
+            {
                 for name in lowers.children(&child) {
                     if fs_err::symlink_metadata(entry.path().join(&name)).is_err() {
-                        out.push(Change { path: abs(&child.join(name)), kind: ChangeKind::Deleted });
+                        out.push(Change {
+                            path: abs(&child.join(name)),
+                            kind: ChangeKind::Deleted,
+                        });
                     }
                 }
             }
@@ -162,7 +180,10 @@ fn diff_copy(merged: &Path, lowers: &Lowers<'_>, rel: &Path, out: &mut Vec<Chang
         let meta = fs_err::symlink_metadata(entry.path())?;
         match lowers.lookup(&child) {
             None => {
-                out.push(Change { path: abs(&child), kind: ChangeKind::Added });
+                out.push(Change {
+                    path: abs(&child),
+                    kind: ChangeKind::Added,
+                });
                 if meta.is_dir() {
                     diff_copy(merged, &Lowers { top_first: &[] }, &child, out)?;
                 }
@@ -170,7 +191,10 @@ fn diff_copy(merged: &Path, lowers: &Lowers<'_>, rel: &Path, out: &mut Vec<Chang
             Some(lower) => {
                 let changed = !same(&meta, &lower) || meta.is_dir() != lower.is_dir();
                 if changed {
-                    out.push(Change { path: abs(&child), kind: ChangeKind::Changed });
+                    out.push(Change {
+                        path: abs(&child),
+                        kind: ChangeKind::Changed,
+                    });
                 }
                 if meta.is_dir() {
                     if lower.is_dir() {
@@ -184,7 +208,10 @@ fn diff_copy(merged: &Path, lowers: &Lowers<'_>, rel: &Path, out: &mut Vec<Chang
     }
     for name in lowers.children(rel) {
         if !present.contains(&name) {
-            out.push(Change { path: abs(&rel.join(name)), kind: ChangeKind::Deleted });
+            out.push(Change {
+                path: abs(&rel.join(name)),
+                kind: ChangeKind::Deleted,
+            });
         }
     }
     Ok(())
@@ -193,7 +220,11 @@ fn diff_copy(merged: &Path, lowers: &Lowers<'_>, rel: &Path, out: &mut Vec<Chang
 impl Store {
     /// What the container changed relative to its layers `lower_chain`
     /// (base first), sorted by path.
-    pub fn diff_paths<S: AsRef<str>>(&self, container_id: &str, lower_chain: &[S]) -> Result<Vec<Change>> {
+    pub fn diff_paths<S: AsRef<str>>(
+        &self,
+        container_id: &str,
+        lower_chain: &[S],
+    ) -> Result<Vec<Change>> {
         let dir = self.container_dir(container_id)?;
         let mut lowers = Vec::with_capacity(lower_chain.len());
         for chain in lower_chain.iter().rev() {

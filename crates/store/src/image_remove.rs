@@ -179,7 +179,11 @@ impl Store {
                 let used = self.read(|c| {
                     Ok(exists(c, "SELECT 1 FROM images WHERE id = ?1", [blob])?
                         || exists(c, "SELECT 1 FROM image_manifests WHERE digest = ?1", [blob])?
-                        || exists(c, "SELECT 1 FROM image_layers WHERE blob_digest = ?1", [blob])?)
+                        || exists(
+                            c,
+                            "SELECT 1 FROM image_layers WHERE blob_digest = ?1",
+                            [blob],
+                        )?)
                 })?;
                 if !used {
                     let size = self.blob_size(blob).unwrap_or(0);

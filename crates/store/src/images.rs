@@ -140,9 +140,14 @@ fn reference_matches(pattern: &glob::Pattern, tag: &str) -> bool {
         let (name, _) = split_tag(s);
         name.to_owned()
     };
-    [tag.to_owned(), fam.to_owned(), strip_tag(tag), strip_tag(fam)]
-        .iter()
-        .any(|cand| pattern.matches_with(cand, opts))
+    [
+        tag.to_owned(),
+        fam.to_owned(),
+        strip_tag(tag),
+        strip_tag(fam),
+    ]
+    .iter()
+    .any(|cand| pattern.matches_with(cand, opts))
 }
 
 /// Splits `host:5000/a/b:tag` into (`host:5000/a/b`, `Some("tag")`).
@@ -162,13 +167,19 @@ fn valid_tag(name: &str) -> bool {
 
 fn split_lines(s: Option<String>) -> Vec<String> {
     let mut v: Vec<String> = s
-        .map(|s| s.split('\n').filter(|x| !x.is_empty()).map(str::to_owned).collect())
+        .map(|s| {
+            s.split('\n')
+                .filter(|x| !x.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default();
     v.sort();
     v
 }
 
-const IMAGE_SELECT: &str = "SELECT i.id, i.parent, i.created, i.added, i.size, i.os, i.architecture,
+const IMAGE_SELECT: &str =
+    "SELECT i.id, i.parent, i.created, i.added, i.size, i.os, i.architecture,
         i.variant, i.labels,
         (SELECT group_concat(name, char(10)) FROM tags t WHERE t.image_id = i.id),
         (SELECT group_concat(digest, char(10)) FROM image_manifests m WHERE m.image_id = i.id)
@@ -203,7 +214,9 @@ fn finish(rec: (ImageRecord, String)) -> Result<ImageRecord> {
 /// Resolves a tag, `repo@digest`, full id or unique id prefix to an image id.
 pub(crate) fn resolve(conn: &Connection, name: &str) -> Result<String> {
     if let Some(id) = conn
-        .query_row("SELECT image_id FROM tags WHERE name = ?1", [name], |r| r.get::<_, String>(0))
+        .query_row("SELECT image_id FROM tags WHERE name = ?1", [name], |r| {
+            r.get::<_, String>(0)
+        })
         .optional()?
     {
         return Ok(id);
@@ -244,7 +257,8 @@ pub(crate) fn resolve(conn: &Connection, name: &str) -> Result<String> {
 
 /// Full ids of the containers created from `image_id`.
 pub(crate) fn image_users(conn: &Connection, image_id: &str) -> Result<Vec<String>> {
-    let mut st = conn.prepare_cached("SELECT id FROM containers WHERE image_id = ?1 ORDER BY created")?;
+    let mut st =
+        conn.prepare_cached("SELECT id FROM containers WHERE image_id = ?1 ORDER BY created")?;
     let ids = st
         .query_map([image_id], |r| r.get::<_, String>(0))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -328,7 +342,9 @@ impl Store {
         self.write(|tx| {
             let id = resolve(tx, image)?;
             let old: Option<String> = tx
-                .query_row("SELECT image_id FROM tags WHERE name = ?1", [name], |r| r.get(0))
+                .query_row("SELECT image_id FROM tags WHERE name = ?1", [name], |r| {
+                    r.get(0)
+                })
                 .optional()?;
             tx.execute(
                 "INSERT INTO tags (name, image_id, created) VALUES (?1, ?2, ?3)
@@ -343,7 +359,11 @@ impl Store {
     pub fn untag_image(&self, name: &str) -> Result<String> {
         self.write(|tx| {
             let id: Option<String> = tx
-                .query_row("DELETE FROM tags WHERE name = ?1 RETURNING image_id", [name], |r| r.get(0))
+                .query_row(
+                    "DELETE FROM tags WHERE name = ?1 RETURNING image_id",
+                    [name],
+                    |r| r.get(0),
+                )
                 .optional()?;
             id.ok_or_else(|| Error::ImageNotFound(name.to_owned()))
         })
@@ -358,9 +378,17 @@ impl Store {
     pub fn get_image(&self, name: &str) -> Result<ImageRecord> {
         self.read_tx(|tx| {
             let id = resolve(tx, name)?;
-            let rec = tx.query_row(&format!("{IMAGE_SELECT} WHERE i.id = ?1"), [&id], image_from_row)?;
+            let rec = tx.query_row(
+                &format!("{IMAGE_SELECT} WHERE i.id = ?1"),
+                [&id],
+                image_from_row,
+            )?;
             let mut img = finish(rec)?;
-            img.config = Some(tx.query_row("SELECT config FROM images WHERE id = ?1", [&id], |r| r.get(0))?);
+            img.config = Some(tx.query_row(
+                "SELECT config FROM images WHERE id = ?1",
+                [&id],
+                |r| r.get(0),
+            )?);
             Ok(img)
         })
     }
@@ -386,8 +414,12 @@ impl Store {
             let mut clauses: Vec<String> = Vec::new();
             let mut params: Vec<rusqlite::types::Value> = Vec::new();
             match filter.dangling {
-                Some(true) => clauses.push("NOT EXISTS (SELECT 1 FROM tags t WHERE t.image_id = i.id)".into()),
-                Some(false) => clauses.push("EXISTS (SELECT 1 FROM tags t WHERE t.image_id = i.id)".into()),
+                Some(true) => {
+                    clauses.push("NOT EXISTS (SELECT 1 FROM tags t WHERE t.image_id = i.id)".into())
+                }
+                Some(false) => {
+                    clauses.push("EXISTS (SELECT 1 FROM tags t WHERE t.image_id = i.id)".into())
+                }
                 None => {}
             }
             if !filter.all && filter.dangling != Some(true) {
@@ -403,7 +435,10 @@ impl Store {
             for (name, op) in [(&filter.before, "<"), (&filter.since, ">")] {
                 if let Some(name) = name {
                     let id = resolve(tx, name)?;
-                    let created: i64 = tx.query_row("SELECT created FROM images WHERE id = ?1", [&id], |r| r.get(0))?;
+                    let created: i64 =
+                        tx.query_row("SELECT created FROM images WHERE id = ?1", [&id], |r| {
+                            r.get(0)
+                        })?;
                     params.push(created.into());
                     clauses.push(format!("i.created {op} ?{}", params.len()));
                 }
@@ -420,7 +455,8 @@ impl Store {
             for row in rows {
                 let mut img = finish(row?)?;
                 if !patterns.is_empty() {
-                    img.tags.retain(|t| patterns.iter().any(|p| reference_matches(p, t)));
+                    img.tags
+                        .retain(|t| patterns.iter().any(|p| reference_matches(p, t)));
                     if img.tags.is_empty() {
                         continue;
                     }
@@ -463,8 +499,14 @@ mod tests {
 
     #[test]
     fn tag_split_handles_ports() {
-        assert_eq!(split_tag("localhost:5000/app:1"), ("localhost:5000/app", Some("1")));
-        assert_eq!(split_tag("localhost:5000/app"), ("localhost:5000/app", None));
+        assert_eq!(
+            split_tag("localhost:5000/app:1"),
+            ("localhost:5000/app", Some("1"))
+        );
+        assert_eq!(
+            split_tag("localhost:5000/app"),
+            ("localhost:5000/app", None)
+        );
         assert_eq!(split_tag("alpine:latest"), ("alpine", Some("latest")));
     }
 

@@ -72,7 +72,7 @@ pub use blobs::BlobWriter;
 pub use containers::{
     ContainerFilter, ContainerRecord, ContainerState, ContainerStatus, NewContainer,
 };
-pub use db::schema_version;
+pub use db::{SqlTracer, schema_version};
 pub use diff::{Change, ChangeKind};
 pub use error::{Error, Result};
 pub use image_remove::{PruneReport, RemoveImageReport};
@@ -129,7 +129,9 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("root", &self.root).finish_non_exhaustive()
+        f.debug_struct("Store")
+            .field("root", &self.root)
+            .finish_non_exhaustive()
     }
 }
 
@@ -157,17 +159,18 @@ impl Store {
         }
         let root = fs_err::canonicalize(root)?;
         let lock_path = root.join("locks/store.lock");
-        let (root_lock, alone) = match lock::lock_file(&lock_path, lock::LockMode::Exclusive, false)? {
-            Some(file) => (file, true),
-            None => {
-                let file = lock::lock_file(&lock_path, lock::LockMode::Shared, true)?;
-                // A blocking lock returns only once held.
-                let file = file.ok_or_else(|| {
-                    Error::path("lock", &lock_path, std::io::ErrorKind::WouldBlock.into())
-                })?;
-                (file, false)
-            }
-        };
+        let (root_lock, alone) =
+            match lock::lock_file(&lock_path, lock::LockMode::Exclusive, false)? {
+                Some(file) => (file, true),
+                None => {
+                    let file = lock::lock_file(&lock_path, lock::LockMode::Shared, true)?;
+                    // A blocking lock returns only once held.
+                    let file = file.ok_or_else(|| {
+                        Error::path("lock", &lock_path, std::io::ErrorKind::WouldBlock.into())
+                    })?;
+                    (file, false)
+                }
+            };
         let conn = db::open(&root.join("berth.db"))?;
         let store = Store {
             root,

@@ -115,7 +115,8 @@ impl Store {
     /// Takes the lock `name` if nobody holds it; `None` otherwise.
     pub fn try_lock(&self, name: &str) -> Result<Option<LockGuard>> {
         let path = self.lock_path(name)?;
-        Ok(lock_file(&path, LockMode::Exclusive, false)?.map(|file| LockGuard { _file: file, path }))
+        Ok(lock_file(&path, LockMode::Exclusive, false)?
+            .map(|file| LockGuard { _file: file, path }))
     }
 }
 
@@ -138,7 +139,11 @@ mod tests {
         let first = lock_file(&path, LockMode::Exclusive, false).unwrap();
         assert!(first.is_some());
         // A separate open file description conflicts even within one process.
-        assert!(lock_file(&path, LockMode::Exclusive, false).unwrap().is_none());
+        assert!(
+            lock_file(&path, LockMode::Exclusive, false)
+                .unwrap()
+                .is_none()
+        );
         assert!(lock_file(&path, LockMode::Shared, false).unwrap().is_none());
         drop(first);
         assert!(lock_file(&path, LockMode::Shared, false).unwrap().is_some());

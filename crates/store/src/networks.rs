@@ -67,7 +67,8 @@ pub struct NetworkFilter {
     pub labels: Vec<crate::LabelFilter>,
 }
 
-const COLS: &str = "n.id, n.name, n.driver, n.subnet, n.gateway, n.internal, n.labels, n.options, n.created";
+const COLS: &str =
+    "n.id, n.name, n.driver, n.subnet, n.gateway, n.internal, n.labels, n.options, n.created";
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(NetworkRecord, String, String)> {
     Ok((
@@ -95,15 +96,25 @@ fn finish(row: (NetworkRecord, String, String)) -> Result<NetworkRecord> {
 }
 
 fn resolve(conn: &Connection, name: &str) -> Result<String> {
-    for sql in ["SELECT id FROM networks WHERE id = ?1", "SELECT id FROM networks WHERE name = ?1"] {
-        if let Some(id) = conn.query_row(sql, [name], |r| r.get::<_, String>(0)).optional()? {
+    for sql in [
+        "SELECT id FROM networks WHERE id = ?1",
+        "SELECT id FROM networks WHERE name = ?1",
+    ] {
+        if let Some(id) = conn
+            .query_row(sql, [name], |r| r.get::<_, String>(0))
+            .optional()?
+        {
             return Ok(id);
         }
     }
-    if name.is_empty() || name.len() > 64 || !name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+    if name.is_empty()
+        || name.len() > 64
+        || !name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
         return Err(Error::NetworkNotFound(name.to_owned()));
     }
-    let mut st = conn.prepare_cached("SELECT id FROM networks WHERE id >= ?1 AND id < ?1 || '~' LIMIT 5")?;
+    let mut st =
+        conn.prepare_cached("SELECT id FROM networks WHERE id >= ?1 AND id < ?1 || '~' LIMIT 5")?;
     let ids = st
         .query_map([name], |r| r.get::<_, String>(0))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -170,7 +181,11 @@ impl Store {
     pub fn get_network(&self, name: &str) -> Result<NetworkRecord> {
         self.read_tx(|tx| {
             let id = resolve(tx, name)?;
-            let row = tx.query_row(&format!("SELECT {COLS} FROM networks n WHERE n.id = ?1"), [&id], from_row)?;
+            let row = tx.query_row(
+                &format!("SELECT {COLS} FROM networks n WHERE n.id = ?1"),
+                [&id],
+                from_row,
+            )?;
             finish(row)
         })
     }

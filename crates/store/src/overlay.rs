@@ -74,13 +74,17 @@ fn fsconfig_string(fs: &OwnedFd, key: &str, value: &Path) -> std::result::Result
 pub(crate) fn mount_new_api(spec: &OverlaySpec<'_>) -> std::result::Result<(), NewApiError> {
     let name = c"overlay";
     // SAFETY: fsopen with a static NUL-terminated name.
-    let fd = match errno_result(unsafe { libc::syscall(libc::SYS_fsopen, name.as_ptr(), FSOPEN_CLOEXEC) }) {
+    let fd = match errno_result(unsafe {
+        libc::syscall(libc::SYS_fsopen, name.as_ptr(), FSOPEN_CLOEXEC)
+    }) {
         Ok(fd) => fd,
         Err(Errno::ENOSYS | Errno::EPERM) => return Err(NewApiError::Unsupported),
         Err(e) => return Err(NewApiError::Failed(e)),
     };
     // SAFETY: fsopen returned a new fd that we now own.
-    let fs = unsafe { OwnedFd::from_raw_fd(i32::try_from(fd).map_err(|_| NewApiError::Failed(Errno::EBADF))?) };
+    let fs = unsafe {
+        OwnedFd::from_raw_fd(i32::try_from(fd).map_err(|_| NewApiError::Failed(Errno::EBADF))?)
+    };
     for (i, lower) in spec.lowers.iter().enumerate() {
         match fsconfig_string(&fs, "lowerdir+", lower) {
             Ok(()) => {}
@@ -104,12 +108,16 @@ pub(crate) fn mount_new_api(spec: &OverlaySpec<'_>) -> std::result::Result<(), N
     })
     .map_err(NewApiError::Failed)?;
     // SAFETY: fsmount on a created fs context.
-    let mfd = errno_result(unsafe { libc::syscall(libc::SYS_fsmount, fs.as_raw_fd(), FSMOUNT_CLOEXEC, 0) })
-        .map_err(NewApiError::Failed)?;
+    let mfd = errno_result(unsafe {
+        libc::syscall(libc::SYS_fsmount, fs.as_raw_fd(), FSMOUNT_CLOEXEC, 0)
+    })
+    .map_err(NewApiError::Failed)?;
     // SAFETY: fsmount returned a new fd that we now own.
-    let mnt = unsafe { OwnedFd::from_raw_fd(i32::try_from(mfd).map_err(|_| NewApiError::Failed(Errno::EBADF))?) };
-    let target =
-        CString::new(spec.target.as_os_str().as_bytes()).map_err(|_| NewApiError::Failed(Errno::EINVAL))?;
+    let mnt = unsafe {
+        OwnedFd::from_raw_fd(i32::try_from(mfd).map_err(|_| NewApiError::Failed(Errno::EBADF))?)
+    };
+    let target = CString::new(spec.target.as_os_str().as_bytes())
+        .map_err(|_| NewApiError::Failed(Errno::EINVAL))?;
     let empty = c"";
     // SAFETY: move_mount of a detached mount fd onto a path.
     errno_result(unsafe {
@@ -180,7 +188,10 @@ pub(crate) fn means_unavailable(errno: Errno) -> bool {
     // ENODEV: no overlay module; EOPNOTSUPP/ENOTSUP/EINVAL: the backing file
     // system refuses (e.g. overlay on overlay, no d_type, no xattrs); EPERM:
     // not allowed to mount in this namespace.
-    matches!(errno, Errno::ENODEV | Errno::EOPNOTSUPP | Errno::EINVAL | Errno::EPERM)
+    matches!(
+        errno,
+        Errno::ENODEV | Errno::EOPNOTSUPP | Errno::EINVAL | Errno::EPERM
+    )
 }
 
 #[cfg(test)]

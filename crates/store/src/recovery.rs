@@ -34,7 +34,8 @@ impl Store {
     /// uses this root (otherwise it only collects old unlocked temp entries).
     pub fn recover(&self) -> Result<RecoveryReport> {
         let lock_path = self.root.join("locks/store.lock");
-        let alone = flock(&self.root_lock, LockMode::Exclusive, false).map_err(|e| Error::path("lock", &lock_path, e))?;
+        let alone = flock(&self.root_lock, LockMode::Exclusive, false)
+            .map_err(|e| Error::path("lock", &lock_path, e))?;
         if !alone {
             return Ok(RecoveryReport {
                 tmp_removed: self.gc_tmp(crate::tmp::BUSY_GC_AGE)?,
@@ -42,7 +43,8 @@ impl Store {
             });
         }
         let report = self.recover_locked();
-        flock(&self.root_lock, LockMode::Shared, true).map_err(|e| Error::path("lock", &lock_path, e))?;
+        flock(&self.root_lock, LockMode::Shared, true)
+            .map_err(|e| Error::path("lock", &lock_path, e))?;
         report
     }
 
@@ -122,7 +124,10 @@ impl Store {
 
     fn set_snapshot_state(&self, chain: &str, state: &str) -> Result<()> {
         self.write(|tx| {
-            tx.execute("UPDATE snapshots SET state = ?2 WHERE chain_id = ?1", [chain, state])?;
+            tx.execute(
+                "UPDATE snapshots SET state = ?2 WHERE chain_id = ?1",
+                [chain, state],
+            )?;
             Ok(())
         })
     }

@@ -14,7 +14,9 @@ use nix::errno::Errno;
 use crate::Store;
 use crate::digest::{digest_hex, is_hex64};
 use crate::error::{Error, Result};
-use crate::overlay::{MOUNT_DATA_LIMIT, NewApiError, OverlaySpec, means_unavailable, mount_classic, mount_new_api};
+use crate::overlay::{
+    MOUNT_DATA_LIMIT, NewApiError, OverlaySpec, means_unavailable, mount_classic, mount_new_api,
+};
 
 /// How container root filesystems are made.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -48,13 +50,15 @@ pub(crate) fn is_mountpoint(path: &Path) -> Result<bool> {
 pub(crate) fn unmount(path: &Path) -> Result<()> {
     match nix::mount::umount2(path, nix::mount::MntFlags::empty()) {
         Ok(()) | Err(Errno::EINVAL | Errno::ENOENT) => Ok(()),
-        Err(Errno::EBUSY) => nix::mount::umount2(path, nix::mount::MntFlags::MNT_DETACH).map_err(|source| {
-            Error::Mount {
-                op: "unmount",
-                path: path.to_owned(),
-                source,
-            }
-        }),
+        Err(Errno::EBUSY) => {
+            nix::mount::umount2(path, nix::mount::MntFlags::MNT_DETACH).map_err(|source| {
+                Error::Mount {
+                    op: "unmount",
+                    path: path.to_owned(),
+                    source,
+                }
+            })
+        }
         Err(source) => Err(Error::Mount {
             op: "unmount",
             path: path.to_owned(),
@@ -102,7 +106,11 @@ impl Store {
     /// store.unmount_rootfs(&id)?;
     /// # Ok(()) }
     /// ```
-    pub fn mount_rootfs<S: AsRef<str>>(&self, container_id: &str, lower_chain: &[S]) -> Result<PathBuf> {
+    pub fn mount_rootfs<S: AsRef<str>>(
+        &self,
+        container_id: &str,
+        lower_chain: &[S],
+    ) -> Result<PathBuf> {
         let dir = self.container_dir(container_id)?;
         let merged = dir.join("merged");
         let upper = dir.join("upper");
@@ -139,7 +147,9 @@ impl Store {
                 };
                 match self.mount_overlay(&spec, &hexes) {
                     Ok(()) => {}
-                    Err(Error::Mount { source, .. }) if mode == RootfsMode::Auto && means_unavailable(source) => {
+                    Err(Error::Mount { source, .. })
+                        if mode == RootfsMode::Auto && means_unavailable(source) =>
+                    {
                         self.copy_rootfs(&dir, &lowers)?;
                     }
                     Err(e) => return Err(e),

@@ -70,7 +70,11 @@ impl Store {
         self.root.join("snapshots").join(hex)
     }
 
-    fn snapshot_row(&self, conn: &Connection, chain_id: &str) -> Result<Option<(SnapshotRecord, String)>> {
+    fn snapshot_row(
+        &self,
+        conn: &Connection,
+        chain_id: &str,
+    ) -> Result<Option<(SnapshotRecord, String)>> {
         let hex = digest_hex(chain_id)?;
         let dir = self.snapshot_dir(hex).join("fs");
         Ok(conn
@@ -132,7 +136,10 @@ impl Store {
             Some((rec, state)) if state == "pending" && target.is_dir() => {
                 // An earlier commit crashed after its rename: that copy is whole.
                 self.write(|tx| {
-                    tx.execute("UPDATE snapshots SET state = 'ready' WHERE chain_id = ?1", [chain_id])?;
+                    tx.execute(
+                        "UPDATE snapshots SET state = 'ready' WHERE chain_id = ?1",
+                        [chain_id],
+                    )?;
                     Ok(())
                 })?;
                 return Ok(rec);
@@ -160,14 +167,21 @@ impl Store {
             // ready snapshot must not contain truncated files.
             // SAFETY: syncfs on an fd we own.
             if unsafe { libc::syncfs(fd.as_raw_fd()) } != 0 {
-                return Err(Error::path("sync", &staging.path, std::io::Error::last_os_error()));
+                return Err(Error::path(
+                    "sync",
+                    &staging.path,
+                    std::io::Error::last_os_error(),
+                ));
             }
         }
         fs_err::rename(&staging.path, &target)?;
         fs_err::File::open(self.root.join("snapshots"))?.sync_all()?;
         drop(lock);
         self.write(|tx| {
-            tx.execute("UPDATE snapshots SET state = 'ready' WHERE chain_id = ?1", [chain_id])?;
+            tx.execute(
+                "UPDATE snapshots SET state = 'ready' WHERE chain_id = ?1",
+                [chain_id],
+            )?;
             Ok(())
         })?;
         Ok(SnapshotRecord {

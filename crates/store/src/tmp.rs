@@ -85,8 +85,15 @@ impl Store {
                 .ok()
                 .and_then(|m| now.duration_since(m).ok())
                 .unwrap_or_default();
-            let partial = entry.file_name().to_string_lossy().starts_with(PARTIAL_PREFIX);
-            let needed = if partial { min_age.max(PARTIAL_MAX_AGE) } else { min_age };
+            let partial = entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(PARTIAL_PREFIX);
+            let needed = if partial {
+                min_age.max(PARTIAL_MAX_AGE)
+            } else {
+                min_age
+            };
             if age < needed {
                 continue;
             }

@@ -94,9 +94,16 @@ impl Store {
             None => random_id()?,
         };
         if !valid_name(&name) {
-            return Err(Error::InvalidName { kind: "volume", name });
+            return Err(Error::InvalidName {
+                kind: "volume",
+                name,
+            });
         }
-        let driver = if new.driver.is_empty() { "local" } else { &new.driver };
+        let driver = if new.driver.is_empty() {
+            "local"
+        } else {
+            &new.driver
+        };
         let data = self.volume_dir(&name).join("_data");
         self.write(|tx| {
             let existing: Option<String> = tx
@@ -135,9 +142,20 @@ impl Store {
     /// One volume.
     pub fn get_volume(&self, name: &str) -> Result<VolumeRecord> {
         let row = self.read(|c| {
-            Ok(c.query_row(&format!("SELECT {COLS} FROM volumes v WHERE v.name = ?1"), [name], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
-            })
+            Ok(c.query_row(
+                &format!("SELECT {COLS} FROM volumes v WHERE v.name = ?1"),
+                [name],
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                },
+            )
             .optional()?)
         })?;
         match row {
@@ -184,7 +202,14 @@ impl Store {
         let rows: Vec<Row> = self.read(|c| {
             let mut st = c.prepare_cached(&sql)?;
             let rows = st.query_map(rusqlite::params_from_iter(p), |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
             })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })?;
@@ -194,7 +219,8 @@ impl Store {
     /// Full ids of the containers that mount a volume.
     pub fn volume_users(&self, name: &str) -> Result<Vec<String>> {
         self.read(|c| {
-            let mut st = c.prepare_cached("SELECT container_id FROM container_volumes WHERE volume = ?1")?;
+            let mut st =
+                c.prepare_cached("SELECT container_id FROM container_volumes WHERE volume = ?1")?;
             let rows = st.query_map([name], |r| r.get::<_, String>(0))?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
@@ -203,7 +229,8 @@ impl Store {
     /// Removes a volume and its data; refused while a container mounts it.
     pub fn remove_volume(&self, name: &str) -> Result<()> {
         self.write(|tx| {
-            let mut st = tx.prepare_cached("SELECT container_id FROM container_volumes WHERE volume = ?1")?;
+            let mut st =
+                tx.prepare_cached("SELECT container_id FROM container_volumes WHERE volume = ?1")?;
             let users = st
                 .query_map([name], |r| r.get::<_, String>(0))?
                 .collect::<rusqlite::Result<Vec<_>>>()?;

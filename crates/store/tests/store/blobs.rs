@@ -22,7 +22,10 @@ fn commit_publishes_verified_blob() {
     let digest = sha256_digest(&data);
     let mut w = t.store.begin_blob().unwrap();
     w.write_all(&data).unwrap();
-    assert!(!t.store.has_blob(&digest).unwrap(), "not visible before commit");
+    assert!(
+        !t.store.has_blob(&digest).unwrap(),
+        "not visible before commit"
+    );
     assert_eq!(w.commit(&digest).unwrap(), data.len() as u64);
     assert!(t.store.has_blob(&digest).unwrap());
     assert_eq!(t.store.read_blob(&digest).unwrap(), data);
@@ -32,7 +35,10 @@ fn commit_publishes_verified_blob() {
     assert!(tmp_entries(t.store.root()).is_empty());
     assert!(t.store.delete_blob(&digest).unwrap());
     assert!(!t.store.has_blob(&digest).unwrap());
-    assert!(matches!(t.store.open_blob(&digest), Err(Error::BlobNotFound(_))));
+    assert!(matches!(
+        t.store.open_blob(&digest),
+        Err(Error::BlobNotFound(_))
+    ));
 }
 
 #[test]
@@ -44,7 +50,10 @@ fn mismatch_deletes_temp_and_names_both_digests() {
     let err = w.commit(&expected).unwrap_err();
     let actual = sha256_digest(b"what the registry sent");
     match &err {
-        Error::DigestMismatch { expected: e, actual: a } => {
+        Error::DigestMismatch {
+            expected: e,
+            actual: a,
+        } => {
             assert_eq!(e, &expected);
             assert_eq!(a, &actual);
         }
@@ -82,19 +91,30 @@ fn interrupted_download_resumes() {
     let t = store();
     let data: Vec<u8> = (0..100_000u32).flat_map(|i| i.to_le_bytes()).collect();
     let digest = sha256_digest(&data);
-    let mut w = t.store.resume_blob(&digest).unwrap().expect("not present yet");
+    let mut w = t
+        .store
+        .resume_blob(&digest)
+        .unwrap()
+        .expect("not present yet");
     assert_eq!(w.written(), 0);
     w.write_all(&data[..150_000]).unwrap();
     drop(w); // connection lost
     // Only a temp file remains, and gc keeps it (young partial download).
     assert_eq!(tmp_entries(t.store.root()).len(), 1);
     assert!(t.store.gc_tmp(Duration::ZERO).unwrap().is_empty());
-    let mut w = t.store.resume_blob(&digest).unwrap().expect("still not present");
+    let mut w = t
+        .store
+        .resume_blob(&digest)
+        .unwrap()
+        .expect("still not present");
     assert_eq!(w.written(), 150_000, "resume offset");
     w.write_all(&data[150_000..]).unwrap();
     w.commit(&digest).unwrap();
     assert_eq!(t.store.read_blob(&digest).unwrap(), data);
-    assert!(t.store.resume_blob(&digest).unwrap().is_none(), "present now");
+    assert!(
+        t.store.resume_blob(&digest).unwrap().is_none(),
+        "present now"
+    );
     assert!(tmp_entries(t.store.root()).is_empty());
 }
 
@@ -133,7 +153,9 @@ fn concurrent_commits_from_threads_yield_one_blob() {
         }
     });
     assert_eq!(t.store.read_blob(&digest).unwrap(), data);
-    let n = fs_err::read_dir(t.store.root().join("blobs/sha256")).unwrap().count();
+    let n = fs_err::read_dir(t.store.root().join("blobs/sha256"))
+        .unwrap()
+        .count();
     assert_eq!(n, 1);
     assert!(tmp_entries(t.store.root()).is_empty());
 }

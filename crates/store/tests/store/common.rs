@@ -19,7 +19,12 @@ pub fn store() -> TestStore {
 
 /// Commits a layer on top of `diffs` (which gains its diff id); `build`
 /// fills the staging dir. Returns the new chain id.
-pub fn layer(store: &Store, diffs: &mut Vec<String>, seed: &str, build: impl FnOnce(&Path)) -> String {
+pub fn layer(
+    store: &Store,
+    diffs: &mut Vec<String>,
+    seed: &str,
+    build: impl FnOnce(&Path),
+) -> String {
     let diff = sha256_digest(seed.as_bytes());
     let parent = chain_ids(diffs).unwrap().last().cloned();
     diffs.push(diff.clone());

@@ -77,7 +77,9 @@ fn child_process_entry() {
             let (diff, chain) = snapshot_ids();
             let staging = store.prepare_snapshot(&chain).unwrap();
             fs_err::write(staging.fs_path().join("writer"), index.to_string()).unwrap();
-            let rec = store.commit_snapshot(staging, &chain, None, &diff, 1).unwrap();
+            let rec = store
+                .commit_snapshot(staging, &chain, None, &diff, 1)
+                .unwrap();
             assert!(rec.path.join("writer").is_file());
         }
         other => panic!("unknown role {other}"),
@@ -91,7 +93,13 @@ fn run_children(root: &Path, role: &str, n: usize) {
     let mut children = Vec::new();
     for i in 0..n {
         let child = Command::new(&exe)
-            .args(["--exact", "concurrency::child_process_entry", "--ignored", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "concurrency::child_process_entry",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(ROLE, role)
             .env(ROOT, root)
             .env(INDEX, i.to_string())
@@ -123,14 +131,20 @@ fn run_children(root: &Path, role: &str, n: usize) {
 fn twenty_processes_create_containers_concurrently() {
     let t = store();
     run_children(t.store.root(), "container", 20);
-    let all = t.store.list_containers(&ContainerFilter::default()).unwrap();
+    let all = t
+        .store
+        .list_containers(&ContainerFilter::default())
+        .unwrap();
     assert_eq!(all.len(), 20);
     let mut names: Vec<String> = all.iter().map(|c| c.name.clone()).collect();
     names.sort();
     let mut expected: Vec<String> = (0..20).map(|i| format!("proc{i}")).collect();
     expected.sort();
     assert_eq!(names, expected);
-    assert!(all.iter().all(|c| c.state.status == berth_store::ContainerStatus::Running));
+    assert!(
+        all.iter()
+            .all(|c| c.state.status == berth_store::ContainerStatus::Running)
+    );
 }
 
 #[test]
@@ -139,8 +153,18 @@ fn processes_committing_the_same_blob_leave_one_blob() {
     run_children(t.store.root(), "blob", 6);
     let data = blob_data();
     assert_eq!(t.store.read_blob(&sha256_digest(&data)).unwrap(), data);
-    assert_eq!(fs_err::read_dir(t.store.root().join("blobs/sha256")).unwrap().count(), 1);
-    assert_eq!(fs_err::read_dir(t.store.root().join("tmp")).unwrap().count(), 0);
+    assert_eq!(
+        fs_err::read_dir(t.store.root().join("blobs/sha256"))
+            .unwrap()
+            .count(),
+        1
+    );
+    assert_eq!(
+        fs_err::read_dir(t.store.root().join("tmp"))
+            .unwrap()
+            .count(),
+        0
+    );
 }
 
 #[test]
@@ -152,10 +176,23 @@ fn processes_committing_the_same_snapshot_leave_one_snapshot() {
     // Exactly one writer's files won, whole.
     let entries: Vec<_> = fs_err::read_dir(&path).unwrap().collect();
     assert_eq!(entries.len(), 1);
-    let winner: usize = fs_err::read_to_string(path.join("writer")).unwrap().parse().unwrap();
+    let winner: usize = fs_err::read_to_string(path.join("writer"))
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(winner < 6);
-    assert_eq!(fs_err::read_dir(t.store.root().join("snapshots")).unwrap().count(), 1);
-    assert_eq!(fs_err::read_dir(t.store.root().join("tmp")).unwrap().count(), 0);
+    assert_eq!(
+        fs_err::read_dir(t.store.root().join("snapshots"))
+            .unwrap()
+            .count(),
+        1
+    );
+    assert_eq!(
+        fs_err::read_dir(t.store.root().join("tmp"))
+            .unwrap()
+            .count(),
+        0
+    );
 }
 
 #[test]
@@ -169,7 +206,10 @@ fn threads_committing_the_same_snapshot_get_one_result() {
                 s.spawn(move || {
                     let staging = store.prepare_snapshot(chain).unwrap();
                     fs_err::write(staging.fs_path().join("writer"), i.to_string()).unwrap();
-                    store.commit_snapshot(staging, chain, None, diff, 1).unwrap().path
+                    store
+                        .commit_snapshot(staging, chain, None, diff, 1)
+                        .unwrap()
+                        .path
                 })
             })
             .collect();
@@ -177,7 +217,12 @@ fn threads_committing_the_same_snapshot_get_one_result() {
     });
     assert!(paths.windows(2).all(|w| w[0] == w[1]));
     assert!(paths[0].join("writer").is_file());
-    assert_eq!(fs_err::read_dir(t.store.root().join("tmp")).unwrap().count(), 0);
+    assert_eq!(
+        fs_err::read_dir(t.store.root().join("tmp"))
+            .unwrap()
+            .count(),
+        0
+    );
 }
 
 #[test]

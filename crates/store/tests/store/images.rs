@@ -17,11 +17,17 @@ fn tag_moves_atomically_and_old_image_becomes_dangling() {
     assert_eq!(t.store.resolve_image(ALPINE).unwrap(), b);
     let dangling = t
         .store
-        .list_images(&ImageFilter { dangling: Some(true), ..Default::default() })
+        .list_images(&ImageFilter {
+            dangling: Some(true),
+            ..Default::default()
+        })
         .unwrap();
     assert_eq!(dangling.iter().map(|i| &i.id).collect::<Vec<_>>(), vec![&a]);
     assert!(dangling[0].tags.is_empty());
-    assert_eq!(t.store.get_image(ALPINE).unwrap().tags, vec![ALPINE.to_owned()]);
+    assert_eq!(
+        t.store.get_image(ALPINE).unwrap().tags,
+        vec![ALPINE.to_owned()]
+    );
 }
 
 #[test]
@@ -31,7 +37,10 @@ fn resolve_by_id_prefix_and_digest() {
     let hex = a.strip_prefix("sha256:").unwrap();
     assert_eq!(t.store.resolve_image(&hex[..12]).unwrap(), a);
     assert_eq!(t.store.resolve_image(&a).unwrap(), a);
-    assert!(matches!(t.store.resolve_image("nosuch:tag"), Err(Error::ImageNotFound(_))));
+    assert!(matches!(
+        t.store.resolve_image("nosuch:tag"),
+        Err(Error::ImageNotFound(_))
+    ));
     let img = t.store.get_image(&hex[..8]).unwrap();
     assert_eq!(img.config.as_deref(), Some(r#"{"seed":"a"}"#));
     assert_eq!(t.store.image_layers(&a).unwrap().len(), 1);
@@ -64,25 +73,80 @@ fn list_filters_reference_label_before_since() {
         })
         .unwrap();
     t.store.tag_image(&a, ALPINE).unwrap();
-    t.store.tag_image(&a, "docker.io/library/alpine:3.19").unwrap();
-    t.store.tag_image(&b, "docker.io/library/busybox:1").unwrap();
+    t.store
+        .tag_image(&a, "docker.io/library/alpine:3.19")
+        .unwrap();
+    t.store
+        .tag_image(&b, "docker.io/library/busybox:1")
+        .unwrap();
     t.store.tag_image(&c, "localhost:5000/team/web:2").unwrap();
 
-    let ids = |f: ImageFilter| -> Vec<String> { t.store.list_images(&f).unwrap().into_iter().map(|i| i.id).collect() };
-    assert_eq!(ids(ImageFilter::default()), vec![c.clone(), b.clone(), a.clone()], "newest first");
+    let ids = |f: ImageFilter| -> Vec<String> {
+        t.store
+            .list_images(&f)
+            .unwrap()
+            .into_iter()
+            .map(|i| i.id)
+            .collect()
+    };
+    assert_eq!(
+        ids(ImageFilter::default()),
+        vec![c.clone(), b.clone(), a.clone()],
+        "newest first"
+    );
     let alp = t
         .store
-        .list_images(&ImageFilter { references: vec!["alpine:3.*".into()], ..Default::default() })
+        .list_images(&ImageFilter {
+            references: vec!["alpine:3.*".into()],
+            ..Default::default()
+        })
         .unwrap();
     assert_eq!(alp.len(), 1);
-    assert_eq!(alp[0].tags, vec!["docker.io/library/alpine:3.19".to_owned()], "only matching tags shown");
-    assert_eq!(ids(ImageFilter { references: vec!["busy*".into()], ..Default::default() }), vec![b.clone()]);
-    assert_eq!(ids(ImageFilter { references: vec!["localhost:5000/*/web".into()], ..Default::default() }), vec![c.clone()]);
-    assert_eq!(ids(ImageFilter { labels: vec![LabelFilter::parse("tier=web")], ..Default::default() }), vec![c.clone()]);
-    assert_eq!(ids(ImageFilter { labels: vec![LabelFilter::parse("tier")], ..Default::default() }), vec![c.clone()]);
-    assert!(ids(ImageFilter { labels: vec![LabelFilter::parse("tier=db")], ..Default::default() }).is_empty());
+    assert_eq!(
+        alp[0].tags,
+        vec!["docker.io/library/alpine:3.19".to_owned()],
+        "only matching tags shown"
+    );
+    assert_eq!(
+        ids(ImageFilter {
+            references: vec!["busy*".into()],
+            ..Default::default()
+        }),
+        vec![b.clone()]
+    );
+    assert_eq!(
+        ids(ImageFilter {
+            references: vec!["localhost:5000/*/web".into()],
+            ..Default::default()
+        }),
+        vec![c.clone()]
+    );
+    assert_eq!(
+        ids(ImageFilter {
+            labels: vec![LabelFilter::parse("tier=web")],
+            ..Default::default()
+        }),
+        vec![c.clone()]
+    );
+    assert_eq!(
+        ids(ImageFilter {
+            labels: vec![LabelFilter::parse("tier")],
+            ..Default::default()
+        }),
+        vec![c.clone()]
+    );
+    assert!(
+        ids(ImageFilter {
+            labels: vec![LabelFilter::parse("tier=db")],
+            ..Default::default()
+        })
+        .is_empty()
+    );
     assert!(matches!(
-        t.store.list_images(&ImageFilter { before: Some("docker.io/library/nope:1".into()), ..Default::default() }),
+        t.store.list_images(&ImageFilter {
+            before: Some("docker.io/library/nope:1".into()),
+            ..Default::default()
+        }),
         Err(Error::ImageNotFound(_))
     ));
 }
@@ -94,9 +158,28 @@ fn before_since_resolve_references() {
     let b = simple_image(&t.store, "b", 200);
     let c = simple_image(&t.store, "c", 300);
     t.store.tag_image(&b, "docker.io/library/b:1").unwrap();
-    let ids = |f: ImageFilter| -> Vec<String> { t.store.list_images(&f).unwrap().into_iter().map(|i| i.id).collect() };
-    assert_eq!(ids(ImageFilter { before: Some("docker.io/library/b:1".into()), ..Default::default() }), vec![a]);
-    assert_eq!(ids(ImageFilter { since: Some(b.clone()), ..Default::default() }), vec![c]);
+    let ids = |f: ImageFilter| -> Vec<String> {
+        t.store
+            .list_images(&f)
+            .unwrap()
+            .into_iter()
+            .map(|i| i.id)
+            .collect()
+    };
+    assert_eq!(
+        ids(ImageFilter {
+            before: Some("docker.io/library/b:1".into()),
+            ..Default::default()
+        }),
+        vec![a]
+    );
+    assert_eq!(
+        ids(ImageFilter {
+            since: Some(b.clone()),
+            ..Default::default()
+        }),
+        vec![c]
+    );
 }
 
 fn container_for(t: &crate::common::TestStore, image: &str, n: usize) -> String {
@@ -129,7 +212,10 @@ fn rmi_refuses_image_used_by_container_unless_forced() {
     assert!(err.to_string().contains("\nhint: "));
     // Nothing changed.
     assert_eq!(t.store.resolve_image(ALPINE).unwrap(), a);
-    assert!(matches!(t.store.remove_image(&a, false), Err(Error::ImageInUse { .. })));
+    assert!(matches!(
+        t.store.remove_image(&a, false),
+        Err(Error::ImageInUse { .. })
+    ));
     // Forced: untagged, but the image and its snapshot stay for the container.
     let rep = t.store.remove_image(ALPINE, true).unwrap();
     assert_eq!(rep.untagged, vec![ALPINE.to_owned()]);
@@ -156,7 +242,9 @@ fn rmi_of_one_tag_only_untags() {
     assert_eq!(rep.untagged, vec![ALPINE.to_owned()]);
     assert!(rep.deleted.is_empty());
     t.store.tag_image(&a, ALPINE).unwrap();
-    assert!(matches!(t.store.remove_image(&a, false), Err(Error::ImageHasTags { tags, .. }) if tags.len() == 2));
+    assert!(
+        matches!(t.store.remove_image(&a, false), Err(Error::ImageHasTags { tags, .. }) if tags.len() == 2)
+    );
     let rep = t.store.remove_image(&a, true).unwrap();
     assert_eq!(rep.untagged.len(), 2);
     assert_eq!(rep.deleted, vec![a]);
@@ -201,12 +289,24 @@ fn prune_dangling_then_all_unused() {
     assert_eq!(rep.deleted, vec![dangling.clone()]);
     assert_eq!(rep.removed_snapshots.len(), 1);
     assert!(rep.reclaimed >= 10);
-    let left: Vec<String> = t.store.list_images(&ImageFilter::default()).unwrap().into_iter().map(|i| i.id).collect();
+    let left: Vec<String> = t
+        .store
+        .list_images(&ImageFilter::default())
+        .unwrap()
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
     assert_eq!(left, vec![used.clone(), tagged.clone()]);
     let rep = t.store.prune_images(true).unwrap();
     assert_eq!(rep.deleted, vec![tagged]);
     assert_eq!(rep.untagged, vec![ALPINE.to_owned()]);
-    let left: Vec<String> = t.store.list_images(&ImageFilter::default()).unwrap().into_iter().map(|i| i.id).collect();
+    let left: Vec<String> = t
+        .store
+        .list_images(&ImageFilter::default())
+        .unwrap()
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
     assert_eq!(left, vec![used]);
 }
 
@@ -221,10 +321,20 @@ fn image_needs_committed_snapshots() {
             os: "linux".into(),
             architecture: "amd64".into(),
             config: "{}".into(),
-            layers: vec![berth_store::NewImageLayer { diff_id: diff.clone(), blob_digest: None, media_type: None, size: 0 }],
+            layers: vec![berth_store::NewImageLayer {
+                diff_id: diff.clone(),
+                blob_digest: None,
+                media_type: None,
+                size: 0,
+            }],
             ..Default::default()
         })
         .unwrap_err();
     assert!(matches!(err, Error::SnapshotNotFound(c) if c == diff));
-    assert!(t.store.list_images(&ImageFilter::default()).unwrap().is_empty());
+    assert!(
+        t.store
+            .list_images(&ImageFilter::default())
+            .unwrap()
+            .is_empty()
+    );
 }

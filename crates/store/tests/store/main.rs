@@ -2,6 +2,9 @@
 //! processes and real overlay mounts. One binary with modules keeps link
 //! times down.
 
+// Helpers outside #[test] functions are test code too.
+#![allow(clippy::unwrap_used)]
+
 mod blobs;
 mod common;
 mod concurrency;

@@ -13,7 +13,9 @@ fn reopen_cleans_half_made_leftovers() {
     {
         let store = Store::open(root).unwrap();
         let mut diffs = Vec::new();
-        kept = layer(&store, &mut diffs, "kept", |fs| fs_err::write(fs.join("f"), "x").unwrap());
+        kept = layer(&store, &mut diffs, "kept", |fs| {
+            fs_err::write(fs.join("f"), "x").unwrap()
+        });
         let mut d2 = Vec::new();
         vanished = layer(&store, &mut d2, "vanished", |_| {});
         // Crash leftovers, made by hand the way a killed process leaves them:
@@ -49,18 +51,28 @@ fn reopen_cleans_half_made_leftovers() {
     assert!(!root.join("tmp/blob-0123").exists());
     assert_eq!(fs_err::read_dir(root.join("tmp")).unwrap().count(), 0);
     assert!(store.has_snapshot(&kept).unwrap());
-    assert!(store.has_snapshot(&pending_done).unwrap(), "renamed before the crash: completed");
+    assert!(
+        store.has_snapshot(&pending_done).unwrap(),
+        "renamed before the crash: completed"
+    );
     assert!(store.get_snapshot(&pending_lost).unwrap().is_none());
     assert!(store.snapshot_users(&pending_lost).unwrap().is_empty());
     assert!(!store.has_snapshot(&vanished).unwrap(), "marked missing");
     assert!(!root.join("snapshots").join("e".repeat(64)).exists());
     assert!(!root.join("containers").join(hex_id("9", 9)).exists());
     assert!(root.join("volumes/precious/_data").exists());
-    assert!(store.list_containers(&ContainerFilter::default()).unwrap().is_empty());
+    assert!(
+        store
+            .list_containers(&ContainerFilter::default())
+            .unwrap()
+            .is_empty()
+    );
     // A missing snapshot can be unpacked again.
     let diff = sha256_digest(b"vanished");
     let staging = store.prepare_snapshot(&vanished).unwrap();
-    store.commit_snapshot(staging, &vanished, None, &diff, 1).unwrap();
+    store
+        .commit_snapshot(staging, &vanished, None, &diff, 1)
+        .unwrap();
     assert!(store.has_snapshot(&vanished).unwrap());
 }
 
@@ -87,5 +99,8 @@ fn recovery_report_lists_what_it_did() {
     let report = store.recover().unwrap();
     assert!(report.ran);
     assert_eq!(report.snapshots_dropped, vec![chain]);
-    assert_eq!(report.tmp_removed, vec![store.root().join("tmp/rootfs-dead")]);
+    assert_eq!(
+        report.tmp_removed,
+        vec![store.root().join("tmp/rootfs-dead")]
+    );
 }

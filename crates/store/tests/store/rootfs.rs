@@ -32,7 +32,13 @@ fn two_layers(store: &Store) -> Vec<String> {
         fs_err::create_dir(fs.join("opaque")).unwrap();
         fs_err::write(fs.join("opaque/hidden"), "h").unwrap();
         std::os::unix::fs::symlink("a/x", fs.join("link")).unwrap();
-        mknod(&fs.join("fifo"), SFlag::S_IFIFO, Mode::from_bits_truncate(0o640), 0).unwrap();
+        mknod(
+            &fs.join("fifo"),
+            SFlag::S_IFIFO,
+            Mode::from_bits_truncate(0o640),
+            0,
+        )
+        .unwrap();
         std::os::unix::fs::lchown(fs.join("b"), Some(1000), Some(1000)).unwrap();
     });
     let c2 = layer(store, &mut diffs, "upper", |fs| {
@@ -68,8 +74,15 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
         } else if m.file_type().is_symlink() {
             format!("link {}", fs_err::read_link(&p).unwrap().display())
         } else if m.is_file() {
-            let note = xattr::get(&p, "user.note").unwrap().map(|v| String::from_utf8(v).unwrap());
-            format!("file {} uid {} nlink {} note {note:?}", fs_err::read_to_string(&p).unwrap(), m.uid(), m.nlink())
+            let note = xattr::get(&p, "user.note")
+                .unwrap()
+                .map(|v| String::from_utf8(v).unwrap());
+            format!(
+                "file {} uid {} nlink {} note {note:?}",
+                fs_err::read_to_string(&p).unwrap(),
+                m.uid(),
+                m.nlink()
+            )
         } else {
             format!("other {:o} rdev {}", m.mode(), m.rdev())
         };
@@ -121,7 +134,10 @@ fn run_mode(mode: RootfsMode) -> (Vec<(String, String)>, Vec<String>) {
     let store = Store::open_with(dir.path(), StoreOptions { rootfs_mode: mode }).unwrap();
     let chain = two_layers(&store);
     let id = hex_id("f", 1);
-    let guard = MountGuard { store: &store, id: id.clone() };
+    let guard = MountGuard {
+        store: &store,
+        id: id.clone(),
+    };
     let rootfs = store.mount_rootfs(&id, &chain).unwrap();
     assert_eq!(store.rootfs_is_copy(&id).unwrap(), mode == RootfsMode::Copy);
     // Mounting again is idempotent.
@@ -130,13 +146,19 @@ fn run_mode(mode: RootfsMode) -> (Vec<(String, String)>, Vec<String>) {
     modify(&rootfs);
     let diff = change_view(&store, &id, &chain);
     // Lower snapshots are untouched by writes through the rootfs.
-    assert_eq!(fs_err::read_to_string(store.snapshot_path(&chain[0]).unwrap().join("a/x")).unwrap(), "1");
+    assert_eq!(
+        fs_err::read_to_string(store.snapshot_path(&chain[0]).unwrap().join("a/x")).unwrap(),
+        "1"
+    );
     store.unmount_rootfs(&id).unwrap();
     drop(guard);
     if mode == RootfsMode::Overlay {
         // Unmounted: merged is an empty directory again; the changes live in upper.
         assert!(fs_err::read_dir(&rootfs).unwrap().next().is_none());
-        assert_eq!(fs_err::read_to_string(store.container_dir(&id).unwrap().join("upper/new")).unwrap(), "n");
+        assert_eq!(
+            fs_err::read_to_string(store.container_dir(&id).unwrap().join("upper/new")).unwrap(),
+            "n"
+        );
         // The diff does not need the mount.
         assert_eq!(change_view(&store, &id, &chain), diff);
     }
@@ -146,7 +168,9 @@ fn run_mode(mode: RootfsMode) -> (Vec<(String, String)>, Vec<String>) {
 #[test]
 fn overlay_mount_shows_merged_view_and_diff() {
     if !is_root() {
-        eprintln!("skipping overlay_mount_shows_merged_view_and_diff: needs root to mount overlayfs");
+        eprintln!(
+            "skipping overlay_mount_shows_merged_view_and_diff: needs root to mount overlayfs"
+        );
         return;
     }
     let (view, diff) = run_mode(RootfsMode::Overlay);
@@ -157,7 +181,9 @@ fn overlay_mount_shows_merged_view_and_diff() {
 #[test]
 fn copy_fallback_gives_the_same_view_and_diff() {
     if !is_root() {
-        eprintln!("skipping copy_fallback_gives_the_same_view_and_diff: needs root for whiteouts and chown");
+        eprintln!(
+            "skipping copy_fallback_gives_the_same_view_and_diff: needs root for whiteouts and chown"
+        );
         return;
     }
     let (view, diff) = run_mode(RootfsMode::Copy);
@@ -172,10 +198,19 @@ fn opaque_and_whiteout_changes_in_upper_are_reported() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_with(dir.path(), StoreOptions { rootfs_mode: RootfsMode::Overlay }).unwrap();
+    let store = Store::open_with(
+        dir.path(),
+        StoreOptions {
+            rootfs_mode: RootfsMode::Overlay,
+        },
+    )
+    .unwrap();
     let chain = two_layers(&store);
     let id = hex_id("f", 2);
-    let _guard = MountGuard { store: &store, id: id.clone() };
+    let _guard = MountGuard {
+        store: &store,
+        id: id.clone(),
+    };
     let rootfs = store.mount_rootfs(&id, &chain).unwrap();
     // Replacing a lower directory makes overlay mark the new one opaque.
     fs_err::remove_dir_all(rootfs.join("a")).unwrap();
@@ -204,10 +239,19 @@ fn remove_container_unmounts_and_deletes_its_dir() {
             ..Default::default()
         })
         .unwrap();
-    let _guard = MountGuard { store: &t.store, id: id.clone() };
-    let rootfs = t.store.mount_rootfs(&id, &t.store.container_layers(&id).unwrap()).unwrap();
+    let _guard = MountGuard {
+        store: &t.store,
+        id: id.clone(),
+    };
+    let rootfs = t
+        .store
+        .mount_rootfs(&id, &t.store.container_layers(&id).unwrap())
+        .unwrap();
     assert!(rootfs.join("a/x").exists());
-    assert!(matches!(t.store.remove_snapshot(&chain[1]), Err(berth_store::Error::SnapshotInUse { .. })));
+    assert!(matches!(
+        t.store.remove_snapshot(&chain[1]),
+        Err(berth_store::Error::SnapshotInUse { .. })
+    ));
     t.store.remove_container(&id).unwrap();
     assert!(!t.store.container_dir(&id).unwrap().exists());
     let mounts = fs_err::read_to_string("/proc/self/mountinfo").unwrap();
@@ -223,7 +267,10 @@ fn scratch_rootfs_without_layers() {
     }
     let t = crate::common::store();
     let id = hex_id("f", 4);
-    let _guard = MountGuard { store: &t.store, id: id.clone() };
+    let _guard = MountGuard {
+        store: &t.store,
+        id: id.clone(),
+    };
     let rootfs = t.store.mount_rootfs::<String>(&id, &[]).unwrap();
     fs_err::write(rootfs.join("hello"), "hi").unwrap();
     let diff = t.store.diff_paths::<String>(&id, &[]).unwrap();
