@@ -114,6 +114,10 @@ impl LabelFilter {
 pub struct StoreOptions {
     /// How container root filesystems are made.
     pub rootfs_mode: RootfsMode,
+    /// Mount overlays with the classic mount(2) (as on kernels before 6.8,
+    /// with `l/` short links for deep images) instead of trying the new
+    /// mount API first. For tests of that path.
+    pub classic_mount: bool,
 }
 
 /// berth's local store under one data root. Cheap to share between threads

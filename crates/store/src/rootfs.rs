@@ -160,7 +160,12 @@ impl Store {
     }
 
     fn mount_overlay(&self, spec: &OverlaySpec<'_>, hexes: &[String]) -> Result<()> {
-        match mount_new_api(spec) {
+        let attempt = if self.options.classic_mount {
+            Err(NewApiError::Unsupported)
+        } else {
+            mount_new_api(spec)
+        };
+        match attempt {
             Ok(()) => return Ok(()),
             Err(NewApiError::Failed(source)) => {
                 return Err(Error::Mount {

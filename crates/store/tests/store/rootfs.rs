@@ -131,7 +131,14 @@ fn expected_view() -> Vec<(String, String)> {
 
 fn run_mode(mode: RootfsMode) -> (Vec<(String, String)>, Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_with(dir.path(), StoreOptions { rootfs_mode: mode }).unwrap();
+    let store = Store::open_with(
+        dir.path(),
+        StoreOptions {
+            rootfs_mode: mode,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let chain = two_layers(&store);
     let id = hex_id("f", 1);
     let guard = MountGuard {
@@ -202,6 +209,7 @@ fn opaque_and_whiteout_changes_in_upper_are_reported() {
         dir.path(),
         StoreOptions {
             rootfs_mode: RootfsMode::Overlay,
+            ..Default::default()
         },
     )
     .unwrap();
@@ -277,4 +285,70 @@ fn scratch_rootfs_without_layers() {
     assert_eq!(diff.len(), 1);
     assert_eq!(diff[0].kind, ChangeKind::Added);
     assert_eq!(diff[0].path, "/hello");
+}
+
+/// 100 layers: their full paths overflow mount(2)'s one-page option limit,
+/// so this needs `lowerdir+` (new mount API) or the `l/` short links.
+fn deep_image_mounts(classic: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let options = StoreOptions {
+        rootfs_mode: RootfsMode::Overlay,
+        classic_mount: classic,
+    };
+    let store = Store::open_with(dir.path(), options).unwrap();
+    let mut diffs = Vec::new();
+    let mut chain = Vec::new();
+    for i in 0..100 {
+        chain.push(layer(&store, &mut diffs, &format!("deep{i}"), |fs| {
+            fs_err::write(fs.join(format!("f{i}")), i.to_string()).unwrap();
+            fs_err::write(fs.join("shared"), i.to_string()).unwrap();
+        }));
+    }
+    let full_len: usize = chain
+        .iter()
+        .map(|c| store.snapshot_path(c).unwrap().as_os_str().len() + 1)
+        .sum();
+    assert!(
+        full_len > 4096,
+        "the test must exceed the page limit ({full_len})"
+    );
+    let id = hex_id("d", if classic { 1 } else { 2 });
+    let _guard = MountGuard {
+        store: &store,
+        id: id.clone(),
+    };
+    let rootfs = store.mount_rootfs(&id, &chain).unwrap();
+    assert_eq!(
+        fs_err::read_to_string(rootfs.join("shared")).unwrap(),
+        "99",
+        "top layer wins"
+    );
+    for i in 0..100 {
+        assert_eq!(
+            fs_err::read_to_string(rootfs.join(format!("f{i}"))).unwrap(),
+            i.to_string()
+        );
+    }
+    assert_eq!(
+        store.root().join("l").read_dir().unwrap().count(),
+        if classic { 100 } else { 0 }
+    );
+}
+
+#[test]
+fn deep_image_mounts_with_new_mount_api() {
+    if !is_root() {
+        eprintln!("skipping: needs root to mount overlayfs");
+        return;
+    }
+    deep_image_mounts(false);
+}
+
+#[test]
+fn deep_image_mounts_with_classic_mount_and_short_links() {
+    if !is_root() {
+        eprintln!("skipping: needs root to mount overlayfs");
+        return;
+    }
+    deep_image_mounts(true);
 }
