@@ -1,0 +1,195 @@
+//! The SQLite connection: pragmas, schema migrations, transactions.
+//!
+//! Every write runs in `BEGIN IMMEDIATE`: a deferred transaction that reads
+//! and then writes has to upgrade its lock, and SQLite answers an upgrade
+//! conflict with SQLITE_BUSY at once instead of waiting on busy_timeout —
+//! the classic "database is locked" under concurrent CLI processes.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension as _, Transaction, TransactionBehavior};
+
+use crate::Store;
+use crate::error::{Error, Result};
+
+/// Schema steps; `PRAGMA user_version` counts how many were applied, so a
+/// later berth appends a step and keeps every row it finds.
+const MIGRATIONS: &[&str] = &[include_str!("schema/v1.sql")];
+
+/// How long a writer waits for another process's transaction.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Opens the database with the store's pragmas and brings its schema up to date.
+pub(crate) fn open(path: &Path) -> Result<Connection> {
+    let mut conn = Connection::open(path)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // Switching to WAL needs a moment alone with the file; the busy handler
+    // does not cover it in every SQLite version, so retry briefly by hand.
+    let mut tries = 0;
+    loop {
+        match conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))
+        {
+            Ok(_) => break,
+            Err(e) if is_busy(&e) && tries < 600 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    // FULL: a committed row survives power loss too; rootfs and volume data
+    // on disk is only ever cleaned up when no row claims it, so losing a
+    // committed row could lose user data.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.set_prepared_statement_cache_capacity(64);
+    migrate(&mut conn, path)?;
+    Ok(conn)
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
+    let supported = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let found: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if found > supported {
+        return Err(Error::SchemaTooNew {
+            path: path.to_owned(),
+            found,
+            supported,
+        });
+    }
+    for (step, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .skip(usize::try_from(found).unwrap_or(0))
+    {
+        tx.execute_batch(sql)?;
+        let version = i64::try_from(step + 1).unwrap_or(i64::MAX);
+        tx.pragma_update(None, "user_version", version)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// The schema version this build writes.
+pub fn schema_version() -> i64 {
+    i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX)
+}
+
+impl Store {
+    /// Runs `f` in one `BEGIN IMMEDIATE` transaction; commits if it returns Ok.
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self
+            .conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = f(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    /// Runs read-only queries on the connection (one implicit read snapshot
+    /// per statement; use [`Store::read_tx`] for several consistent reads).
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = self
+            .conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(&conn)
+    }
+
+    /// Several reads from one consistent snapshot of the database.
+    pub(crate) fn read_tx<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self
+            .conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+        let value = f(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    /// Calls `f` with the text of every SQL statement this store's
+    /// connection runs (`None` stops it). For tests and debugging.
+    pub fn trace_sql(&self, f: Option<SqlTracer>) -> Result<()> {
+        let mut conn = self
+            .conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match f {
+            Some(mut f) => conn.trace_v2(
+                rusqlite::trace::TraceEventCodes::SQLITE_TRACE_STMT,
+                Some(move |ev: rusqlite::trace::TraceEvent<'_>| {
+                    if let rusqlite::trace::TraceEvent::Stmt(_, sql) = ev {
+                        f(sql);
+                    }
+                }),
+            )?,
+            None => conn.trace_v2(
+                rusqlite::trace::TraceEventCodes::empty(),
+                None::<fn(rusqlite::trace::TraceEvent<'_>)>,
+            )?,
+        }
+        Ok(())
+    }
+}
+
+/// A callback receiving SQL statement texts, for [`Store::trace_sql`].
+pub type SqlTracer = Box<dyn FnMut(&str) + Send>;
+
+/// `SELECT 1 FROM … WHERE …` convenience.
+pub(crate) fn exists(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<bool> {
+    Ok(conn
+        .query_row(sql, params, |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// Encodes a string map as a JSON object for a labels/options column.
+pub(crate) fn map_to_json(map: &std::collections::BTreeMap<String, String>) -> String {
+    // A map of strings always serialises.
+    serde_json::to_string(map).unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// Decodes a labels/options column.
+pub(crate) fn json_to_map(
+    what: impl FnOnce() -> String,
+    text: &str,
+) -> Result<std::collections::BTreeMap<String, String>> {
+    serde_json::from_str(text).map_err(|e| Error::json(what(), e))
+}
+
+/// SQL for "row's labels JSON column `col` matches this label filter";
+/// pushes its parameters.
+pub(crate) fn label_clause(
+    col: &str,
+    filter: &crate::LabelFilter,
+    params: &mut Vec<rusqlite::types::Value>,
+) -> String {
+    params.push(filter.key.clone().into());
+    match &filter.value {
+        None => format!(
+            "EXISTS (SELECT 1 FROM json_each({col}) WHERE key = ?{})",
+            params.len()
+        ),
+        Some(v) => {
+            params.push(v.clone().into());
+            format!(
+                "EXISTS (SELECT 1 FROM json_each({col}) WHERE key = ?{} AND value = ?{})",
+                params.len() - 1,
+                params.len()
+            )
+        }
+    }
+}
