@@ -7,7 +7,6 @@
 mod cli;
 mod commands;
 mod error;
-mod paths;
 
 use std::process::ExitCode;
 

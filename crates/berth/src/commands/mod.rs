@@ -5,7 +5,7 @@ pub mod oci;
 use std::process::ExitCode;
 
 use crate::cli::{Cli, Command};
-use crate::paths::Paths;
+use berth_engine::Paths;
 
 /// Runs the parsed command and returns the process exit code.
 pub fn dispatch(cli: Cli) -> ExitCode {

@@ -13,7 +13,7 @@ use anyhow::{Context, Result};
 use berth_runtime::{Bundle, CreateOptions, Runtime};
 use clap::{Args, Subcommand};
 
-use crate::paths::Paths;
+use berth_engine::Paths;
 
 /// runc's global flags and commands.
 #[derive(Debug, Args)]

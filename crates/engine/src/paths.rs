@@ -14,6 +14,12 @@ pub struct Paths {
 }
 
 impl Paths {
+    /// Everything under one directory (what `--root DIR` means).
+    pub fn under(root: impl Into<PathBuf>) -> Paths {
+        let r = root.into();
+        Paths::new(Some(&r), None)
+    }
+
     /// Resolves the directories from `--root` / `--config` (or their environment variables).
     pub fn new(root: Option<&PathBuf>, config: Option<&PathBuf>) -> Paths {
         match root {
