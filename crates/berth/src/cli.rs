@@ -28,7 +28,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// The runc-compatible OCI runtime (also reachable as `berth-runc`).
-    Oci(OciArgs),
+    Oci(Box<OciArgs>),
     /// Show berth's version and what this host supports.
     Version,
 }

@@ -11,7 +11,7 @@ use berth_engine::Paths;
 pub fn dispatch(cli: Cli) -> ExitCode {
     let paths = Paths::new(cli.root.as_ref(), cli.config.as_ref());
     match cli.command {
-        Command::Oci(args) => oci::main(&paths, args),
+        Command::Oci(args) => oci::main(&paths, *args),
         Command::Version => {
             println!("berth version {}", env!("CARGO_PKG_VERSION"));
             println!("OCI runtime spec: 1.2.0 (berth oci, berth-runc)");

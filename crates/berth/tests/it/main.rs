@@ -1,6 +1,9 @@
 //! berth's integration tests: the real binary, real containers, temporary roots.
 //! One test binary with modules keeps link times down (style.md).
 
+// Test code: a panic is the failure report, and std::fs is fine here.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
+
 mod common;
 mod oci;
 mod oci_limits;

@@ -49,13 +49,10 @@ pub fn delete(rt: &Runtime, id: &str, force: bool) -> Result<()> {
             std::thread::sleep(Duration::from_millis(1));
         }
     }
-    match &cg {
-        Ok(cg) => {
-            if let Err(e) = cg.destroy() {
-                errors.push(Error::from(e));
-            }
-        }
-        Err(_) => {}
+    if let Ok(cg) = &cg
+        && let Err(e) = cg.destroy()
+    {
+        errors.push(Error::from(e));
     }
     if let Ok(spec) = c.dir.load_spec()
         && let Some(h) = spec.hooks().as_ref().and_then(|h| h.poststop().as_ref())

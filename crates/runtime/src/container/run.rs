@@ -98,10 +98,7 @@ fn run_blocked(
     detach: bool,
     sigs: SigSet,
 ) -> Result<i32> {
-    let created = match create(rt, id, bundle, o) {
-        Ok(c) => c,
-        Err(e) => return Err(e),
-    };
+    let created = create(rt, id, bundle, o)?;
     let pid = created.container.saved.pid;
     if let Err(e) = start(rt, id) {
         let _ = delete(rt, id, true);

@@ -237,7 +237,7 @@ mod tests {
     fn crlf_shebang_is_explained() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("s.sh");
-        std::fs::write(&p, "#!/bin/sh\r\necho hi\r\n").unwrap();
+        fs_err::write(&p, "#!/bin/sh\r\necho hi\r\n").unwrap();
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
         let e = check_runnable(&p).unwrap_err();
         assert!(e.message.contains("Windows line endings"), "{}", e.message);
@@ -251,7 +251,7 @@ mod tests {
         assert!(e.message.contains("executable file not found in $PATH"));
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("tool");
-        std::fs::write(&p, "data").unwrap();
+        fs_err::write(&p, "data").unwrap();
         let e = find_program("tool", &[format!("PATH={}", d.path().display())]).unwrap_err();
         assert_eq!(e.status, 126);
     }

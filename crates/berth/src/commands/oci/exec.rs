@@ -67,8 +67,8 @@ pub fn run(rt: &Runtime, a: &ExecArgs) -> Result<i32> {
             .with_context(|| format!("exec in container {}", a.id))?;
         return Ok(0);
     }
-    Ok(berth_runtime::exec_foreground(rt, &a.id, &process, &opts)
-        .with_context(|| format!("exec in container {}", a.id))?)
+    berth_runtime::exec_foreground(rt, &a.id, &process, &opts)
+        .with_context(|| format!("exec in container {}", a.id))
 }
 
 fn build_process(rt: &Runtime, a: &ExecArgs) -> Result<Process> {
