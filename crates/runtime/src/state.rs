@@ -246,6 +246,6 @@ mod tests {
     fn own_start_time_is_read() {
         let me = std::process::id() as i32;
         assert!(pid_start_time(me).is_some());
-        assert_eq!(pid_state(me), Some('R'));
+        assert!(matches!(pid_state(me), Some('R' | 'S')));
     }
 }
