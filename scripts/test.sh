@@ -12,6 +12,7 @@ packages=(
   docker-registry  # a real Distribution registry on loopback for image tests
   skopeo           # peer client for registry and archive round trips
   nftables iproute2 # networks: NAT, port publishing, veth/bridges
+  containerd       # containerd drives berth-runc in an integration test
   procps file xz-utils
 )
 missing=()
