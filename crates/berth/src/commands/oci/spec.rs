@@ -25,7 +25,8 @@ pub fn write(bundle: &Path, rootless: bool) -> Result<()> {
         s.set_hostname(Some("berth".into()));
         s
     };
-    spec.set_version("1.2.0".into());
+    // runc writes 1.0.2-dev; older runtimes (crun 1.8) refuse newer versions in a bundle.
+    spec.set_version("1.0.2-dev".into());
     let text = serde_json::to_string_pretty(&spec)?;
     fs_err::write(&path, text + "\n")?;
     Ok(())
