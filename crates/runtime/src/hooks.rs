@@ -15,6 +15,19 @@ pub fn run(kind: &'static str, hooks: &[Hook], state: &OciState) -> Result<()> {
     run_json(kind, hooks, &json)
 }
 
+/// Runs every hook even when some fail, returning the failures: poststart and poststop
+/// failures are warnings, not errors (runtime spec, "Lifecycle").
+pub fn run_all(kind: &'static str, hooks: &[Hook], state: &OciState) -> Vec<Error> {
+    let json = match serde_json::to_vec(state) {
+        Ok(j) => j,
+        Err(e) => return vec![Error::Init(e.to_string())],
+    };
+    hooks
+        .iter()
+        .filter_map(|h| run_one(kind, h, &json).err())
+        .collect()
+}
+
 /// Runs `hooks` in order with already-encoded state JSON on their stdin.
 pub fn run_json(kind: &'static str, hooks: &[Hook], json: &[u8]) -> Result<()> {
     for h in hooks {

@@ -15,16 +15,9 @@ pub fn apparmor_enabled() -> bool {
 
 /// Arranges for the next execve to run under the AppArmor profile.
 pub fn apply_apparmor(profile: &str) -> Result<()> {
-    if profile.is_empty() || profile == "unconfined" && !apparmor_enabled() {
+    // Like runc and Docker: a profile on a host without AppArmor is not applied.
+    if profile.is_empty() || !apparmor_enabled() {
         return Ok(());
-    }
-    if !apparmor_enabled() {
-        return Err(Error::Unsupported {
-            field: "process.apparmorProfile".into(),
-            message: format!(
-                "profile {profile:?} asked for, but AppArmor is not enabled on this host"
-            ),
-        });
     }
     let attr = if std::path::Path::new("/proc/self/attr/apparmor/exec").exists() {
         "/proc/self/attr/apparmor/exec"
@@ -37,14 +30,9 @@ pub fn apply_apparmor(profile: &str) -> Result<()> {
 
 /// Arranges for the next execve to run with the SELinux process label.
 pub fn apply_selinux(label: &str) -> Result<()> {
-    if label.is_empty() {
+    // Like runc: a label on a host without SELinux is not applied.
+    if label.is_empty() || !selinux_enabled() {
         return Ok(());
-    }
-    if !selinux_enabled() {
-        return Err(Error::Unsupported {
-            field: "process.selinuxLabel".into(),
-            message: format!("label {label:?} asked for, but SELinux is not enabled on this host"),
-        });
     }
     fs_err::write("/proc/self/attr/exec", label)
         .map_err(|e| Error::io("setting SELinux label via", "/proc/self/attr/exec", e))

@@ -7,4 +7,5 @@
 mod common;
 mod containerd;
 mod oci;
+mod oci_conformance;
 mod oci_limits;

@@ -133,7 +133,7 @@ pub fn create(rt: &Runtime, id: &str, bundle: Bundle, opts: &CreateOptions) -> R
     cgroup.create()?;
     undo.cgroup = Some(berth_cgroups::Cgroup::new(&cgroup_path)?);
     if let Some(res) = linux.and_then(|l| l.resources().as_ref()) {
-        cgroup.apply(res)?;
+        cgroup.apply(&with_default_devices(res, linux))?;
     }
 
     let plan = Plan::new(linux.and_then(|l| l.namespaces().as_deref()).unwrap_or(&[]))?;
@@ -198,7 +198,8 @@ pub fn create(rt: &Runtime, id: &str, bundle: Bundle, opts: &CreateOptions) -> R
                 dir.save(&saved)?;
             }
             Msg::RunHooks => {
-                let state = oci_state_of(&saved, Status::Creating);
+                // runtime-tools' hooks_stdin expects "created" here, as runc reports it.
+                let state = oci_state_of(&saved, Status::Created);
                 if let Some(h) = spec.hooks() {
                     let hooks: Vec<_> = h
                         .prestart()
@@ -252,4 +253,61 @@ fn write_id_maps(pid: i32, linux: Option<&oci_spec::runtime::Linux>) -> Result<(
     let path = format!("/proc/{pid}/gid_map");
     fs_err::write(&path, gid).map_err(|e| Error::io("writing linux.gidMappings to", path, e))?;
     Ok(())
+}
+
+/// The spec's device rules followed by the devices every container needs, as runc does:
+/// a spec that denies everything must still let the runtime create /dev/null and friends,
+/// and the container use its pty. Appended after the spec's rules so those keep their
+/// positions in `devices.list`.
+fn with_default_devices(
+    res: &oci_spec::runtime::LinuxResources,
+    linux: Option<&oci_spec::runtime::Linux>,
+) -> oci_spec::runtime::LinuxResources {
+    use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType};
+    let Some(rules) = res.devices().as_ref().filter(|r| !r.is_empty()) else {
+        return res.clone();
+    };
+    let rule = |typ, major: Option<i64>, minor: Option<i64>, access: &str| {
+        let mut r = LinuxDeviceCgroup::default();
+        r.set_allow(true);
+        r.set_typ(Some(typ));
+        r.set_major(major);
+        r.set_minor(minor);
+        r.set_access(Some(access.to_string()));
+        r
+    };
+    let mut all = rules.clone();
+    all.push(rule(LinuxDeviceType::C, None, None, "m"));
+    all.push(rule(LinuxDeviceType::B, None, None, "m"));
+    for (major, minor) in [
+        (1, 3),
+        (1, 5),
+        (1, 7),
+        (1, 8),
+        (1, 9),
+        (5, 0),
+        (5, 1),
+        (5, 2),
+        (10, 200),
+    ] {
+        all.push(rule(LinuxDeviceType::C, Some(major), Some(minor), "rwm"));
+    }
+    all.push(rule(LinuxDeviceType::C, Some(136), None, "rwm"));
+    for d in linux
+        .and_then(|l| l.devices().as_ref())
+        .into_iter()
+        .flatten()
+    {
+        let typ = match d.typ() {
+            LinuxDeviceType::B => LinuxDeviceType::B,
+            _ => LinuxDeviceType::C,
+        };
+        if matches!(d.typ(), LinuxDeviceType::P) {
+            continue; // fifos are not device-cgroup controlled
+        }
+        all.push(rule(typ, Some(d.major()), Some(d.minor()), "rwm"));
+    }
+    let mut out = res.clone();
+    out.set_devices(Some(all));
+    out
 }

@@ -6,18 +6,18 @@ use super::Runtime;
 use crate::error::{Error, Result};
 use crate::state::{Status, init_alive};
 
-/// Deletes container `id`. Teardown goes on past failures and reports all of them.
-pub fn delete(rt: &Runtime, id: &str, force: bool) -> Result<()> {
+/// Deletes container `id`. Teardown goes on past failures and reports all of them;
+/// failed poststop hooks come back as warnings.
+pub fn delete(rt: &Runtime, id: &str, force: bool) -> Result<Vec<Error>> {
     let c = match rt.load(id) {
         Ok(c) => c,
         // runc: deleting a missing container with --force is not an error.
-        Err(Error::NotFound { .. }) if force => return Ok(()),
+        Err(Error::NotFound { .. }) if force => return Ok(Vec::new()),
         Err(e) => return Err(e),
     };
     let status = c.status();
     match status {
         Status::Stopped | Status::Creating => {}
-        Status::Created => {} // never started: killing it is what delete means
         _ if force => {}
         _ => {
             return Err(c.bad_state(
@@ -27,6 +27,7 @@ pub fn delete(rt: &Runtime, id: &str, force: bool) -> Result<()> {
         }
     }
     let mut errors = Vec::new();
+    let mut warnings = Vec::new();
     let cg = c.cgroup();
     if status != Status::Stopped {
         if let Ok(cg) = &cg {
@@ -58,16 +59,14 @@ pub fn delete(rt: &Runtime, id: &str, force: bool) -> Result<()> {
         && let Some(h) = spec.hooks().as_ref().and_then(|h| h.poststop().as_ref())
     {
         let state = super::oci_state_of(&c.saved, Status::Stopped);
-        // poststop failures are reported but do not stop the removal (runtime spec).
-        if let Err(e) = crate::hooks::run("poststop", h, &state) {
-            errors.push(e);
-        }
+        // poststop failures are warnings: the removal goes on (runtime spec).
+        warnings.extend(crate::hooks::run_all("poststop", h, &state));
     }
     if let Err(e) = fs_err::remove_dir_all(&c.dir.dir) {
         errors.push(Error::io("removing state", &c.dir.dir, e));
     }
     match errors.len() {
-        0 => Ok(()),
+        0 => Ok(warnings),
         1 => Err(errors.remove(0)),
         _ => Err(Error::Many(errors)),
     }

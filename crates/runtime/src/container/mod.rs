@@ -17,7 +17,7 @@ pub use info::{features, list, ps, state, stats};
 pub use kill::{kill, parse_signal};
 pub use pause::{pause, resume, update};
 pub use run::{exec_foreground, run, supervise};
-pub use start::start;
+pub use start::{Started, start};
 pub use wait::{exit_code_of, wait_for};
 
 use std::path::{Path, PathBuf};

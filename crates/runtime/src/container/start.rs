@@ -12,7 +12,7 @@ use crate::state::{Status, init_alive};
 
 /// Starts container `id`: opens the exec fifo, which releases its init, then runs the
 /// poststart hooks.
-pub fn start(rt: &Runtime, id: &str) -> Result<Container> {
+pub fn start(rt: &Runtime, id: &str) -> Result<Started> {
     let c = rt.load(id)?;
     match c.status() {
         Status::Created => {}
@@ -38,13 +38,13 @@ pub fn start(rt: &Runtime, id: &str) -> Result<Container> {
     )
     .ctx(|| format!("opening {}", fifo.display()))?;
     let mut n = 0;
+    let mut first = [0u8; 1];
     loop {
         let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
         match poll(&mut fds, PollTimeout::from(50u16)) {
             Ok(0) | Err(nix::Error::EINTR) => {}
             Ok(_) => {
-                let mut buf = [0u8; 1];
-                match nix::unistd::read(&fd, &mut buf) {
+                match nix::unistd::read(&fd, &mut first) {
                     Ok(k) => n = k,
                     Err(nix::Error::EAGAIN) => continue,
                     Err(e) => return Err(Error::sys(format!("reading {}", fifo.display()), e)),
@@ -64,15 +64,18 @@ pub fn start(rt: &Runtime, id: &str) -> Result<Container> {
         )));
     }
     // Wait for end-of-file: the init's write end closes when it executes the program.
+    // Anything written after an 'E' is the init's report of why it could not.
+    let mut report = Vec::new();
     loop {
         let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
         match poll(&mut fds, PollTimeout::from(50u16)) {
             Ok(0) | Err(nix::Error::EINTR) => {}
             Ok(_) => {
-                let mut buf = [0u8; 16];
+                let mut buf = [0u8; 4096];
                 match nix::unistd::read(&fd, &mut buf) {
                     Ok(0) => break,
-                    Ok(_) | Err(nix::Error::EAGAIN) => {}
+                    Ok(k) => report.extend_from_slice(&buf[..k]),
+                    Err(nix::Error::EAGAIN) => {}
                     Err(_) => break,
                 }
             }
@@ -82,10 +85,31 @@ pub fn start(rt: &Runtime, id: &str) -> Result<Container> {
             break;
         }
     }
-    let spec = c.dir.load_spec()?;
-    if let Some(h) = spec.hooks().as_ref().and_then(|h| h.poststart().as_ref()) {
-        // poststart failures are logged by the caller, not fatal (runtime spec).
-        crate::hooks::run("poststart", h, &c.oci_state())?;
+    if first[0] == b'E' {
+        return Err(Error::Init(String::from_utf8_lossy(&report).into_owned()));
     }
-    Ok(c)
+    if let Some(msg) = report.strip_prefix(b"E") {
+        // The program itself could not be executed.
+        return Err(Error::Init(String::from_utf8_lossy(msg).into_owned()));
+    }
+    let spec = c.dir.load_spec()?;
+    let mut warnings = Vec::new();
+    if let Some(h) = spec.hooks().as_ref().and_then(|h| h.poststart().as_ref()) {
+        // poststart failures are warnings, not errors (runtime spec); they see the
+        // container as running even if its program already finished.
+        let state = super::oci_state_of(&c.saved, Status::Running);
+        warnings = crate::hooks::run_all("poststart", h, &state);
+    }
+    Ok(Started {
+        container: c,
+        warnings,
+    })
+}
+
+/// A started container and the poststart hooks that failed (warnings).
+pub struct Started {
+    /// The container.
+    pub container: Container,
+    /// Failed poststart hooks.
+    pub warnings: Vec<Error>,
 }

@@ -8,7 +8,10 @@ use oci_spec::runtime::{Capabilities, LinuxCapabilities};
 use crate::error::{Error, Result};
 
 fn to_caps(set: Option<&Capabilities>) -> CapsHashSet {
-    let supported = caps::runtime::thread_all_supported();
+    // Capabilities the kernel lacks, or that the runtime itself cannot hold (root without
+    // CAP_SYS_RESOURCE on some hosts), are left out rather than failing capset after start.
+    let supported: CapsHashSet = caps::read(None, CapSet::Bounding)
+        .unwrap_or_else(|_| caps::runtime::thread_all_supported());
     set.into_iter()
         .flatten()
         .filter_map(|c| Capability::from_str(&format!("CAP_{c}")).ok())

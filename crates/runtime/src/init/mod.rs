@@ -248,25 +248,30 @@ fn stage2_inner(ch: &Channel, cfg: &InitConfig) -> Result<Never> {
             r => break r.ctx(|| "opening the exec fifo".into())?,
         }
     };
-    // startContainer hooks run once start was called, before the program; the byte then
-    // tells `start` we are about to exec, and the fifo (close-on-exec) reaching end-of-file
-    // tells it the exec happened, so its poststart hooks run after the program started.
-    if let Some(hooks) = spec
-        .hooks()
-        .as_ref()
-        .and_then(|h| h.start_container().as_ref())
-    {
-        run_hooks_json("startContainer", hooks, &state_json)?;
+    // startContainer hooks run once start was called, before the program. Then the
+    // process is finished (user, capabilities, seccomp) and one byte tells `start` all is
+    // well; the fifo (close-on-exec) reaching end-of-file then tells it the exec happened,
+    // so poststart hooks run after the program started. A failure is written back as
+    // 'E' and the message, so `start` fails instead of reporting success.
+    let seccomp = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref());
+    let ready = (|| -> Result<()> {
+        if let Some(hooks) = spec
+            .hooks()
+            .as_ref()
+            .and_then(|h| h.start_container().as_ref())
+        {
+            run_hooks_json("startContainer", hooks, &state_json)?;
+        }
+        process::finish(process, seccomp, cfg.preserve_fds)
+    })();
+    if let Err(e) = ready {
+        let _ = nix::unistd::write(&fifo, format!("E{e}").as_bytes());
+        return Err(e);
     }
     nix::unistd::write(&fifo, b"0").ctx(|| "writing the exec fifo".into())?;
-    std::mem::forget(fifo);
-    let seccomp = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref());
-    Err(process::finish_and_exec(
-        process,
-        &program,
-        seccomp,
-        cfg.preserve_fds,
-    ))
+    let err = process::exec_program(process, &program);
+    let _ = nix::unistd::write(&fifo, format!("E{err}").as_bytes());
+    Err(err)
 }
 
 fn has_joined_userns(cfg: &InitConfig) -> bool {

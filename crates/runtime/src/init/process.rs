@@ -95,9 +95,13 @@ pub fn finish_and_exec(
     preserve_fds: i32,
 ) -> Error {
     match finish(p, seccomp, preserve_fds) {
-        Ok(()) => {}
-        Err(e) => return e,
+        Ok(()) => exec_program(p, program),
+        Err(e) => e,
     }
+}
+
+/// Executes the program; only returns on failure, explaining it as precisely as it can.
+pub fn exec_program(p: &Process, program: &std::path::Path) -> Error {
     let args: Vec<CString> = p
         .args()
         .iter()
@@ -117,7 +121,6 @@ pub fn finish_and_exec(
         ));
     };
     let err = nix::unistd::execve(&path, &args, &env).err();
-    // execve returned: explain it as precisely as we can.
     match exec::check_runnable(program) {
         Err(problem) => Error::Exec {
             message: problem.message,
@@ -134,7 +137,9 @@ pub fn finish_and_exec(
     }
 }
 
-fn finish(p: &Process, seccomp: Option<&LinuxSeccomp>, preserve_fds: i32) -> Result<()> {
+/// User, groups, capabilities, no_new_privs, seccomp, cwd, descriptors: everything
+/// between the runtime's setup and the exec.
+pub fn finish(p: &Process, seccomp: Option<&LinuxSeccomp>, preserve_fds: i32) -> Result<()> {
     let user = p.user();
     let nnp = p.no_new_privileges().unwrap_or(false);
     let filter = seccomp.map(crate::seccomp::build).transpose()?;

@@ -50,11 +50,13 @@ pub struct Prepare<'a> {
 /// Sets propagation, binds the rootfs onto itself and mounts everything in the spec.
 pub fn prepare(p: &Prepare<'_>) -> Result<()> {
     let linux = p.spec.linux().as_ref();
-    let prop = linux
-        .and_then(|l| l.rootfs_propagation().as_deref())
-        .and_then(propagation_flags)
-        .unwrap_or(MsFlags::MS_SLAVE | MsFlags::MS_REC);
-    // Keep our mounts from propagating back to the host (and the host's to us, unless asked).
+    // Keep our mounts from propagating back to the host. The configured propagation is
+    // applied to the container's own root after the pivot (finish): applying e.g.
+    // "unbindable" here would make binding the rootfs onto itself fail.
+    let prop = match linux.and_then(|l| l.rootfs_propagation().as_deref()) {
+        Some("private" | "rprivate") => MsFlags::MS_PRIVATE,
+        _ => MsFlags::MS_SLAVE,
+    };
     mount(
         None::<&str>,
         "/",

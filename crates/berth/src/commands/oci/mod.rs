@@ -193,7 +193,9 @@ fn run(paths: &Paths, args: &OciArgs) -> Result<i32> {
                 .with_context(|| format!("creating container {}", c.id))?;
         }
         OciCommand::Start { id } => {
-            berth_runtime::start(&rt, id).with_context(|| format!("starting container {id}"))?;
+            let started = berth_runtime::start(&rt, id)
+                .with_context(|| format!("starting container {id}"))?;
+            warn_all(&started.warnings);
         }
         OciCommand::Run {
             create,
@@ -269,6 +271,13 @@ fn run(paths: &Paths, args: &OciArgs) -> Result<i32> {
         OciCommand::Spec { bundle, rootless } => spec::write(bundle, *rootless)?,
     }
     Ok(0)
+}
+
+/// Failed poststart/poststop hooks are reported but do not fail the command.
+fn warn_all(warnings: &[berth_runtime::Error]) {
+    for w in warnings {
+        let _ = writeln!(std::io::stderr(), "berth: warning: {w}");
+    }
 }
 
 fn create_options(c: &CreateArgs) -> CreateOptions {

@@ -1,0 +1,185 @@
+//! Behaviour the OCI runtime spec and runc's users (containerd, runtime-tools) rely on.
+
+use serde_json::{Value, json};
+
+use crate::common::{BundleDir, Oci, skip_unless_root, unique_id};
+
+fn hook_logging(logp: &str, name: &str, fail: bool) -> Value {
+    let tail = if fail { "; exit 1" } else { "" };
+    json!({"path": "/bin/sh", "args": ["sh", "-c", format!("read s; echo \"{name} $s\" >> {logp}{tail}")]})
+}
+
+#[test]
+fn delete_of_a_created_container_needs_force_and_changes_nothing() {
+    if skip_unless_root() {
+        return;
+    }
+    let oci = Oci::new();
+    let b = BundleDir::new(&["true"]);
+    b.save();
+    let id = unique_id("delcreated");
+    let (ok, err) = oci.run_detached(&["create", "--bundle", b.path().to_str().unwrap(), &id]);
+    assert!(ok, "{err}");
+    let before = oci.state(&id);
+    let out = oci.run(&["delete", &id]);
+    assert!(
+        !out.status.success(),
+        "delete of a created container must fail without --force"
+    );
+    assert_eq!(oci.state(&id), before);
+    let out = oci.run(&["delete", "--force", &id]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn failing_poststart_and_poststop_hooks_are_warnings_and_the_rest_still_run() {
+    if skip_unless_root() {
+        return;
+    }
+    let oci = Oci::new();
+    let logdir = tempfile::tempdir().unwrap();
+    let logp = logdir.path().join("log").to_str().unwrap().to_string();
+    let mut b = BundleDir::new(&["true"]);
+    b.spec["hooks"] = json!({
+        "poststart": [hook_logging(&logp, "poststart1", true), hook_logging(&logp, "poststart2", false)],
+        "poststop": [hook_logging(&logp, "poststop1", true), hook_logging(&logp, "poststop2", false)],
+    });
+    b.save();
+    let id = unique_id("hookwarn");
+    let (ok, err) = oci.run_detached(&["create", "--bundle", b.path().to_str().unwrap(), &id]);
+    assert!(ok, "{err}");
+    let out = oci.run(&["start", &id]);
+    assert!(
+        out.status.success(),
+        "a failing poststart hook must not fail start: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("warning: poststart hook"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while oci.state(&id)["status"] != "stopped" {
+        assert!(std::time::Instant::now() < deadline);
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let out = oci.run(&["delete", &id]);
+    assert!(
+        out.status.success(),
+        "a failing poststop hook must not fail delete: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&logp).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let names: Vec<&str> = lines.iter().map(|l| l.split(' ').next().unwrap()).collect();
+    assert_eq!(
+        names,
+        ["poststart1", "poststart2", "poststop1", "poststop2"]
+    );
+    // poststart sees the container running, with the pid `state` reported.
+    let st: Value = serde_json::from_str(lines[1].split_once(' ').unwrap().1).unwrap();
+    assert_eq!(st["status"], "running");
+    assert!(st["pid"].as_i64().unwrap() > 0);
+}
+
+#[test]
+fn prestart_hook_sees_created_state() {
+    if skip_unless_root() {
+        return;
+    }
+    let oci = Oci::new();
+    let logdir = tempfile::tempdir().unwrap();
+    let logp = logdir.path().join("log").to_str().unwrap().to_string();
+    let mut b = BundleDir::new(&["true"]);
+    b.spec["hooks"] = json!({"prestart": [hook_logging(&logp, "prestart", false)]});
+    let (code, _, err) = oci.run_bundle(&b);
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&logp).unwrap();
+    let st: Value = serde_json::from_str(text.trim().split_once(' ').unwrap().1).unwrap();
+    assert_eq!(st["status"], "created");
+    assert!(st["pid"].as_i64().unwrap() > 0);
+}
+
+#[test]
+fn failing_start_container_hook_makes_start_fail() {
+    if skip_unless_root() {
+        return;
+    }
+    let oci = Oci::new();
+    let mut b = BundleDir::new(&["true"]);
+    b.spec["hooks"] = json!({"startContainer": [{"path": "/bin/false"}]});
+    b.save();
+    let id = unique_id("startfail");
+    let (ok, err) = oci.run_detached(&["create", "--bundle", b.path().to_str().unwrap(), &id]);
+    assert!(ok, "{err}");
+    let out = oci.run(&["start", &id]);
+    assert!(
+        !out.status.success(),
+        "start must report the init's failure"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("startContainer hook /bin/false"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn device_cgroup_deny_all_still_allows_the_standard_devices() {
+    if skip_unless_root() {
+        return;
+    }
+    let oci = Oci::new();
+    // /dev/mem (c 1:1) is created but not allowed by the device cgroup.
+    let mut b = BundleDir::new(&[
+        "sh",
+        "-c",
+        "echo ok > /dev/null && echo null-ok; head -c 1 /dev/mem >/dev/null 2>&1; echo mem=$?",
+    ]);
+    b.spec["linux"]["resources"] = json!({"devices": [{"allow": false, "access": "rwm"}]});
+    b.spec["linux"]["devices"] =
+        json!([{"path": "/dev/mem", "type": "c", "major": 1, "minor": 1, "fileMode": 384}]);
+    let (code, out, err) = oci.run_bundle(&b);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("null-ok"), "{out} {err}");
+    // linux.devices entries are allowed (as runc does); a device not listed stays denied.
+    assert!(out.contains("mem=0") || out.contains("mem=1"), "{out}");
+    let mut b = BundleDir::new(&[
+        "sh",
+        "-c",
+        "mknod /tmp/kmsg c 1 11; head -c 1 /tmp/kmsg >/dev/null 2>&1; echo kmsg=$?",
+    ]);
+    b.spec["linux"]["resources"] = json!({"devices": [{"allow": false, "access": "rwm"}]});
+    let (code, out, err) = oci.run_bundle(&b);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("kmsg=1"),
+        "a device outside the allow list must be denied: {out} {err}"
+    );
+}
+
+#[test]
+fn every_rootfs_propagation_mode_works() {
+    if skip_unless_root() {
+        return;
+    }
+    // slave: the root is not a peer of the host's mounts (it receives, never sends).
+    for (mode, want) in [
+        ("shared", "shared:"),
+        ("slave", ""),
+        ("private", ""),
+        ("unbindable", "unbindable"),
+    ] {
+        let oci = Oci::new();
+        let mut b = BundleDir::new(&["sh", "-c", "awk '$5 == \"/\"' /proc/self/mountinfo"]);
+        b.spec["linux"]["rootfsPropagation"] = json!(mode);
+        let (code, out, err) = oci.run_bundle(&b);
+        assert_eq!(code, 0, "{mode}: {err}");
+        if want.is_empty() {
+            assert!(!out.contains("shared:"), "{mode}: {out}");
+        } else {
+            assert!(out.contains(want), "{mode}: {out}");
+        }
+    }
+}
