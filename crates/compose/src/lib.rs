@@ -1,5 +1,11 @@
 //! berth's Compose front end.
+pub mod envfile;
 pub mod error;
+pub mod find;
 pub mod interpolate;
+pub mod load;
+pub mod merge;
 pub mod model;
+mod normalize;
+mod validate;
 pub use error::{Error, Result, Warning};

@@ -57,12 +57,7 @@ impl<'de> de::Deserialize<'de> for NullableScalar {
 
 use serde::Deserialize;
 
-/// Deserializes a scalar to a string (numbers and bools are written as text).
-pub(crate) fn scalar_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    Scalar::deserialize(d).map(|s| s.0)
-}
-
-/// As [`scalar_string`], optional.
+/// A scalar as an optional string (numbers and bools are written as text).
 pub(crate) fn opt_scalar_string<'de, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Option<String>, D::Error> {
