@@ -2,6 +2,8 @@
 //! for ports and volumes, `environment` as a map, absolute paths, the project `name:`, keys
 //! in a fixed order — so that the output is deterministic and reads back to the same model.
 
+use serde_yaml_ng::Value;
+
 use crate::error::{Error, Result};
 use crate::load::Project;
 use crate::model::ComposeFile;
@@ -14,9 +16,10 @@ pub fn resolved(project: &Project) -> ComposeFile {
     model
 }
 
-/// Renders [`resolved`] as YAML.
+/// Renders [`resolved`] as YAML. Every `$` is written as `$$`, so that reading the output
+/// back (which interpolates again) gives the same values.
 pub fn render(project: &Project) -> Result<String> {
-    serde_yaml_ng::to_string(&resolved(project)).map_err(|e| Error::Invalid {
+    let fail = |e: serde_yaml_ng::Error| Error::Invalid {
         file: project
             .config_files
             .iter()
@@ -25,5 +28,18 @@ pub fn render(project: &Project) -> Result<String> {
             .join(", "),
         path: ".".to_string(),
         message: format!("cannot print the model: {e}"),
-    })
+    };
+    let mut tree = serde_yaml_ng::to_value(resolved(project)).map_err(fail)?;
+    escape_dollars(&mut tree);
+    serde_yaml_ng::to_string(&tree).map_err(fail)
+}
+
+fn escape_dollars(node: &mut Value) {
+    match node {
+        Value::String(s) if s.contains('$') => *s = s.replace('$', "$$"),
+        Value::Sequence(items) => items.iter_mut().for_each(escape_dollars),
+        Value::Mapping(map) => map.values_mut().for_each(escape_dollars),
+        Value::Tagged(t) => escape_dollars(&mut t.value),
+        _ => {}
+    }
 }

@@ -167,11 +167,9 @@ pub fn parse_file(
 fn yaml_error(file: &str, e: &serde_yaml_ng::Error) -> Error {
     let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
     let text = e.to_string();
-    // The parser appends its own "at line L column C"; we print the location first instead.
-    let message = match text.find(" at line ") {
-        Some(pos) => text[..pos].to_string(),
-        None => text,
-    };
+    // The parser writes the location inside its message; we print it first instead and keep
+    // the context ("while parsing a block mapping at line 2 column 3").
+    let message = text.replacen(&format!(" at line {line} column {column}"), "", 1);
     Error::Yaml {
         file: file.to_string(),
         line,
