@@ -13,7 +13,7 @@ use crate::error::{Error, Result, Warning};
 use crate::find::{self, ProjectOptions, ProjectSources};
 use crate::interpolate::interpolate_tree;
 use crate::merge::merge;
-use crate::model::{ComposeFile, Service};
+use crate::model::{ComposeFile, External, Service};
 use crate::{normalize, validate};
 
 /// A loaded, normalized and validated project.
@@ -153,7 +153,8 @@ pub fn parse_file(
     })?;
     strip_tags(&mut tree);
     interpolate_tree(&mut tree, file, &|k| env.get(k).cloned(), warnings)?;
-    let model = from_value(tree, file, warnings)?;
+    let mut model = from_value(tree, file, warnings)?;
+    lift_legacy_external(&mut model, file, warnings);
     if model.version.is_some() {
         warnings.push(Warning {
             file: file.to_string(),
@@ -162,6 +163,34 @@ pub fn parse_file(
         });
     }
     Ok(model)
+}
+
+/// `external: {name: N}` becomes `external: true` + `name: N` here, before the canonical
+/// form (which prints `external` as a bool) would lose the name.
+fn lift_legacy_external(model: &mut ComposeFile, file: &str, warnings: &mut Vec<Warning>) {
+    let resources = model
+        .networks
+        .iter_mut()
+        .map(|(k, n)| (format!("networks.{k}"), &mut n.external, &mut n.name))
+        .chain(
+            model
+                .volumes
+                .iter_mut()
+                .map(|(k, v)| (format!("volumes.{k}"), &mut v.external, &mut v.name)),
+        );
+    for (path, external, name) in resources {
+        if let External::Named(legacy) = external {
+            if name.is_none() {
+                *name = Some(legacy.clone());
+            }
+            *external = External::Yes;
+            warnings.push(Warning {
+                file: file.to_string(),
+                path: format!("{path}.external.name"),
+                message: "deprecated, use `name:` beside `external: true`".to_string(),
+            });
+        }
+    }
 }
 
 fn yaml_error(file: &str, e: &serde_yaml_ng::Error) -> Error {
