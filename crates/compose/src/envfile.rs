@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::error::Error;
-use crate::interpolate::{interpolate_str, InterpolateError};
+use crate::interpolate::{InterpolateError, interpolate_str};
 
 /// Parses dotenv text. `KEY` alone (no `=`) takes its value from `env` and is skipped when
 /// `env` lacks it. Later lines may use earlier ones.
@@ -52,7 +52,9 @@ pub fn parse(
         let value = if let Some(rest) = raw.strip_prefix('\'') {
             let mut body = rest.to_string();
             while !body.contains('\'') {
-                let next = lines.get(i).ok_or_else(|| bad("unterminated single quote".into()))?;
+                let next = lines
+                    .get(i)
+                    .ok_or_else(|| bad("unterminated single quote".into()))?;
                 body.push('\n');
                 body.push_str(next);
                 i += 1;
@@ -62,7 +64,9 @@ pub fn parse(
         } else if let Some(rest) = raw.strip_prefix('"') {
             let mut body = rest.to_string();
             while closing_quote(&body).is_none() {
-                let next = lines.get(i).ok_or_else(|| bad("unterminated double quote".into()))?;
+                let next = lines
+                    .get(i)
+                    .ok_or_else(|| bad("unterminated double quote".into()))?;
                 body.push('\n');
                 body.push_str(next);
                 i += 1;
@@ -168,7 +172,10 @@ mod tests {
     #[test]
     fn errors_name_file_and_line() {
         let err = parse("A=1\nnot a key=2\n", "app.env", &BTreeMap::new()).unwrap_err();
-        assert_eq!(err.to_string(), "app.env:2: \"not a key\" is not a variable name");
+        assert_eq!(
+            err.to_string(),
+            "app.env:2: \"not a key\" is not a variable name"
+        );
         let err = parse("A=\"open\n", "app.env", &BTreeMap::new()).unwrap_err();
         assert_eq!(err.to_string(), "app.env:1: unterminated double quote");
     }

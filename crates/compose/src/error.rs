@@ -61,7 +61,9 @@ pub enum Error {
         detail: String,
     },
     /// A `$` that starts no valid substitution.
-    #[error("{file}: {path}: invalid interpolation format in {value:?}\nhint: write a literal $ as $$")]
+    #[error(
+        "{file}: {path}: invalid interpolation format in {value:?}\nhint: write a literal $ as $$"
+    )]
     BadInterpolation {
         /// The Compose file.
         file: String,

@@ -85,7 +85,10 @@ pub fn discover(opts: &ProjectOptions) -> Result<ProjectSources> {
     let cwd = &opts.working_dir;
     let mut files: Vec<PathBuf> = opts.files.iter().map(|f| absolute(cwd, f)).collect();
     if files.is_empty()
-        && let Some(list) = opts.environment.get("COMPOSE_FILE").filter(|s| !s.is_empty())
+        && let Some(list) = opts
+            .environment
+            .get("COMPOSE_FILE")
+            .filter(|s| !s.is_empty())
     {
         let sep = opts
             .environment
@@ -119,7 +122,11 @@ pub fn discover(opts: &ProjectOptions) -> Result<ProjectSources> {
     let mut environment = BTreeMap::new();
     let env_files: Vec<PathBuf> = if opts.env_files.is_empty() {
         let dotenv = project_dir.join(".env");
-        if dotenv.is_file() { vec![dotenv] } else { Vec::new() }
+        if dotenv.is_file() {
+            vec![dotenv]
+        } else {
+            Vec::new()
+        }
     } else {
         opts.env_files.iter().map(|f| absolute(cwd, f)).collect()
     };
@@ -216,8 +223,11 @@ mod tests {
         fs_err::write(root.join("docker-compose.yml"), "services: {}\n").unwrap();
         fs_err::write(root.join("docker-compose.override.yml"), "services: {}\n").unwrap();
         fs_err::write(root.join("compose.yml.bak"), "").unwrap();
-        fs_err::write(root.join(".env"), "COMPOSE_PROFILES=debug, tools\nTAG=1\nHOME_X=$SHELL_X\n")
-            .unwrap();
+        fs_err::write(
+            root.join(".env"),
+            "COMPOSE_PROFILES=debug, tools\nTAG=1\nHOME_X=$SHELL_X\n",
+        )
+        .unwrap();
         let sub = root.join("src/deep");
         fs_err::create_dir_all(&sub).unwrap();
         let opts = ProjectOptions {
@@ -231,10 +241,16 @@ mod tests {
         let s = discover(&opts).unwrap();
         assert_eq!(
             s.files,
-            vec![root.join("docker-compose.yml"), root.join("docker-compose.override.yml")]
+            vec![
+                root.join("docker-compose.yml"),
+                root.join("docker-compose.override.yml")
+            ]
         );
         assert_eq!(s.project_dir, root);
-        assert_eq!(s.environment["TAG"], "2", "process environment wins over .env");
+        assert_eq!(
+            s.environment["TAG"], "2",
+            "process environment wins over .env"
+        );
         assert_eq!(s.environment["HOME_X"], "sh");
         assert_eq!(s.profiles, vec!["debug".to_string(), "tools".to_string()]);
         assert_eq!(s.name_override, None);

@@ -368,8 +368,8 @@ mod tests {
             "services:\n  db:\n    environment:\n      - ok=1\n      - PW=${DB_PASSWORD:?set a password}\n",
         )
         .unwrap();
-        let err = interpolate_tree(&mut tree, "compose.yaml", &|_| None, &mut Vec::new())
-            .unwrap_err();
+        let err =
+            interpolate_tree(&mut tree, "compose.yaml", &|_| None, &mut Vec::new()).unwrap_err();
         assert_eq!(
             err.to_string(),
             "compose.yaml: services.db.environment[1]: required variable DB_PASSWORD is missing a value: set a password\nhint: set DB_PASSWORD in the environment or in the .env file"

@@ -66,7 +66,10 @@ pub fn load(opts: &ProjectOptions) -> Result<Project> {
 pub fn load_sources(sources: &ProjectSources) -> Result<Project> {
     let mut files = Vec::new();
     for path in &sources.files {
-        files.push((label(&sources.project_dir, path), fs_err::read_to_string(path)?));
+        files.push((
+            label(&sources.project_dir, path),
+            fs_err::read_to_string(path)?,
+        ));
     }
     load_texts(sources, &files)
 }

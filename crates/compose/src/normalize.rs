@@ -162,7 +162,11 @@ fn normalize_service(name: &str, s: &mut Service, ctx: &Context<'_>) -> Result<(
         s.networks.insert("default".to_string(), None);
     }
     if let Some(h) = &mut s.healthcheck
-        && h.test.as_deref().and_then(<[String]>::first).map(String::as_str) == Some("NONE")
+        && h.test
+            .as_deref()
+            .and_then(<[String]>::first)
+            .map(String::as_str)
+            == Some("NONE")
     {
         h.test = None;
         h.disable = true;
@@ -173,9 +177,10 @@ fn normalize_service(name: &str, s: &mut Service, ctx: &Context<'_>) -> Result<(
     {
         return Err(invalid(
             format!("services.{name}.scale"),
-            format!("scale {scale} and deploy.replicas {replicas} disagree\nhint: set only one of them"),
+            format!(
+                "scale {scale} and deploy.replicas {replicas} disagree\nhint: set only one of them"
+            ),
         ));
     }
     Ok(())
 }
-

@@ -136,7 +136,12 @@ pub fn plan(project: &Project, opts: &PlanOptions) -> Result<Plan> {
                 continue;
             }
             if let Some(s) = services.get(&name) {
-                todo.extend(s.depends_on.keys().filter(|d| services.contains_key(*d)).cloned());
+                todo.extend(
+                    s.depends_on
+                        .keys()
+                        .filter(|d| services.contains_key(*d))
+                        .cloned(),
+                );
             }
         }
     }
@@ -213,7 +218,11 @@ pub fn plan(project: &Project, opts: &PlanOptions) -> Result<Plan> {
         plan.services.push(ServicePlan {
             name: name.to_string(),
             config_hash: config_hash(&service),
-            replicas: opts.scale.get(name).copied().unwrap_or_else(|| service.replicas()),
+            replicas: opts
+                .scale
+                .get(name)
+                .copied()
+                .unwrap_or_else(|| service.replicas()),
             depends_on,
             service,
         });
@@ -221,13 +230,27 @@ pub fn plan(project: &Project, opts: &PlanOptions) -> Result<Plan> {
     for key in networks {
         if let Some(n) = project.model.networks.get(&key) {
             let external = n.external.is_external();
-            plan.networks.push(resource(&key, n.name.clone(), external, LABEL_NETWORK, &labels, &n.labels));
+            plan.networks.push(resource(
+                &key,
+                n.name.clone(),
+                external,
+                LABEL_NETWORK,
+                &labels,
+                &n.labels,
+            ));
         }
     }
     for key in volumes {
         if let Some(v) = project.model.volumes.get(&key) {
             let external = v.external.is_external();
-            plan.volumes.push(resource(&key, v.name.clone(), external, LABEL_VOLUME, &labels, &v.labels));
+            plan.volumes.push(resource(
+                &key,
+                v.name.clone(),
+                external,
+                LABEL_VOLUME,
+                &labels,
+                &v.labels,
+            ));
         }
     }
     plan.labels.insert(
@@ -271,7 +294,11 @@ fn resource(
 impl Plan {
     /// Services in stop order: dependants before their dependencies.
     pub fn stop_order(&self) -> Vec<&str> {
-        self.services.iter().rev().map(|s| s.name.as_str()).collect()
+        self.services
+            .iter()
+            .rev()
+            .map(|s| s.name.as_str())
+            .collect()
     }
 
     /// A planned service by name.
@@ -281,7 +308,12 @@ impl Plan {
 
     /// The labels of container `number` of `service`: the user's labels, then the Compose
     /// labels (which win).
-    pub fn container_labels(&self, service: &ServicePlan, number: u32, oneoff: bool) -> BTreeMap<String, String> {
+    pub fn container_labels(
+        &self,
+        service: &ServicePlan,
+        number: u32,
+        oneoff: bool,
+    ) -> BTreeMap<String, String> {
         let mut labels = service.service.labels.clone();
         labels.extend(self.labels.clone());
         labels.insert(LABEL_SERVICE.to_string(), service.name.clone());

@@ -37,10 +37,18 @@ pub struct ComposeFile {
     #[serde(default, deserialize_with = "nullable_map")]
     pub services: BTreeMap<String, Service>,
     /// Networks by key.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "nullable_map")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "nullable_map"
+    )]
     pub networks: BTreeMap<String, Network>,
     /// Volumes by key.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "nullable_map")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "nullable_map"
+    )]
     pub volumes: BTreeMap<String, Volume>,
     /// Secrets, kept as written (not used by berth yet).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -120,25 +128,45 @@ pub struct Network {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub driver: Option<String>,
     /// Driver options.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "string_map")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "string_map"
+    )]
     pub driver_opts: BTreeMap<String, String>,
     /// Managed outside the project.
     #[serde(default, skip_serializing_if = "is_not_external")]
     pub external: External,
     /// No outside connectivity.
-    #[serde(default, skip_serializing_if = "is_false", deserialize_with = "bool_or_false")]
+    #[serde(
+        default,
+        skip_serializing_if = "is_false",
+        deserialize_with = "bool_or_false"
+    )]
     pub internal: bool,
     /// IPv6 enabled.
-    #[serde(default, skip_serializing_if = "is_false", deserialize_with = "bool_or_false")]
+    #[serde(
+        default,
+        skip_serializing_if = "is_false",
+        deserialize_with = "bool_or_false"
+    )]
     pub enable_ipv6: bool,
     /// Other containers may attach.
-    #[serde(default, skip_serializing_if = "is_false", deserialize_with = "bool_or_false")]
+    #[serde(
+        default,
+        skip_serializing_if = "is_false",
+        deserialize_with = "bool_or_false"
+    )]
     pub attachable: bool,
     /// Address management.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ipam: Option<Ipam>,
     /// Network labels.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "label_map")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "label_map"
+    )]
     pub labels: BTreeMap<String, String>,
 }
 
@@ -177,12 +205,20 @@ pub struct Volume {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub driver: Option<String>,
     /// Driver options.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "string_map")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "string_map"
+    )]
     pub driver_opts: BTreeMap<String, String>,
     /// Managed outside the project.
     #[serde(default, skip_serializing_if = "is_not_external")]
     pub external: External,
     /// Volume labels.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "label_map")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "label_map"
+    )]
     pub labels: BTreeMap<String, String>,
 }

@@ -238,7 +238,10 @@ mod tests {
         assert_eq!(m.volume, Some(VolumeOptions::default()));
 
         let m = parse_short("./rel:/app").unwrap();
-        assert_eq!((m.kind, m.source.as_deref()), (MountType::Bind, Some("./rel")));
+        assert_eq!(
+            (m.kind, m.source.as_deref()),
+            (MountType::Bind, Some("./rel"))
+        );
         assert_eq!(m.bind.unwrap().create_host_path, Some(true));
 
         let m = parse_short("/abs:/path:rw,z").unwrap();
@@ -246,7 +249,10 @@ mod tests {
         assert_eq!(m.bind.unwrap().selinux.as_deref(), Some("z"));
 
         let m = parse_short("/path").unwrap();
-        assert_eq!((m.kind, m.source, m.target.as_str()), (MountType::Volume, None, "/path"));
+        assert_eq!(
+            (m.kind, m.source, m.target.as_str()),
+            (MountType::Volume, None, "/path")
+        );
 
         let m = parse_short("~/conf:/etc/app:ro").unwrap();
         assert_eq!(m.kind, MountType::Bind);

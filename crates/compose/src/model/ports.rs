@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv6Addr};
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
-use super::de::{opt_scalar_string, Scalar};
+use super::de::{Scalar, opt_scalar_string};
 
 /// One published (or merely declared) container port, in Compose's long syntax.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -200,7 +200,9 @@ pub(crate) fn ports<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Port>, D::Err
 mod tests {
     use super::*;
 
-    fn short(spec: &str) -> Vec<(Option<String>, u16, Option<String>, Option<String>)> {
+    type Row = (Option<String>, u16, Option<String>, Option<String>);
+
+    fn short(spec: &str) -> Vec<Row> {
         parse_short(spec)
             .unwrap()
             .into_iter()
@@ -220,18 +222,31 @@ mod tests {
             short("127.0.0.1:8080:80/udp"),
             vec![(s("127.0.0.1"), 80, s("8080"), s("udp"))]
         );
-        assert_eq!(short("127.0.0.1::80"), vec![(s("127.0.0.1"), 80, None, None)]);
-        assert_eq!(short("[::1]:8080:80"), vec![(s("::1"), 80, s("8080"), None)]);
+        assert_eq!(
+            short("127.0.0.1::80"),
+            vec![(s("127.0.0.1"), 80, None, None)]
+        );
+        assert_eq!(
+            short("[::1]:8080:80"),
+            vec![(s("::1"), 80, s("8080"), None)]
+        );
         assert_eq!(short("::1:8080:80"), vec![(s("::1"), 80, s("8080"), None)]);
         assert_eq!(
             short("3000-3002"),
-            vec![(None, 3000, None, None), (None, 3001, None, None), (None, 3002, None, None)]
+            vec![
+                (None, 3000, None, None),
+                (None, 3001, None, None),
+                (None, 3002, None, None)
+            ]
         );
         assert_eq!(
             short("9090-9091:8080-8081"),
             vec![(None, 8080, s("9090"), None), (None, 8081, s("9091"), None)]
         );
-        assert_eq!(short("8000-8010:80"), vec![(None, 80, s("8000-8010"), None)]);
+        assert_eq!(
+            short("8000-8010:80"),
+            vec![(None, 80, s("8000-8010"), None)]
+        );
     }
 
     #[test]

@@ -8,54 +8,98 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use super::de::{
-    bool_or_false, command, env_map, extra_hosts, is_false, label_map, list, opt_bool, opt_number,
-    Scalar,
+    Scalar, bool_or_false, command, env_map, extra_hosts, is_false, label_map, list, opt_bool,
+    opt_number,
 };
-use super::mounts::{mounts, Mount};
-use super::ports::{ports, Port};
+use super::mounts::{Mount, mounts};
+use super::ports::{Port, ports};
 use super::units::{ByteSize, Duration};
 
 /// A service. Fields are in alphabetical order, as `docker compose config` prints them.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Service {
     /// How to build the image.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "build")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "build"
+    )]
     pub build: Option<Build>,
     /// Capabilities added.
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "list")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "list"
+    )]
     pub cap_add: Vec<String>,
     /// Capabilities dropped.
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "list")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "list"
+    )]
     pub cap_drop: Vec<String>,
     /// Overrides the image's CMD; a string is split into words.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "command")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "command"
+    )]
     pub command: Option<Vec<String>>,
     /// A fixed container name instead of `project-service-N`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container_name: Option<String>,
     /// Services this one needs, with the condition to wait for.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "depends_on")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "depends_on"
+    )]
     pub depends_on: BTreeMap<String, Dependency>,
     /// Replicas and resources.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deploy: Option<Deploy>,
     /// DNS servers.
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "list")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "list"
+    )]
     pub dns: Vec<String>,
     /// Overrides the image's ENTRYPOINT; a string is split into words.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "command")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "command"
+    )]
     pub entrypoint: Option<Vec<String>>,
     /// Files of `KEY=VALUE` lines whose variables join `environment`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "env_files")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "env_files"
+    )]
     pub env_file: Vec<EnvFile>,
     /// Environment variables; `None` means "taken from berth's environment if set".
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "env_map")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "env_map"
+    )]
     pub environment: BTreeMap<String, Option<String>>,
     /// Ports exposed to linked services only.
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "list")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "list"
+    )]
     pub expose: Vec<String>,
     /// Extra `/etc/hosts` lines as `host=ip`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "extra_hosts")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "extra_hosts"
+    )]
     pub extra_hosts: Vec<String>,
     /// Health check.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -67,43 +111,87 @@ pub struct Service {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
     /// Run an init as PID 1.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "opt_bool")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_bool"
+    )]
     pub init: Option<bool>,
     /// Container labels.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "label_map")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "label_map"
+    )]
     pub labels: BTreeMap<String, String>,
     /// `host`, `none`, `service:NAME`, `container:NAME`; replaces `networks`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network_mode: Option<String>,
     /// Networks to join, with per-network options.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "networks")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "networks"
+    )]
     pub networks: BTreeMap<String, Option<ServiceNetwork>>,
     /// Published ports.
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "ports")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "ports"
+    )]
     pub ports: Vec<Port>,
     /// Platform of the image (`linux/amd64`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<String>,
     /// Privileged container.
-    #[serde(default, skip_serializing_if = "is_false", deserialize_with = "bool_or_false")]
+    #[serde(
+        default,
+        skip_serializing_if = "is_false",
+        deserialize_with = "bool_or_false"
+    )]
     pub privileged: bool,
     /// Profiles that enable this service; none means always enabled.
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "list")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "list"
+    )]
     pub profiles: Vec<String>,
     /// `always`, `never`, `missing`, `build`, `if_not_present`…
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "pull_policy")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "pull_policy"
+    )]
     pub pull_policy: Option<String>,
     /// Read-only root filesystem.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "opt_bool")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_bool"
+    )]
     pub read_only: Option<bool>,
     /// `no`, `always`, `on-failure[:N]`, `unless-stopped`.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "restart")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "restart"
+    )]
     pub restart: Option<String>,
     /// Number of containers (legacy key, same as `deploy.replicas`).
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "opt_number")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_number"
+    )]
     pub scale: Option<u32>,
     /// Keep stdin open.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "opt_bool")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_bool"
+    )]
     pub stdin_open: Option<bool>,
     /// Time between the stop signal and SIGKILL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -112,16 +200,32 @@ pub struct Service {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_signal: Option<String>,
     /// tmpfs mounts (`/run`, `/tmp:size=64m`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "list")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "list"
+    )]
     pub tmpfs: Vec<String>,
     /// Allocate a TTY.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "opt_bool")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_bool"
+    )]
     pub tty: Option<bool>,
     /// `user[:group]`.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::de::opt_scalar_string")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::de::opt_scalar_string"
+    )]
     pub user: Option<String>,
     /// Mounts.
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "mounts")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "mounts"
+    )]
     pub volumes: Vec<Mount>,
     /// Working directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -147,22 +251,38 @@ pub struct Build {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dockerfile: Option<String>,
     /// Build arguments; `None` takes the value from the environment.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "env_map")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "env_map"
+    )]
     pub args: BTreeMap<String, Option<String>>,
     /// Target stage.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
     /// Image labels.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "label_map")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "label_map"
+    )]
     pub labels: BTreeMap<String, String>,
     /// Network for RUN steps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<String>,
     /// Do not use the build cache.
-    #[serde(default, skip_serializing_if = "is_false", deserialize_with = "bool_or_false")]
+    #[serde(
+        default,
+        skip_serializing_if = "is_false",
+        deserialize_with = "bool_or_false"
+    )]
     pub no_cache: bool,
     /// Always pull base images.
-    #[serde(default, skip_serializing_if = "is_false", deserialize_with = "bool_or_false")]
+    #[serde(
+        default,
+        skip_serializing_if = "is_false",
+        deserialize_with = "bool_or_false"
+    )]
     pub pull: bool,
 }
 
@@ -261,7 +381,11 @@ fn env_files<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<EnvFile>, D::Error> 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServiceNetwork {
     /// Extra DNS names on this network.
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "list")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "list"
+    )]
     pub aliases: Vec<String>,
     /// Fixed IPv4 address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -270,7 +394,11 @@ pub struct ServiceNetwork {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ipv6_address: Option<String>,
     /// Order in which networks are connected (higher first).
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "opt_number")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_number"
+    )]
     pub priority: Option<i32>,
 }
 
@@ -306,7 +434,9 @@ fn networks<'de, D: Deserializer<'de>>(
 }
 
 /// What a dependant waits for.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Condition {
     /// The dependency's containers are started.
@@ -336,7 +466,11 @@ pub struct Dependency {
     #[serde(default)]
     pub condition: Condition,
     /// Restart this service when the dependency is recreated or restarted.
-    #[serde(default, skip_serializing_if = "is_false", deserialize_with = "bool_or_false")]
+    #[serde(
+        default,
+        skip_serializing_if = "is_false",
+        deserialize_with = "bool_or_false"
+    )]
     pub restart: bool,
     /// A missing dependency is an error unless false.
     #[serde(default = "yes", deserialize_with = "required")]
@@ -353,9 +487,7 @@ impl Default for Dependency {
     }
 }
 
-fn depends_on<'de, D: Deserializer<'de>>(
-    d: D,
-) -> Result<BTreeMap<String, Dependency>, D::Error> {
+fn depends_on<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Dependency>, D::Error> {
     struct V;
     impl<'de> Visitor<'de> for V {
         type Value = BTreeMap<String, Dependency>;
@@ -388,7 +520,11 @@ fn depends_on<'de, D: Deserializer<'de>>(
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Healthcheck {
     /// `["CMD", …]`, `["CMD-SHELL", "…"]` or `["NONE"]`; a string becomes `CMD-SHELL`.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "health_test")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "health_test"
+    )]
     pub test: Option<Vec<String>>,
     /// Time between checks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -397,7 +533,11 @@ pub struct Healthcheck {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<Duration>,
     /// Failures before unhealthy.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "opt_number")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_number"
+    )]
     pub retries: Option<u32>,
     /// Grace period after start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -406,7 +546,11 @@ pub struct Healthcheck {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_interval: Option<Duration>,
     /// Disables the image's health check.
-    #[serde(default, skip_serializing_if = "is_false", deserialize_with = "bool_or_false")]
+    #[serde(
+        default,
+        skip_serializing_if = "is_false",
+        deserialize_with = "bool_or_false"
+    )]
     pub disable: bool,
 }
 
@@ -449,7 +593,10 @@ fn restart<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> 
     let ok = match v.split_once(':') {
         Some(("on-failure", n)) => n.parse::<u32>().is_ok(),
         Some(_) => false,
-        None => matches!(v.as_str(), "no" | "always" | "on-failure" | "unless-stopped"),
+        None => matches!(
+            v.as_str(),
+            "no" | "always" | "on-failure" | "unless-stopped"
+        ),
     };
     if ok {
         Ok(Some(v))
@@ -481,7 +628,11 @@ fn pull_policy<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Err
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Deploy {
     /// Number of containers.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "opt_number")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_number"
+    )]
     pub replicas: Option<u32>,
     /// Resource limits and reservations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -503,12 +654,20 @@ pub struct Resources {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Resource {
     /// CPUs (`0.5`, `"2"`).
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "opt_number")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_number"
+    )]
     pub cpus: Option<f64>,
     /// Memory in bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<ByteSize>,
     /// Process count limit.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "opt_number")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_number"
+    )]
     pub pids: Option<i64>,
 }

@@ -1,9 +1,9 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use berth_compose::find::ProjectSources;
-use berth_compose::load::{load_texts, Project};
 use berth_compose::Result;
+use berth_compose::find::ProjectSources;
+use berth_compose::load::{Project, load_texts};
 
 /// Sources for an in-memory project in `/srv/demo`.
 pub fn sources(env: &[(&str, &str)]) -> ProjectSources {
@@ -21,7 +21,10 @@ pub fn sources(env: &[(&str, &str)]) -> ProjectSources {
 
 /// Loads one in-memory `compose.yaml`.
 pub fn try_project(yaml: &str, env: &[(&str, &str)]) -> Result<Project> {
-    load_texts(&sources(env), &[("compose.yaml".to_string(), yaml.to_string())])
+    load_texts(
+        &sources(env),
+        &[("compose.yaml".to_string(), yaml.to_string())],
+    )
 }
 
 /// As [`try_project`], panicking with the error text.

@@ -13,8 +13,8 @@ fn service(yaml: &str) -> Service {
     let text = format!("services:\n  s:\n{}", indent(yaml));
     let env = BTreeMap::from([("FROM_ENV".to_string(), "env-value".to_string())]);
     let mut warnings = Vec::new();
-    let mut model: ComposeFile = parse_file(&text, "compose.yaml", &env, &mut warnings)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let mut model: ComposeFile =
+        parse_file(&text, "compose.yaml", &env, &mut warnings).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(warnings, Vec::new(), "for {yaml}");
     model.services.remove("s").unwrap()
 }
@@ -37,9 +37,14 @@ fn build_short_and_long() {
     let b = long.build.unwrap();
     assert_eq!(b.dockerfile.as_deref(), Some("Dockerfile.prod"));
     assert_eq!(b.target.as_deref(), Some("prod"));
-    assert_eq!(b.args, BTreeMap::from([("A".into(), Some("1".into())), ("B".into(), None)]));
+    assert_eq!(
+        b.args,
+        BTreeMap::from([("A".into(), Some("1".into())), ("B".into(), None)])
+    );
     assert_eq!(b.labels, BTreeMap::from([("team".into(), "web".into())]));
-    let list_args = service("build:\n  args:\n    - A=1\n    - B\n").build.unwrap();
+    let list_args = service("build:\n  args:\n    - A=1\n    - B\n")
+        .build
+        .unwrap();
     assert_eq!(list_args.context, ".");
     assert_eq!(list_args.args, b.args);
 }
@@ -50,9 +55,18 @@ fn command_and_entrypoint() {
         service("command: echo \"hello world\" 'x y'").command,
         Some(strings(&["echo", "hello world", "x y"]))
     );
-    assert_eq!(service("command: [sh, -c, 'a b']").command, Some(strings(&["sh", "-c", "a b"])));
-    assert_eq!(service("entrypoint: /init --verbose").entrypoint, Some(strings(&["/init", "--verbose"])));
-    assert_eq!(service("entrypoint: [\"/init\"]").entrypoint, Some(strings(&["/init"])));
+    assert_eq!(
+        service("command: [sh, -c, 'a b']").command,
+        Some(strings(&["sh", "-c", "a b"]))
+    );
+    assert_eq!(
+        service("entrypoint: /init --verbose").entrypoint,
+        Some(strings(&["/init", "--verbose"]))
+    );
+    assert_eq!(
+        service("entrypoint: [\"/init\"]").entrypoint,
+        Some(strings(&["/init"]))
+    );
     assert_eq!(service("command: []").command, Some(Vec::new()));
 }
 
@@ -64,11 +78,20 @@ fn environment_list_and_map() {
         ("C".to_string(), None),
         ("D".to_string(), Some(String::new())),
     ]);
-    assert_eq!(service("environment: [A=1, B=x=y, C, D=]").environment, want);
-    assert_eq!(service("environment: {A: 1, B: x=y, C: null, D: ''}").environment, want);
+    assert_eq!(
+        service("environment: [A=1, B=x=y, C, D=]").environment,
+        want
+    );
+    assert_eq!(
+        service("environment: {A: 1, B: x=y, C: null, D: ''}").environment,
+        want
+    );
     assert_eq!(
         service("environment:\n  T: true\n  F: 1.5").environment,
-        BTreeMap::from([("F".into(), Some("1.5".into())), ("T".into(), Some("true".into()))])
+        BTreeMap::from([
+            ("F".into(), Some("1.5".into())),
+            ("T".into(), Some("true".into()))
+        ])
     );
 }
 
@@ -84,12 +107,24 @@ fn env_file_forms() {
 
 #[test]
 fn ports_and_expose() {
-    let s = service("ports:\n  - \"8080:80\"\n  - 9000\n  - target: 53\n    published: 5353\n    protocol: udp\nexpose: [\"3000\", 4000]");
+    let s = service(
+        "ports:\n  - \"8080:80\"\n  - 9000\n  - target: 53\n    published: 5353\n    protocol: udp\nexpose: [\"3000\", 4000]",
+    );
     assert_eq!(s.ports.len(), 3);
-    assert_eq!((s.ports[0].target, s.ports[0].published.as_deref()), (80, Some("8080")));
-    assert_eq!((s.ports[1].target, s.ports[1].published.as_deref()), (9000, None));
     assert_eq!(
-        (s.ports[2].target, s.ports[2].published.as_deref(), s.ports[2].protocol.as_deref()),
+        (s.ports[0].target, s.ports[0].published.as_deref()),
+        (80, Some("8080"))
+    );
+    assert_eq!(
+        (s.ports[1].target, s.ports[1].published.as_deref()),
+        (9000, None)
+    );
+    assert_eq!(
+        (
+            s.ports[2].target,
+            s.ports[2].published.as_deref(),
+            s.ports[2].protocol.as_deref()
+        ),
         (53, Some("5353"), Some("udp"))
     );
     assert_eq!(s.expose, strings(&["3000", "4000"]));
@@ -103,16 +138,25 @@ fn volumes_short_and_long_agree() {
     )
     .volumes;
     assert_eq!(short, long);
-    let tmpfs = service("volumes:\n  - type: tmpfs\n    target: /t\n    tmpfs: {size: 1048576}").volumes;
+    let tmpfs =
+        service("volumes:\n  - type: tmpfs\n    target: /t\n    tmpfs: {size: 1048576}").volumes;
     assert_eq!(tmpfs[0].kind, MountType::Tmpfs);
-    assert_eq!(tmpfs[0].tmpfs.as_ref().unwrap().size, Some(ByteSize(1_048_576)));
+    assert_eq!(
+        tmpfs[0].tmpfs.as_ref().unwrap().size,
+        Some(ByteSize(1_048_576))
+    );
 }
 
 #[test]
 fn networks_list_and_map() {
     let list = service("networks: [front, back]").networks;
-    assert_eq!(list, BTreeMap::from([("back".into(), None), ("front".into(), None)]));
-    let map = service("networks:\n  front:\n    aliases: [web]\n    ipv4_address: 10.0.0.2\n  back:").networks;
+    assert_eq!(
+        list,
+        BTreeMap::from([("back".into(), None), ("front".into(), None)])
+    );
+    let map =
+        service("networks:\n  front:\n    aliases: [web]\n    ipv4_address: 10.0.0.2\n  back:")
+            .networks;
     assert_eq!(
         map["front"],
         Some(ServiceNetwork {
@@ -135,7 +179,10 @@ fn depends_on_list_and_map() {
     .depends_on;
     assert_eq!(map["db"].condition, Condition::ServiceHealthy);
     assert!(map["db"].restart);
-    assert_eq!(map["init"].condition, Condition::ServiceCompletedSuccessfully);
+    assert_eq!(
+        map["init"].condition,
+        Condition::ServiceCompletedSuccessfully
+    );
     assert!(!map["init"].required);
 }
 
@@ -148,11 +195,18 @@ fn healthcheck_forms() {
     assert_eq!(h.start_period.unwrap().0.as_secs(), 40);
     assert_eq!(h.start_interval.unwrap().0.as_secs(), 5);
     assert_eq!(h.retries, Some(3));
-    let cmd = service("healthcheck:\n  test: [CMD, curl, -f, localhost]").healthcheck.unwrap();
+    let cmd = service("healthcheck:\n  test: [CMD, curl, -f, localhost]")
+        .healthcheck
+        .unwrap();
     assert_eq!(cmd.test, Some(strings(&["CMD", "curl", "-f", "localhost"])));
     let none = service("healthcheck:\n  test: [NONE]").healthcheck.unwrap();
     assert_eq!(none.test, Some(strings(&["NONE"])));
-    assert!(service("healthcheck:\n  disable: true").healthcheck.unwrap().disable);
+    assert!(
+        service("healthcheck:\n  disable: true")
+            .healthcheck
+            .unwrap()
+            .disable
+    );
 }
 
 #[test]
@@ -165,7 +219,10 @@ fn scalar_keys() {
     assert_eq!(s.user.as_deref(), Some("1000"));
     assert_eq!(s.working_dir.as_deref(), Some("/app"));
     assert_eq!(s.hostname.as_deref(), Some("h"));
-    assert_eq!((s.init, s.tty, s.stdin_open, s.read_only), (Some(true), Some(true), Some(false), Some(true)));
+    assert_eq!(
+        (s.init, s.tty, s.stdin_open, s.read_only),
+        (Some(true), Some(true), Some(false), Some(true))
+    );
     assert_eq!(s.stop_signal.as_deref(), Some("SIGTERM"));
     assert_eq!(s.stop_grace_period.unwrap().0.as_secs(), 30);
     assert_eq!(s.container_name.as_deref(), Some("c"));
@@ -174,23 +231,44 @@ fn scalar_keys() {
     assert_eq!((s.scale, s.replicas()), (Some(2), 2));
     assert_eq!(s.profiles, strings(&["a", "b"]));
     assert_eq!(service("restart: no").restart.as_deref(), Some("no"));
-    assert_eq!(service("restart: on-failure:5").restart.as_deref(), Some("on-failure:5"));
+    assert_eq!(
+        service("restart: on-failure:5").restart.as_deref(),
+        Some("on-failure:5")
+    );
 }
 
 #[test]
 fn list_or_string_keys() {
     assert_eq!(service("dns: 8.8.8.8").dns, strings(&["8.8.8.8"]));
-    assert_eq!(service("dns: [8.8.8.8, 1.1.1.1]").dns, strings(&["8.8.8.8", "1.1.1.1"]));
+    assert_eq!(
+        service("dns: [8.8.8.8, 1.1.1.1]").dns,
+        strings(&["8.8.8.8", "1.1.1.1"])
+    );
     assert_eq!(service("tmpfs: /run").tmpfs, strings(&["/run"]));
-    assert_eq!(service("tmpfs: [/run, /tmp]").tmpfs, strings(&["/run", "/tmp"]));
-    assert_eq!(service("cap_add: [NET_ADMIN]\ncap_drop: [ALL]").cap_drop, strings(&["ALL"]));
+    assert_eq!(
+        service("tmpfs: [/run, /tmp]").tmpfs,
+        strings(&["/run", "/tmp"])
+    );
+    assert_eq!(
+        service("cap_add: [NET_ADMIN]\ncap_drop: [ALL]").cap_drop,
+        strings(&["ALL"])
+    );
     assert_eq!(
         service("labels: [a=1, b]").labels,
         BTreeMap::from([("a".into(), "1".into()), ("b".into(), String::new())])
     );
-    assert_eq!(service("labels: {a: 1}").labels, BTreeMap::from([("a".into(), "1".into())]));
-    assert_eq!(service("extra_hosts: [\"h:1.2.3.4\"]").extra_hosts, strings(&["h=1.2.3.4"]));
-    assert_eq!(service("extra_hosts: {h: 1.2.3.4}").extra_hosts, strings(&["h=1.2.3.4"]));
+    assert_eq!(
+        service("labels: {a: 1}").labels,
+        BTreeMap::from([("a".into(), "1".into())])
+    );
+    assert_eq!(
+        service("extra_hosts: [\"h:1.2.3.4\"]").extra_hosts,
+        strings(&["h=1.2.3.4"])
+    );
+    assert_eq!(
+        service("extra_hosts: {h: 1.2.3.4}").extra_hosts,
+        strings(&["h=1.2.3.4"])
+    );
 }
 
 #[test]
@@ -203,7 +281,10 @@ fn deploy_resources() {
     assert_eq!(d.replicas, Some(2));
     let r = d.resources.unwrap();
     let limits = r.limits.unwrap();
-    assert_eq!((limits.cpus, limits.memory, limits.pids), (Some(0.5), Some(ByteSize(536_870_912)), Some(10)));
+    assert_eq!(
+        (limits.cpus, limits.memory, limits.pids),
+        (Some(0.5), Some(ByteSize(536_870_912)), Some(10))
+    );
     let res = r.reservations.unwrap();
     assert_eq!((res.cpus, res.memory), (Some(1.0), Some(ByteSize(1 << 30))));
 }
@@ -216,7 +297,12 @@ fn top_level_resources() {
     let m = &p.model;
     assert_eq!(m.networks["n"].name.as_deref(), Some("demo_n"));
     assert!(m.networks["n"].internal);
-    assert_eq!(m.networks["n"].ipam.as_ref().unwrap().config[0].subnet.as_deref(), Some("10.5.0.0/16"));
+    assert_eq!(
+        m.networks["n"].ipam.as_ref().unwrap().config[0]
+            .subnet
+            .as_deref(),
+        Some("10.5.0.0/16")
+    );
     assert_eq!(m.networks["default"].name.as_deref(), Some("demo_default"));
     assert_eq!(m.networks["outside"].name.as_deref(), Some("outside"));
     assert_eq!(m.volumes["v"].name.as_deref(), Some("demo_v"));

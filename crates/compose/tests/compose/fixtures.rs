@@ -55,12 +55,11 @@ fn check_fixture(name: &str) {
     let project = load::load(&opts).unwrap_or_else(|e| panic!("{name}: {e}"));
     let rendered = config::render(&project).unwrap();
     let placeholder = dir.display().to_string();
-    check_golden(&dir.join("expected.yaml"), &rendered.replace(&placeholder, "$FIXTURE"));
-    let warnings: String = project
-        .warnings
-        .iter()
-        .map(|w| format!("{w}\n"))
-        .collect();
+    check_golden(
+        &dir.join("expected.yaml"),
+        &rendered.replace(&placeholder, "$FIXTURE"),
+    );
+    let warnings: String = project.warnings.iter().map(|w| format!("{w}\n")).collect();
     check_golden(&dir.join("expected.warnings"), &warnings);
 
     // Round trip: the printed model, read back as the only file of the same project, is
@@ -81,7 +80,11 @@ fn check_fixture(name: &str) {
         config::resolved(&project),
         "{name}: round trip changed the model"
     );
-    assert_eq!(config::render(&again).unwrap(), rendered, "{name}: output not stable");
+    assert_eq!(
+        config::render(&again).unwrap(),
+        rendered,
+        "{name}: output not stable"
+    );
 }
 
 #[test]

@@ -3,10 +3,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use berth_compose::converge::{
-    converge, Change, ContainerAction, ConvergeOptions, ExistingContainer,
+    Change, ContainerAction, ConvergeOptions, ExistingContainer, converge,
 };
-use berth_compose::plan::{self, config_hash, Plan, PlanOptions};
 use berth_compose::model::Condition;
+use berth_compose::plan::{self, Plan, PlanOptions, config_hash};
 
 use crate::common::{project, try_project};
 
@@ -52,7 +52,10 @@ fn start_and_stop_order() {
     assert_eq!(names(&p), vec!["cache", "db", "api", "web"]);
     assert_eq!(p.stop_order(), vec!["web", "api", "db", "cache"]);
     assert_eq!(p.waits_for("web", Condition::ServiceHealthy), vec!["api"]);
-    assert_eq!(p.waits_for("api", Condition::ServiceStarted), vec!["cache", "db"]);
+    assert_eq!(
+        p.waits_for("api", Condition::ServiceStarted),
+        vec!["cache", "db"]
+    );
 }
 
 #[test]
@@ -106,7 +109,10 @@ fn names_and_labels() {
         ("com.docker.compose.depends_on", "api:service_healthy:true"),
         ("com.docker.compose.oneoff", "False"),
         ("com.docker.compose.project", "demo"),
-        ("com.docker.compose.project.config_files", "/srv/demo/compose.yaml"),
+        (
+            "com.docker.compose.project.config_files",
+            "/srv/demo/compose.yaml",
+        ),
         ("com.docker.compose.project.working_dir", "/srv/demo"),
         ("com.docker.compose.service", "web"),
         ("com.docker.compose.version", plan::VERSION),
@@ -117,9 +123,16 @@ fn names_and_labels() {
     assert_eq!(labels, want);
     assert_eq!(web.config_hash.len(), 64);
 
-    let nets: Vec<(&str, &str)> = p.networks.iter().map(|n| (n.key.as_str(), n.name.as_str())).collect();
+    let nets: Vec<(&str, &str)> = p
+        .networks
+        .iter()
+        .map(|n| (n.key.as_str(), n.name.as_str()))
+        .collect();
     assert_eq!(nets, vec![("default", "demo_default")]);
-    assert_eq!(p.networks[0].labels["com.docker.compose.network"], "default");
+    assert_eq!(
+        p.networks[0].labels["com.docker.compose.network"],
+        "default"
+    );
     assert_eq!(p.networks[0].labels["com.docker.compose.project"], "demo");
     let vols: Vec<(&str, &str, bool)> = p
         .volumes
@@ -145,13 +158,20 @@ fn fixed_container_name_and_external_volume() {
 #[test]
 fn config_hash_ignores_scale_build_and_pull_policy() {
     let base = project("services:\n  s:\n    image: x\n    environment: {A: '1'}\n");
-    let scaled = project("services:\n  s:\n    image: x\n    environment: {A: '1'}\n    scale: 4\n    pull_policy: always\n    build: .\n");
+    let scaled = project(
+        "services:\n  s:\n    image: x\n    environment: {A: '1'}\n    scale: 4\n    pull_policy: always\n    build: .\n",
+    );
     let changed = project("services:\n  s:\n    image: x\n    environment: {A: '2'}\n");
     let h = |p: &berth_compose::load::Project| config_hash(&p.model.services["s"]);
     assert_eq!(h(&base), h(&scaled));
     assert_ne!(h(&base), h(&changed));
     // Same config, same hash (deterministic).
-    assert_eq!(h(&base), h(&project("services:\n  s:\n    environment: [A=1]\n    image: x\n")));
+    assert_eq!(
+        h(&base),
+        h(&project(
+            "services:\n  s:\n    environment: [A=1]\n    image: x\n"
+        ))
+    );
 }
 
 fn existing(plan: &Plan, service: &str, number: u32, running: bool) -> ExistingContainer {
@@ -164,11 +184,17 @@ fn existing(plan: &Plan, service: &str, number: u32, running: bool) -> ExistingC
 }
 
 fn all_services() -> BTreeSet<String> {
-    ["web", "api", "db", "cache", "docs"].iter().map(|s| s.to_string()).collect()
+    ["web", "api", "db", "cache", "docs"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
 }
 
 fn changes(c: &berth_compose::converge::Convergence) -> Vec<(&str, Change)> {
-    c.services.iter().map(|s| (s.service.as_str(), s.change)).collect()
+    c.services
+        .iter()
+        .map(|s| (s.service.as_str(), s.change))
+        .collect()
 }
 
 #[test]
@@ -177,13 +203,24 @@ fn fresh_project_creates_everything() {
     let c = converge(&p, &[], &all_services(), ConvergeOptions::default());
     assert_eq!(
         changes(&c),
-        vec![("cache", Change::Create), ("db", Change::Create), ("api", Change::Create), ("web", Change::Create)]
+        vec![
+            ("cache", Change::Create),
+            ("db", Change::Create),
+            ("api", Change::Create),
+            ("web", Change::Create)
+        ]
     );
     assert_eq!(
         c.services[0].actions,
         vec![
-            ContainerAction::Create { number: 1, name: "demo-cache-1".into() },
-            ContainerAction::Create { number: 2, name: "demo-cache-2".into() },
+            ContainerAction::Create {
+                number: 1,
+                name: "demo-cache-1".into()
+            },
+            ContainerAction::Create {
+                number: 2,
+                name: "demo-cache-2".into()
+            },
         ]
     );
 }
@@ -208,7 +245,9 @@ fn only_changed_services_are_recreated() {
         },
     ];
     let mut oneoff = existing(&old, "api", 7, false);
-    oneoff.labels.insert("com.docker.compose.oneoff".into(), "True".into());
+    oneoff
+        .labels
+        .insert("com.docker.compose.oneoff".into(), "True".into());
     current.push(oneoff);
 
     let changed = project(&APP.replace("{DB: db}", "{DB: db2}"));
@@ -216,20 +255,53 @@ fn only_changed_services_are_recreated() {
     let c = converge(&new, &current, &all_services(), ConvergeOptions::default());
     assert_eq!(
         changes(&c),
-        vec![("cache", Change::Unchanged), ("db", Change::Start), ("api", Change::Recreate), ("web", Change::Restart)]
+        vec![
+            ("cache", Change::Unchanged),
+            ("db", Change::Start),
+            ("api", Change::Recreate),
+            ("web", Change::Restart)
+        ]
     );
     assert_eq!(
         c.services[2].actions,
-        vec![ContainerAction::Recreate { number: 1, existing: "demo-api-1".into(), name: "demo-api-1".into() }]
+        vec![ContainerAction::Recreate {
+            number: 1,
+            existing: "demo-api-1".into(),
+            name: "demo-api-1".into()
+        }]
     );
-    assert_eq!(c.services[3].actions, vec![ContainerAction::Restart { existing: "demo-web-1".into() }]);
+    assert_eq!(
+        c.services[3].actions,
+        vec![ContainerAction::Restart {
+            existing: "demo-web-1".into()
+        }]
+    );
     assert!(c.orphans.is_empty());
 
     // --no-recreate keeps the stale container; --force-recreate replaces even fresh ones.
-    let c = converge(&new, &current, &all_services(), ConvergeOptions { no_recreate: true, ..ConvergeOptions::default() });
+    let c = converge(
+        &new,
+        &current,
+        &all_services(),
+        ConvergeOptions {
+            no_recreate: true,
+            ..ConvergeOptions::default()
+        },
+    );
     assert_eq!(c.services[2].change, Change::Unchanged);
-    let c = converge(&old, &current, &all_services(), ConvergeOptions { force_recreate: true, ..ConvergeOptions::default() });
-    assert!(c.services.iter().all(|s| s.change == Change::Recreate), "{c:?}");
+    let c = converge(
+        &old,
+        &current,
+        &all_services(),
+        ConvergeOptions {
+            force_recreate: true,
+            ..ConvergeOptions::default()
+        },
+    );
+    assert!(
+        c.services.iter().all(|s| s.change == Change::Recreate),
+        "{c:?}"
+    );
 }
 
 #[test]
@@ -250,9 +322,16 @@ fn scaling_up_and_down() {
     assert_eq!(
         cache.actions,
         vec![
-            ContainerAction::Keep { existing: "demo-cache-1".into() },
-            ContainerAction::Keep { existing: "demo-cache-2".into() },
-            ContainerAction::Create { number: 3, name: "demo-cache-3".into() },
+            ContainerAction::Keep {
+                existing: "demo-cache-1".into()
+            },
+            ContainerAction::Keep {
+                existing: "demo-cache-2".into()
+            },
+            ContainerAction::Create {
+                number: 3,
+                name: "demo-cache-3".into()
+            },
         ]
     );
     // web-2 exists; the missing one takes the lowest free number.
@@ -260,8 +339,13 @@ fn scaling_up_and_down() {
     assert_eq!(
         web.actions,
         vec![
-            ContainerAction::Keep { existing: "demo-web-2".into() },
-            ContainerAction::Create { number: 1, name: "demo-web-1".into() },
+            ContainerAction::Keep {
+                existing: "demo-web-2".into()
+            },
+            ContainerAction::Create {
+                number: 1,
+                name: "demo-web-1".into()
+            },
         ]
     );
 
@@ -274,8 +358,12 @@ fn scaling_up_and_down() {
     assert_eq!(
         c.services[0].actions,
         vec![
-            ContainerAction::Keep { existing: "demo-cache-1".into() },
-            ContainerAction::Remove { existing: "demo-cache-2".into() },
+            ContainerAction::Keep {
+                existing: "demo-cache-1".into()
+            },
+            ContainerAction::Remove {
+                existing: "demo-cache-2".into()
+            },
         ]
     );
 }
@@ -285,7 +373,8 @@ fn orphans_are_containers_of_removed_services() {
     let p = app_plan(&PlanOptions::default());
     let mut gone = existing(&p, "web", 1, true);
     gone.name = "demo-old-1".into();
-    gone.labels.insert("com.docker.compose.service".into(), "old".into());
+    gone.labels
+        .insert("com.docker.compose.service".into(), "old".into());
     let docs = ExistingContainer {
         name: "demo-docs-1".into(),
         labels: BTreeMap::from([
@@ -294,7 +383,12 @@ fn orphans_are_containers_of_removed_services() {
         ]),
         running: true,
     };
-    let c = converge(&p, &[gone, docs], &all_services(), ConvergeOptions::default());
+    let c = converge(
+        &p,
+        &[gone, docs],
+        &all_services(),
+        ConvergeOptions::default(),
+    );
     assert_eq!(c.orphans, vec!["demo-old-1".to_string()]);
 }
 
