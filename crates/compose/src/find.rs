@@ -276,6 +276,23 @@ mod tests {
         let s = discover(&explicit).unwrap();
         assert_eq!(s.profiles, vec!["web".to_string()]);
         assert_eq!(s.name_override.as_deref(), Some("demo"));
+
+        // COMPOSE_FILE lists files when no -f is given; COMPOSE_PROJECT_NAME names the project.
+        let mut env_opts = opts.clone();
+        env_opts.environment.insert(
+            "COMPOSE_FILE".to_string(),
+            format!("{}:docker-compose.yml", root.join("compose.yaml").display()),
+        );
+        env_opts.working_dir = root.to_path_buf();
+        env_opts
+            .environment
+            .insert("COMPOSE_PROJECT_NAME".to_string(), "from-env".to_string());
+        let s = discover(&env_opts).unwrap();
+        assert_eq!(
+            s.files,
+            vec![root.join("compose.yaml"), root.join("docker-compose.yml")]
+        );
+        assert_eq!(s.name_override.as_deref(), Some("from-env"));
     }
 
     #[test]
@@ -285,6 +302,11 @@ mod tests {
             working_dir: tmp.path().to_path_buf(),
             ..ProjectOptions::default()
         };
+        // A stray compose file above the temporary directory would be found instead.
+        if let Some(stray) = tmp.path().parent().and_then(find_compose_file) {
+            eprintln!("skipping: {} exists above the temp dir", stray.display());
+            return;
+        }
         let err = discover(&opts).unwrap_err().to_string();
         assert_eq!(
             err,
