@@ -4,6 +4,8 @@
 //! the same model back.
 
 pub(crate) mod de;
+pub mod deploy;
+pub mod health;
 pub mod mounts;
 pub mod ports;
 pub mod service;
@@ -16,12 +18,11 @@ use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
 use de::{bool_or_false, is_false, label_map, nullable_map, string_map};
+pub use deploy::{Deploy, Resource, Resources};
+pub use health::Healthcheck;
 pub use mounts::{BindOptions, Mount, MountType, TmpfsOptions, VolumeOptions};
 pub use ports::Port;
-pub use service::{
-    Build, Condition, Dependency, Deploy, EnvFile, Healthcheck, Resource, Resources, Service,
-    ServiceNetwork,
-};
+pub use service::{Build, Condition, Dependency, EnvFile, Service, ServiceNetwork};
 pub use units::{ByteSize, Duration};
 
 /// A whole Compose file (or the merge of several).

@@ -11,9 +11,11 @@ use super::de::{
     Scalar, bool_or_false, command, env_map, extra_hosts, is_false, label_map, list, opt_bool,
     opt_number,
 };
+use super::deploy::Deploy;
+use super::health::Healthcheck;
 use super::mounts::{Mount, mounts};
 use super::ports::{Port, ports};
-use super::units::{ByteSize, Duration};
+use super::units::Duration;
 
 /// A service. Fields are in alphabetical order, as `docker compose config` prints them.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -516,74 +518,6 @@ fn depends_on<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Depend
     d.deserialize_any(V)
 }
 
-/// `healthcheck:`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Healthcheck {
-    /// `["CMD", …]`, `["CMD-SHELL", "…"]` or `["NONE"]`; a string becomes `CMD-SHELL`.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "health_test"
-    )]
-    pub test: Option<Vec<String>>,
-    /// Time between checks.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub interval: Option<Duration>,
-    /// Time one check may take.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout: Option<Duration>,
-    /// Failures before unhealthy.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "opt_number"
-    )]
-    pub retries: Option<u32>,
-    /// Grace period after start.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub start_period: Option<Duration>,
-    /// Interval during the start period.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub start_interval: Option<Duration>,
-    /// Disables the image's health check.
-    #[serde(
-        default,
-        skip_serializing_if = "is_false",
-        deserialize_with = "bool_or_false"
-    )]
-    pub disable: bool,
-}
-
-fn health_test<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
-    struct V;
-    impl<'de> Visitor<'de> for V {
-        type Value = Option<Vec<String>>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a command string or a list starting with CMD, CMD-SHELL or NONE")
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            Ok(Some(vec!["CMD-SHELL".to_string(), v.to_string()]))
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            let mut out = Vec::new();
-            while let Some(Scalar(s)) = seq.next_element()? {
-                out.push(s);
-            }
-            match out.first().map(String::as_str) {
-                Some("CMD" | "CMD-SHELL" | "NONE") => Ok(Some(out)),
-                Some(other) => Err(de::Error::custom(format!(
-                    "test must start with CMD, CMD-SHELL or NONE, not {other:?}"
-                ))),
-                None => Ok(None),
-            }
-        }
-    }
-    d.deserialize_any(V)
-}
-
 fn restart<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     let Some(Scalar(v)) = Option::<Scalar>::deserialize(d)? else {
         return Ok(None);
@@ -622,52 +556,4 @@ fn pull_policy<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Err
             "{v:?} is not a pull policy (always, never, missing, build)"
         )))
     }
-}
-
-/// `deploy:`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Deploy {
-    /// Number of containers.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "opt_number"
-    )]
-    pub replicas: Option<u32>,
-    /// Resource limits and reservations.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resources: Option<Resources>,
-}
-
-/// `deploy.resources`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Resources {
-    /// Hard limits.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limits: Option<Resource>,
-    /// Soft reservations.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reservations: Option<Resource>,
-}
-
-/// CPU, memory and pids amounts.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Resource {
-    /// CPUs (`0.5`, `"2"`).
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "opt_number"
-    )]
-    pub cpus: Option<f64>,
-    /// Memory in bytes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub memory: Option<ByteSize>,
-    /// Process count limit.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "opt_number"
-    )]
-    pub pids: Option<i64>,
 }
