@@ -154,7 +154,7 @@ pub fn parse_file(
         path: "<<".to_string(),
         message: e.to_string(),
     })?;
-    strip_tags(&mut tree);
+    strip_tags(&mut tree, "", file, warnings);
     interpolate_tree(&mut tree, file, &|k| env.get(k).cloned(), warnings)?;
     let mut model = from_value(tree, file, warnings)?;
     lift_legacy_external(&mut model, file, warnings);
@@ -210,16 +210,39 @@ fn yaml_error(file: &str, e: &serde_yaml_ng::Error) -> Error {
     }
 }
 
-/// `!reset`/`!override` and other tags are not supported yet: their values are used as is.
-fn strip_tags(node: &mut Value) {
+/// `!reset`/`!override` and other tags are not supported yet: their values are used as
+/// written, with a warning naming the tag.
+fn strip_tags(node: &mut Value, path: &str, file: &str, warnings: &mut Vec<Warning>) {
     match node {
         Value::Tagged(t) => {
+            warnings.push(Warning {
+                file: file.to_string(),
+                path: path.to_string(),
+                message: format!(
+                    "YAML tag {} is not supported yet, the value is used as written",
+                    t.tag
+                ),
+            });
             let inner = std::mem::take(&mut t.value);
             *node = inner;
-            strip_tags(node);
+            strip_tags(node, path, file, warnings);
         }
-        Value::Sequence(items) => items.iter_mut().for_each(strip_tags),
-        Value::Mapping(map) => map.values_mut().for_each(strip_tags),
+        Value::Sequence(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                strip_tags(item, &format!("{path}[{i}]"), file, warnings);
+            }
+        }
+        Value::Mapping(map) => {
+            for (k, v) in map.iter_mut() {
+                let key = crate::interpolate::key_text(k);
+                let child = if path.is_empty() {
+                    key
+                } else {
+                    format!("{path}.{key}")
+                };
+                strip_tags(v, &child, file, warnings);
+            }
+        }
         _ => {}
     }
 }

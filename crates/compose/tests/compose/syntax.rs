@@ -338,3 +338,20 @@ fn interpolation_applies_before_the_model() {
     assert_eq!(s.ports[0].published.as_deref(), Some("8080"));
     assert_eq!(s.scale, Some(3));
 }
+
+#[test]
+fn yaml_tags_warn() {
+    let mut warnings = Vec::new();
+    let model = parse_file(
+        "services:\n  web:\n    image: x\n    ports: !reset []\n",
+        "compose.override.yaml",
+        &BTreeMap::new(),
+        &mut warnings,
+    )
+    .unwrap();
+    assert!(model.services["web"].ports.is_empty());
+    assert_eq!(
+        warnings[0].to_string(),
+        "compose.override.yaml: services.web.ports: YAML tag !reset is not supported yet, the value is used as written"
+    );
+}
