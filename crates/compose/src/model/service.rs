@@ -1,0 +1,559 @@
+//! One entry of `services:`: every key berth understands, each accepting Compose's short and
+//! long syntaxes and holding the normalized (long) form.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+
+use super::de::{
+    Scalar, bool_or_false, command, env_map, extra_hosts, is_false, label_map, list, opt_bool,
+    opt_number,
+};
+use super::deploy::Deploy;
+use super::health::Healthcheck;
+use super::mounts::{Mount, mounts};
+use super::ports::{Port, ports};
+use super::units::Duration;
+
+/// A service. Fields are in alphabetical order, as `docker compose config` prints them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Service {
+    /// How to build the image.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "build"
+    )]
+    pub build: Option<Build>,
+    /// Capabilities added.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "list"
+    )]
+    pub cap_add: Vec<String>,
+    /// Capabilities dropped.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "list"
+    )]
+    pub cap_drop: Vec<String>,
+    /// Overrides the image's CMD; a string is split into words.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "command"
+    )]
+    pub command: Option<Vec<String>>,
+    /// A fixed container name instead of `project-service-N`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_name: Option<String>,
+    /// Services this one needs, with the condition to wait for.
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "depends_on"
+    )]
+    pub depends_on: BTreeMap<String, Dependency>,
+    /// Replicas and resources.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deploy: Option<Deploy>,
+    /// DNS servers.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "list"
+    )]
+    pub dns: Vec<String>,
+    /// Overrides the image's ENTRYPOINT; a string is split into words.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "command"
+    )]
+    pub entrypoint: Option<Vec<String>>,
+    /// Files of `KEY=VALUE` lines whose variables join `environment`.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "env_files"
+    )]
+    pub env_file: Vec<EnvFile>,
+    /// Environment variables; `None` means "taken from berth's environment if set".
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "env_map"
+    )]
+    pub environment: BTreeMap<String, Option<String>>,
+    /// Ports exposed to linked services only.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "list"
+    )]
+    pub expose: Vec<String>,
+    /// Extra `/etc/hosts` lines as `host=ip`.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "extra_hosts"
+    )]
+    pub extra_hosts: Vec<String>,
+    /// Health check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub healthcheck: Option<Healthcheck>,
+    /// Container hostname.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    /// Image reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Run an init as PID 1.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_bool"
+    )]
+    pub init: Option<bool>,
+    /// Container labels.
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "label_map"
+    )]
+    pub labels: BTreeMap<String, String>,
+    /// `host`, `none`, `service:NAME`, `container:NAME`; replaces `networks`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_mode: Option<String>,
+    /// Networks to join, with per-network options.
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "networks"
+    )]
+    pub networks: BTreeMap<String, Option<ServiceNetwork>>,
+    /// Published ports.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "ports"
+    )]
+    pub ports: Vec<Port>,
+    /// Platform of the image (`linux/amd64`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    /// Privileged container.
+    #[serde(
+        default,
+        skip_serializing_if = "is_false",
+        deserialize_with = "bool_or_false"
+    )]
+    pub privileged: bool,
+    /// Profiles that enable this service; none means always enabled.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "list"
+    )]
+    pub profiles: Vec<String>,
+    /// `always`, `never`, `missing`, `build`, `if_not_present`…
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "pull_policy"
+    )]
+    pub pull_policy: Option<String>,
+    /// Read-only root filesystem.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_bool"
+    )]
+    pub read_only: Option<bool>,
+    /// `no`, `always`, `on-failure[:N]`, `unless-stopped`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "restart"
+    )]
+    pub restart: Option<String>,
+    /// Number of containers (legacy key, same as `deploy.replicas`).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_number"
+    )]
+    pub scale: Option<u32>,
+    /// Keep stdin open.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_bool"
+    )]
+    pub stdin_open: Option<bool>,
+    /// Time between the stop signal and SIGKILL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_grace_period: Option<Duration>,
+    /// Signal that stops the container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_signal: Option<String>,
+    /// tmpfs mounts (`/run`, `/tmp:size=64m`).
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "list"
+    )]
+    pub tmpfs: Vec<String>,
+    /// Allocate a TTY.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_bool"
+    )]
+    pub tty: Option<bool>,
+    /// `user[:group]`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::de::opt_scalar_string"
+    )]
+    pub user: Option<String>,
+    /// Mounts.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "mounts"
+    )]
+    pub volumes: Vec<Mount>,
+    /// Working directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
+}
+
+impl Service {
+    /// Containers wanted: `scale`, else `deploy.replicas`, else 1.
+    pub fn replicas(&self) -> u32 {
+        self.scale
+            .or_else(|| self.deploy.as_ref().and_then(|d| d.replicas))
+            .unwrap_or(1)
+    }
+}
+
+/// `build:` in the long form.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Build {
+    /// Build context directory (absolute after loading) or a Git/HTTP URL.
+    #[serde(default = "dot")]
+    pub context: String,
+    /// Dockerfile path relative to the context.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dockerfile: Option<String>,
+    /// Build arguments; `None` takes the value from the environment.
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "env_map"
+    )]
+    pub args: BTreeMap<String, Option<String>>,
+    /// Target stage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// Image labels.
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "label_map"
+    )]
+    pub labels: BTreeMap<String, String>,
+    /// Network for RUN steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+    /// Do not use the build cache.
+    #[serde(
+        default,
+        skip_serializing_if = "is_false",
+        deserialize_with = "bool_or_false"
+    )]
+    pub no_cache: bool,
+    /// Always pull base images.
+    #[serde(
+        default,
+        skip_serializing_if = "is_false",
+        deserialize_with = "bool_or_false"
+    )]
+    pub pull: bool,
+}
+
+fn dot() -> String {
+    ".".to_string()
+}
+
+fn build<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Build>, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Option<Build>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a build context path or a mapping")
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(Build {
+                context: v.to_string(),
+                ..Build::default()
+            }))
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            Build::deserialize(de::value::MapAccessDeserializer::new(map)).map(Some)
+        }
+    }
+    d.deserialize_any(V)
+}
+
+/// One `env_file:` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvFile {
+    /// The file (absolute after loading).
+    pub path: String,
+    /// A missing file is an error unless false.
+    #[serde(default = "yes", deserialize_with = "required")]
+    pub required: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn required<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    opt_bool(d).map(|b| b.unwrap_or(true))
+}
+
+fn env_files<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<EnvFile>, D::Error> {
+    struct Entry(EnvFile);
+    impl<'de> Deserialize<'de> for Entry {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(EntryV)
+        }
+    }
+    struct EntryV;
+    impl<'de> Visitor<'de> for EntryV {
+        type Value = Entry;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a path or a mapping with path and required")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Entry, E> {
+            Ok(Entry(EnvFile {
+                path: v.to_string(),
+                required: true,
+            }))
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Entry, A::Error> {
+            EnvFile::deserialize(de::value::MapAccessDeserializer::new(map)).map(Entry)
+        }
+    }
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Vec<EnvFile>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a path or a list of paths")
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            EntryV.visit_str(v).map(|e| vec![e.0])
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some(Entry(e)) = seq.next_element()? {
+                out.push(e);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_any(V)
+}
+
+/// Per-network options of a service.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceNetwork {
+    /// Extra DNS names on this network.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "list"
+    )]
+    pub aliases: Vec<String>,
+    /// Fixed IPv4 address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv4_address: Option<String>,
+    /// Fixed IPv6 address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_address: Option<String>,
+    /// Order in which networks are connected (higher first).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_number"
+    )]
+    pub priority: Option<i32>,
+}
+
+fn networks<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, Option<ServiceNetwork>>, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = BTreeMap<String, Option<ServiceNetwork>>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a list of network names or a mapping")
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(BTreeMap::new())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some(Scalar(name)) = seq.next_element()? {
+                out.insert(name, None);
+            }
+            Ok(out)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some(Scalar(name)) = map.next_key()? {
+                let value: Option<ServiceNetwork> = map.next_value()?;
+                out.insert(name, value);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_any(V)
+}
+
+/// What a dependant waits for.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Condition {
+    /// The dependency's containers are started.
+    #[default]
+    ServiceStarted,
+    /// The dependency's health check passes.
+    ServiceHealthy,
+    /// The dependency ran to completion with exit code 0.
+    ServiceCompletedSuccessfully,
+}
+
+impl Condition {
+    /// The Compose spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Condition::ServiceStarted => "service_started",
+            Condition::ServiceHealthy => "service_healthy",
+            Condition::ServiceCompletedSuccessfully => "service_completed_successfully",
+        }
+    }
+}
+
+/// One `depends_on` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dependency {
+    /// What to wait for.
+    #[serde(default)]
+    pub condition: Condition,
+    /// Restart this service when the dependency is recreated or restarted.
+    #[serde(
+        default,
+        skip_serializing_if = "is_false",
+        deserialize_with = "bool_or_false"
+    )]
+    pub restart: bool,
+    /// A missing dependency is an error unless false.
+    #[serde(default = "yes", deserialize_with = "required")]
+    pub required: bool,
+}
+
+impl Default for Dependency {
+    fn default() -> Self {
+        Dependency {
+            condition: Condition::ServiceStarted,
+            restart: false,
+            required: true,
+        }
+    }
+}
+
+fn depends_on<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Dependency>, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = BTreeMap<String, Dependency>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a list of service names or a mapping")
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(BTreeMap::new())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some(Scalar(name)) = seq.next_element()? {
+                out.insert(name, Dependency::default());
+            }
+            Ok(out)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some(Scalar(name)) = map.next_key()? {
+                let value: Option<Dependency> = map.next_value()?;
+                out.insert(name, value.unwrap_or_default());
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_any(V)
+}
+
+fn restart<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let Some(Scalar(v)) = Option::<Scalar>::deserialize(d)? else {
+        return Ok(None);
+    };
+    // YAML 1.1 users write `restart: no` unquoted, which arrives as the bool false.
+    let v = if v == "false" { "no".to_string() } else { v };
+    let ok = match v.split_once(':') {
+        Some(("on-failure", n)) => n.parse::<u32>().is_ok(),
+        Some(_) => false,
+        None => matches!(
+            v.as_str(),
+            "no" | "always" | "on-failure" | "unless-stopped"
+        ),
+    };
+    if ok {
+        Ok(Some(v))
+    } else {
+        Err(de::Error::custom(format!(
+            "{v:?} is not a restart policy (no, always, on-failure[:N], unless-stopped)"
+        )))
+    }
+}
+
+fn pull_policy<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let Some(Scalar(v)) = Option::<Scalar>::deserialize(d)? else {
+        return Ok(None);
+    };
+    let ok = matches!(
+        v.as_str(),
+        "always" | "never" | "missing" | "if_not_present" | "build" | "daily" | "weekly"
+    ) || v.starts_with("every_");
+    if ok {
+        Ok(Some(v))
+    } else {
+        Err(de::Error::custom(format!(
+            "{v:?} is not a pull policy (always, never, missing, build)"
+        )))
+    }
+}
