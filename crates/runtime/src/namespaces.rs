@@ -78,9 +78,9 @@ impl Plan {
         Ok(())
     }
 
-    /// Creates the new namespaces other than the user namespace.
-    pub fn unshare_rest(&self) -> Result<()> {
-        let rest = self.create - CloneFlags::CLONE_NEWUSER;
+    /// Creates the new namespaces other than the user namespace and `except`.
+    pub fn unshare_rest(&self, except: CloneFlags) -> Result<()> {
+        let rest = self.create - CloneFlags::CLONE_NEWUSER - except;
         if !rest.is_empty() {
             unshare(rest).ctx(|| format!("creating namespaces {rest:?}"))?;
         }

@@ -183,3 +183,68 @@ fn every_rootfs_propagation_mode_works() {
         }
     }
 }
+
+#[test]
+fn cgroup_namespace_makes_the_container_cgroup_its_root() {
+    if skip_unless_root() {
+        return;
+    }
+    let oci = Oci::new();
+    let b = BundleDir::new(&["cat", "/proc/self/cgroup"]);
+    // runc's default spec (ours too) has a cgroup namespace.
+    assert!(
+        b.spec["linux"]["namespaces"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({"type": "cgroup"}))
+    );
+    let (code, out, err) = oci.run_bundle(&b);
+    assert_eq!(code, 0, "{err}");
+    // Every hierarchy's path is "/" from inside: the container cannot see where it sits.
+    for line in out.lines() {
+        assert!(line.ends_with(":/"), "{out}");
+    }
+}
+
+#[test]
+fn time_namespace_offsets_boottime() {
+    if skip_unless_root() {
+        return;
+    }
+    if !std::path::Path::new("/proc/self/ns/time").exists() {
+        eprintln!("skipped: this kernel has no time namespaces");
+        return;
+    }
+    let oci = Oci::new();
+    let mut b = BundleDir::new(&["cat", "/proc/uptime"]);
+    b.spec["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "time"}));
+    b.spec["linux"]["timeOffsets"] = json!({"boottime": {"secs": 864000, "nanosecs": 0}});
+    let (code, out, err) = oci.run_bundle(&b);
+    assert_eq!(code, 0, "{err}");
+    let inside: f64 = out.split_whitespace().next().unwrap().parse().unwrap();
+    let host: f64 = std::fs::read_to_string("/proc/uptime")
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(inside >= host + 863_000.0, "inside {inside} host {host}");
+}
+
+#[test]
+fn oom_score_adj_and_umask_are_applied() {
+    if skip_unless_root() {
+        return;
+    }
+    let oci = Oci::new();
+    let mut b = BundleDir::new(&["sh", "-c", "cat /proc/self/oom_score_adj; umask"]);
+    b.spec["process"]["oomScoreAdj"] = json!(500);
+    b.spec["process"]["user"]["umask"] = json!(0o027);
+    let (code, out, err) = oci.run_bundle(&b);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "500\n0027\n");
+}

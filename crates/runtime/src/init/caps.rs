@@ -30,7 +30,23 @@ pub fn drop_bounding(c: Option<&LinuxCapabilities>) -> Result<()> {
     let keep = to_caps(c.and_then(|c| c.bounding().as_ref()));
     for cap in caps::runtime::thread_all_supported() {
         if !keep.contains(&cap) {
-            caps::drop(None, CapSet::Bounding, cap).map_err(|e| cap_err("bounding", e))?;
+            // One prctl per capability (caps::drop re-reads the whole set each time).
+            // SAFETY: PR_CAPBSET_DROP with a capability index.
+            let r = unsafe {
+                libc::prctl(
+                    libc::PR_CAPBSET_DROP,
+                    libc::c_ulong::from(cap.index()),
+                    0,
+                    0,
+                    0,
+                )
+            };
+            if r != 0 {
+                return Err(Error::Init(format!(
+                    "dropping {cap} from the bounding set: {}",
+                    std::io::Error::last_os_error()
+                )));
+            }
         }
     }
     Ok(())

@@ -182,7 +182,13 @@ fn machine_name(m: u16) -> String {
 
 /// PT_INTERP of a little-endian ELF file.
 fn elf_interpreter(p: &Path) -> Option<String> {
-    let data = fs_err::read(p).ok()?;
+    // The headers and PT_INTERP sit at the start of the file; don't read a whole
+    // (possibly large) binary just to look at them.
+    let mut data = vec![0u8; 16 * 1024];
+    let n = fs_err::File::open(p)
+        .and_then(|mut f| f.read(&mut data))
+        .ok()?;
+    data.truncate(n);
     let is64 = *data.get(4)? == 2;
     let le = *data.get(5)? == 1;
     if !le {

@@ -70,25 +70,40 @@ pub fn stage1(ch: &Channel, cfg: &InitConfig) -> ! {
 
 fn stage1_inner(ch: &Channel, cfg: &InitConfig) -> Result<()> {
     reset_signals();
-    ch.expect("go", |m| matches!(m, Msg::Go))?;
+    // Namespaces are made while the runtime moves us into the cgroup: on cgroup v1 that
+    // move costs a RCU grace period (~10 ms), and doing both at once hides most of it.
+    // Only the cgroup namespace and the container's init must wait for the move.
+    let mut go = false;
     cfg.plan.join_all()?;
     if cfg.plan.new_userns() {
         nix::sched::unshare(CloneFlags::CLONE_NEWUSER)
             .ctx(|| "creating the user namespace".into())?;
         ch.send(&Msg::MapIds)?;
-        ch.expect("id maps", |m| matches!(m, Msg::MapsDone))?;
+        loop {
+            match ch.expect("id maps", |m| matches!(m, Msg::MapsDone | Msg::Go))? {
+                Msg::Go => go = true,
+                _ => break,
+            }
+        }
         setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0))
             .ctx(|| "setresgid 0 in the user namespace".into())?;
         setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0))
             .ctx(|| "setresuid 0 in the user namespace".into())?;
     }
-    cfg.plan.unshare_rest()?;
+    cfg.plan.unshare_rest(CloneFlags::CLONE_NEWCGROUP)?;
     if cfg
         .plan
         .create
         .contains(CloneFlags::from_bits_retain(libc::CLONE_NEWTIME))
     {
         write_time_offsets(&cfg.spec)?;
+    }
+    if !go {
+        ch.expect("go", |m| matches!(m, Msg::Go))?;
+    }
+    if cfg.plan.create.contains(CloneFlags::CLONE_NEWCGROUP) {
+        nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP)
+            .ctx(|| "creating the cgroup namespace".into())?;
     }
     // SAFETY: raw clone without a new stack behaves like fork; we are single-threaded.
     let pid = unsafe {
