@@ -79,11 +79,9 @@ fn stage1_inner(ch: &Channel, cfg: &InitConfig) -> Result<()> {
         nix::sched::unshare(CloneFlags::CLONE_NEWUSER)
             .ctx(|| "creating the user namespace".into())?;
         ch.send(&Msg::MapIds)?;
-        loop {
-            match ch.expect("id maps", |m| matches!(m, Msg::MapsDone | Msg::Go))? {
-                Msg::Go => go = true,
-                _ => break,
-            }
+        // The runtime's go may overtake the maps.
+        while let Msg::Go = ch.expect("id maps", |m| matches!(m, Msg::MapsDone | Msg::Go))? {
+            go = true;
         }
         setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0))
             .ctx(|| "setresgid 0 in the user namespace".into())?;
