@@ -148,3 +148,67 @@ fn read(p: &str) -> String {
         .trim()
         .to_string()
 }
+
+#[test]
+fn events_stream_reports_an_oom_kill() {
+    if skip_unless_root() {
+        return;
+    }
+    let oci = Oci::new();
+    let mut b = BundleDir::new(&[
+        "sh",
+        "-c",
+        "sleep 1; dd if=/dev/zero of=/dev/null bs=64M count=1",
+    ]);
+    b.spec["linux"]["resources"] =
+        json!({"memory": {"limit": 16 * 1024 * 1024, "swap": 16 * 1024 * 1024}});
+    b.save();
+    let id = unique_id("oomev");
+    let (ok, err) = oci.run_detached(&["run", "-d", "--bundle", b.path().to_str().unwrap(), &id]);
+    assert!(ok, "{err}");
+    // The stream ends by itself when the container stops.
+    let out = oci.run(&["events", "--interval", "200ms", &id]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines().any(|l| l.contains("\"type\":\"oom\"")),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|l| l.contains("\"type\":\"stats\"")),
+        "{text}"
+    );
+}
+
+#[test]
+fn exec_cap_adds_a_capability() {
+    if skip_unless_root() {
+        return;
+    }
+    let oci = Oci::new();
+    let mut b = BundleDir::new(&["sleep", "60"]);
+    let set = json!(["CAP_KILL"]);
+    b.spec["process"]["capabilities"] =
+        json!({"bounding": set, "effective": set, "permitted": set, "inheritable": set});
+    b.save();
+    let id = unique_id("execcap");
+    let (ok, err) = oci.run_detached(&["run", "-d", "--bundle", b.path().to_str().unwrap(), &id]);
+    assert!(ok, "{err}");
+    let out = oci.run(&[
+        "exec",
+        "--cap",
+        "CAP_NET_BIND_SERVICE",
+        &id,
+        "grep",
+        "CapEff",
+        "/proc/self/status",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("0000000000000420"));
+    let out = oci.run(&["exec", "--cap", "CAP_NOPE", &id, "true"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a capability"));
+}

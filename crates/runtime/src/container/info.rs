@@ -67,6 +67,11 @@ pub fn stats(rt: &Runtime, id: &str) -> Result<StatsEvent> {
     })
 }
 
+/// How many times the OOM killer acted in container `id`'s cgroup.
+pub fn oom_count(rt: &Runtime, id: &str) -> Result<u64> {
+    Ok(rt.load(id)?.cgroup()?.oom_kill_count()?)
+}
+
 /// What this runtime supports, in the OCI features document's shape.
 pub fn features() -> serde_json::Value {
     let caps: Vec<String> = caps::all()

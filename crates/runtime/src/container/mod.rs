@@ -13,7 +13,7 @@ mod wait;
 pub use create::{CreateOptions, create};
 pub use delete::delete;
 pub use exec::{ExecOptions, exec};
-pub use info::{features, list, ps, state, stats};
+pub use info::{features, list, oom_count, ps, state, stats};
 pub use kill::{kill, parse_signal};
 pub use pause::{pause, resume, update};
 pub use run::{exec_foreground, run, supervise};

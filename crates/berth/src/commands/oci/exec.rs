@@ -40,6 +40,15 @@ pub struct ExecArgs {
     /// Set no_new_privs.
     #[arg(long)]
     pub no_new_privs: bool,
+    /// Add a capability to the process's sets (CAP_NET_ADMIN; repeatable).
+    #[arg(short = 'c', long = "cap")]
+    pub caps: Vec<String>,
+    /// AppArmor profile for the process.
+    #[arg(long)]
+    pub apparmor: Option<String>,
+    /// SELinux label for the process.
+    #[arg(long)]
+    pub process_label: Option<String>,
     /// Descriptors from 3 upward passed through.
     #[arg(long, default_value_t = 0)]
     pub preserve_fds: i32,
@@ -124,5 +133,43 @@ fn build_process(rt: &Runtime, a: &ExecArgs) -> Result<Process> {
     if a.no_new_privs {
         p.set_no_new_privileges(Some(true));
     }
+    if !a.caps.is_empty() {
+        add_caps(&mut p, &a.caps)?;
+    }
+    if let Some(profile) = &a.apparmor {
+        p.set_apparmor_profile(Some(profile.clone()));
+    }
+    if let Some(label) = &a.process_label {
+        p.set_selinux_label(Some(label.clone()));
+    }
     Ok(p)
+}
+
+/// `--cap CAP_X`: added to every capability set but ambient, as runc does.
+fn add_caps(p: &mut Process, names: &[String]) -> Result<()> {
+    use std::str::FromStr;
+    let mut caps = p.capabilities().clone().unwrap_or_default();
+    for name in names {
+        let short = name.trim_start_matches("CAP_");
+        let cap = oci_spec::runtime::Capability::from_str(short).map_err(|_| {
+            anyhow::anyhow!("--cap {name:?}: not a capability\nhint: use names like CAP_NET_ADMIN")
+        })?;
+        let with = |set: &Option<oci_spec::runtime::Capabilities>| {
+            let mut s = set.clone().unwrap_or_default();
+            s.insert(cap);
+            Some(s)
+        };
+        let (b, e, pm, i) = (
+            with(caps.bounding()),
+            with(caps.effective()),
+            with(caps.permitted()),
+            with(caps.inheritable()),
+        );
+        caps.set_bounding(b);
+        caps.set_effective(e);
+        caps.set_permitted(pm);
+        caps.set_inheritable(i);
+    }
+    p.set_capabilities(Some(caps));
+    Ok(())
 }

@@ -252,15 +252,33 @@ fn run(paths: &Paths, args: &OciArgs) -> Result<i32> {
         } => {
             let every = humantime::parse_duration(interval)
                 .with_context(|| format!("--interval {interval:?} is not a duration (e.g. 5s)"))?;
-            loop {
-                let ev = berth_runtime::stats(&rt, id)?;
-                serde_json::to_writer(&mut out, &ev)?;
+            if *stats {
+                serde_json::to_writer(&mut out, &berth_runtime::stats(&rt, id)?)?;
                 writeln!(out)?;
-                out.flush()?;
-                if *stats {
+                return Ok(0);
+            }
+            // A stream like runc's: stats every interval, an "oom" record as soon as the
+            // OOM killer acts, until the container stops.
+            let mut ooms = berth_runtime::oom_count(&rt, id).unwrap_or(0);
+            let mut next = std::time::Instant::now();
+            loop {
+                let stopped = rt.load(id)?.status() == berth_runtime::Status::Stopped;
+                let now_ooms = berth_runtime::oom_count(&rt, id).unwrap_or(ooms);
+                if now_ooms > ooms {
+                    ooms = now_ooms;
+                    writeln!(out, "{}", serde_json::json!({"type": "oom", "id": id}))?;
+                    out.flush()?;
+                }
+                if stopped {
                     break;
                 }
-                std::thread::sleep(every);
+                if std::time::Instant::now() >= next {
+                    serde_json::to_writer(&mut out, &berth_runtime::stats(&rt, id)?)?;
+                    writeln!(out)?;
+                    out.flush()?;
+                    next = std::time::Instant::now() + every;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100).min(every));
             }
         }
         OciCommand::Update(u) => update::run(&rt, u)?,
