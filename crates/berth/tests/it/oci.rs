@@ -264,10 +264,7 @@ fn exec_runs_inside_the_running_container() {
     let oci = Oci::new();
     let mut b = BundleDir::new(&["sleep", "60"]);
     b.spec["hostname"] = json!("execbox");
-    b.save();
-    let id = unique_id("exec");
-    let (ok, err) = oci.run_detached(&["run", "-d", "--bundle", b.path().to_str().unwrap(), &id]);
-    assert!(ok, "{err}");
+    let id = oci.run_d(&b, "exec");
     let out = oci.run(&[
         "exec",
         &id,
@@ -436,10 +433,7 @@ fn joining_another_containers_network_namespace_by_path() {
     }
     let oci = Oci::new();
     let a = BundleDir::new(&["sleep", "60"]);
-    a.save();
-    let ida = unique_id("neta");
-    let (ok, err) = oci.run_detached(&["run", "-d", "--bundle", a.path().to_str().unwrap(), &ida]);
-    assert!(ok, "{err}");
+    let ida = oci.run_d(&a, "neta");
     let pid = oci.state(&ida)["pid"].as_i64().unwrap();
     let mut b = BundleDir::new(&["readlink", "/proc/self/ns/net"]);
     for ns in b.spec["linux"]["namespaces"].as_array_mut().unwrap() {
@@ -497,10 +491,7 @@ fn pause_and_resume_freeze_the_container() {
     }
     let oci = Oci::new();
     let b = BundleDir::new(&["sleep", "60"]);
-    b.save();
-    let id = unique_id("pause");
-    let (ok, err) = oci.run_detached(&["run", "-d", "--bundle", b.path().to_str().unwrap(), &id]);
-    assert!(ok, "{err}");
+    let id = oci.run_d(&b, "pause");
     let out = oci.run(&["pause", &id]);
     assert!(
         out.status.success(),

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::common::{BundleDir, Oci, skip_unless_root, unique_id};
+use crate::common::{BundleDir, Oci, skip_unless_root};
 
 fn hook_logging(logp: &str, name: &str, fail: bool) -> Value {
     let tail = if fail { "; exit 1" } else { "" };
@@ -16,10 +16,7 @@ fn delete_of_a_created_container_needs_force_and_changes_nothing() {
     }
     let oci = Oci::new();
     let b = BundleDir::new(&["true"]);
-    b.save();
-    let id = unique_id("delcreated");
-    let (ok, err) = oci.run_detached(&["create", "--bundle", b.path().to_str().unwrap(), &id]);
-    assert!(ok, "{err}");
+    let id = oci.create(&b, "delcreated");
     let before = oci.state(&id);
     let out = oci.run(&["delete", &id]);
     assert!(
@@ -48,10 +45,7 @@ fn failing_poststart_and_poststop_hooks_are_warnings_and_the_rest_still_run() {
         "poststart": [hook_logging(&logp, "poststart1", true), hook_logging(&logp, "poststart2", false)],
         "poststop": [hook_logging(&logp, "poststop1", true), hook_logging(&logp, "poststop2", false)],
     });
-    b.save();
-    let id = unique_id("hookwarn");
-    let (ok, err) = oci.run_detached(&["create", "--bundle", b.path().to_str().unwrap(), &id]);
-    assert!(ok, "{err}");
+    let id = oci.create(&b, "hookwarn");
     let out = oci.run(&["start", &id]);
     assert!(
         out.status.success(),
@@ -59,11 +53,7 @@ fn failing_poststart_and_poststop_hooks_are_warnings_and_the_rest_still_run() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("warning: poststart hook"));
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while oci.state(&id)["status"] != "stopped" {
-        assert!(std::time::Instant::now() < deadline);
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+    oci.wait_stopped(&id);
     let out = oci.run(&["delete", &id]);
     assert!(
         out.status.success(),
@@ -109,10 +99,7 @@ fn failing_start_container_hook_makes_start_fail() {
     let oci = Oci::new();
     let mut b = BundleDir::new(&["true"]);
     b.spec["hooks"] = json!({"startContainer": [{"path": "/bin/false"}]});
-    b.save();
-    let id = unique_id("startfail");
-    let (ok, err) = oci.run_detached(&["create", "--bundle", b.path().to_str().unwrap(), &id]);
-    assert!(ok, "{err}");
+    let id = oci.create(&b, "startfail");
     let out = oci.run(&["start", &id]);
     assert!(
         !out.status.success(),

@@ -62,10 +62,7 @@ fn cpu_and_memory_values_land_in_the_cgroup() {
         "cpu": {"shares": 512, "quota": 50000, "period": 100000},
         "pids": {"limit": 33}
     });
-    b.save();
-    let id = unique_id("cgv");
-    let (ok, err) = oci.run_detached(&["run", "-d", "--bundle", b.path().to_str().unwrap(), &id]);
-    assert!(ok, "{err}");
+    let id = oci.run_d(&b, "cgv");
     let pid = oci.state(&id)["pid"].as_i64().unwrap();
     let own = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
     assert!(own.contains(&cg), "init must be in {cg}: {own}");
@@ -162,10 +159,7 @@ fn events_stream_reports_an_oom_kill() {
     ]);
     b.spec["linux"]["resources"] =
         json!({"memory": {"limit": 16 * 1024 * 1024, "swap": 16 * 1024 * 1024}});
-    b.save();
-    let id = unique_id("oomev");
-    let (ok, err) = oci.run_detached(&["run", "-d", "--bundle", b.path().to_str().unwrap(), &id]);
-    assert!(ok, "{err}");
+    let id = oci.run_d(&b, "oomev");
     // The stream ends by itself when the container stops.
     let out = oci.run(&["events", "--interval", "200ms", &id]);
     let text = String::from_utf8_lossy(&out.stdout);
@@ -189,10 +183,7 @@ fn exec_cap_adds_a_capability() {
     let set = json!(["CAP_KILL"]);
     b.spec["process"]["capabilities"] =
         json!({"bounding": set, "effective": set, "permitted": set, "inheritable": set});
-    b.save();
-    let id = unique_id("execcap");
-    let (ok, err) = oci.run_detached(&["run", "-d", "--bundle", b.path().to_str().unwrap(), &id]);
-    assert!(ok, "{err}");
+    let id = oci.run_d(&b, "execcap");
     let out = oci.run(&[
         "exec",
         "--cap",

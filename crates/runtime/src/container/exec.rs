@@ -173,20 +173,8 @@ fn join_and_clone(
     nix::unistd::fchdir(root).ctx(|| "entering the container's root".into())?;
     nix::unistd::chroot(".").ctx(|| "chroot into the container".into())?;
     nix::unistd::chdir("/").ctx(|| "chdir /".into())?;
-    // SAFETY: fork-like clone; single-threaded.
-    let pid = unsafe {
-        libc::syscall(
-            libc::SYS_clone,
-            libc::CLONE_PARENT | libc::SIGCHLD,
-            0usize,
-            0usize,
-            0usize,
-            0usize,
-        )
-    };
-    match pid {
-        -1 => Err(Error::sys("cloning the exec process", nix::Error::last())),
-        0 => {
+    match crate::init::fork_sibling("the exec process")? {
+        None => {
             let e = (|| -> Result<Error> {
                 process::setup_console(process, console, ch, false)?;
                 let program = process::prepare(process)?;
@@ -212,6 +200,6 @@ fn join_and_clone(
             // SAFETY: leaving the forked child.
             unsafe { libc::_exit(status) }
         }
-        pid => ch.send(&Msg::Pid(i32::try_from(pid).unwrap_or(-1))),
+        Some(pid) => ch.send(&Msg::Pid(pid)),
     }
 }

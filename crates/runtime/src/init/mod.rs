@@ -103,24 +103,9 @@ fn stage1_inner(ch: &Channel, cfg: &InitConfig) -> Result<()> {
         nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP)
             .ctx(|| "creating the cgroup namespace".into())?;
     }
-    // SAFETY: raw clone without a new stack behaves like fork; we are single-threaded.
-    let pid = unsafe {
-        libc::syscall(
-            libc::SYS_clone,
-            libc::CLONE_PARENT | libc::SIGCHLD,
-            0usize,
-            0usize,
-            0usize,
-            0usize,
-        )
-    };
-    match pid {
-        -1 => Err(Error::sys(
-            "cloning the container's init",
-            nix::Error::last(),
-        )),
-        0 => stage2(ch, cfg),
-        pid => ch.send(&Msg::Pid(i32::try_from(pid).unwrap_or(-1))),
+    match fork_sibling("the container's init")? {
+        None => stage2(ch, cfg),
+        Some(pid) => ch.send(&Msg::Pid(pid)),
     }
 }
 
@@ -154,6 +139,28 @@ fn write_time_offsets(spec: &Spec) -> Result<()> {
             .map_err(|e| Error::io("writing", "/proc/self/timens_offsets", e))?;
     }
     Ok(())
+}
+
+/// Forks a sibling: a child whose parent is our parent (`CLONE_PARENT`), so the runtime
+/// that started us can wait for it. `Ok(None)` in the child, `Ok(Some(pid))` here.
+pub fn fork_sibling(what: &str) -> Result<Option<i32>> {
+    // SAFETY: a raw clone without a new stack behaves like fork; callers are
+    // single-threaded (design.md, "threads and fork").
+    let pid = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            libc::CLONE_PARENT | libc::SIGCHLD,
+            0usize,
+            0usize,
+            0usize,
+            0usize,
+        )
+    };
+    match pid {
+        -1 => Err(Error::sys(format!("cloning {what}"), nix::Error::last())),
+        0 => Ok(None),
+        pid => Ok(Some(i32::try_from(pid).unwrap_or(-1))),
+    }
 }
 
 /// The container's init; never returns.

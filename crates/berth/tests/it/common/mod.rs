@@ -187,6 +187,37 @@ impl Oci {
         )
     }
 
+    /// Saves the bundle and runs it detached (`run -d`); returns the new container's id.
+    pub fn run_d(&self, b: &BundleDir, prefix: &str) -> String {
+        b.save();
+        let id = unique_id(prefix);
+        let (ok, err) =
+            self.run_detached(&["run", "-d", "--bundle", b.path().to_str().unwrap(), &id]);
+        assert!(ok, "{err}");
+        id
+    }
+
+    /// Saves the bundle and creates a container from it; returns its id.
+    pub fn create(&self, b: &BundleDir, prefix: &str) -> String {
+        b.save();
+        let id = unique_id(prefix);
+        let (ok, err) = self.run_detached(&["create", "--bundle", b.path().to_str().unwrap(), &id]);
+        assert!(ok, "{err}");
+        id
+    }
+
+    /// Polls `state` until the container stopped (5 s at most).
+    pub fn wait_stopped(&self, id: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while self.state(id)["status"] != "stopped" {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "container {id} did not stop"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
     pub fn state(&self, id: &str) -> Value {
         let out = self.run(&["state", id]);
         assert!(
