@@ -78,9 +78,9 @@ pub fn become_stdio(slave: &OwnedFd) -> Result<()> {
     Ok(())
 }
 
-/// Sends the pty master to the listener on a console socket (runc's protocol:
-/// one SCM_RIGHTS message whose payload is the slave's name).
-pub fn send_to_socket(socket_path: &Path, master: &OwnedFd, slave_path: &str) -> Result<()> {
+/// Connects to a runc-style console socket. Done by the runtime before the container
+/// exists: after pivot_root the socket's path is out of the container's reach.
+pub fn connect_socket(socket_path: &Path) -> Result<OwnedFd> {
     let sock = socket(
         AddressFamily::Unix,
         SockType::Stream,
@@ -92,6 +92,12 @@ pub fn send_to_socket(socket_path: &Path, master: &OwnedFd, slave_path: &str) ->
         UnixAddr::new(socket_path).ctx(|| format!("console socket {}", socket_path.display()))?;
     connect(sock.as_raw_fd(), &addr)
         .ctx(|| format!("connecting to console socket {}", socket_path.display()))?;
+    Ok(sock)
+}
+
+/// Sends the pty master over a connected console socket (runc's protocol: one
+/// SCM_RIGHTS message whose payload is the slave's name).
+pub fn send_master(sock: &OwnedFd, master: &OwnedFd, slave_path: &str) -> Result<()> {
     let fds = [master.as_fd().as_raw_fd()];
     let iov = [std::io::IoSlice::new(slave_path.as_bytes())];
     nix::sys::socket::sendmsg::<()>(
@@ -101,11 +107,6 @@ pub fn send_to_socket(socket_path: &Path, master: &OwnedFd, slave_path: &str) ->
         nix::sys::socket::MsgFlags::empty(),
         None,
     )
-    .ctx(|| {
-        format!(
-            "sending the pty to console socket {}",
-            socket_path.display()
-        )
-    })?;
+    .ctx(|| "sending the pty to the console socket".into())?;
     Ok(())
 }

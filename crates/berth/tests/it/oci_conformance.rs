@@ -235,3 +235,107 @@ fn oom_score_adj_and_umask_are_applied() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, "500\n0027\n");
 }
+
+#[test]
+fn console_socket_receives_the_pty_master() {
+    use std::io::Read;
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::unix::net::UnixListener;
+    if skip_unless_root() {
+        return;
+    }
+    let oci = Oci::new();
+    let sockdir = tempfile::tempdir().unwrap();
+    let sock = sockdir.path().join("console.sock");
+    let listener = UnixListener::bind(&sock).unwrap();
+    let mut b = BundleDir::new(&["sh", "-c", "tty; echo console-ok"]);
+    b.spec["process"]["terminal"] = json!(true);
+    b.save();
+    let id = crate::common::unique_id("console");
+    let (ok, err) = oci.run_detached(&[
+        "create",
+        "--console-socket",
+        sock.to_str().unwrap(),
+        "--bundle",
+        b.path().to_str().unwrap(),
+        &id,
+    ]);
+    assert!(ok, "{err}");
+    // runc's protocol: one message carrying the master as SCM_RIGHTS.
+    let (conn, _) = listener.accept().unwrap();
+    let mut cmsg = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+    let mut buf = [0u8; 256];
+    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+    let msg = nix::sys::socket::recvmsg::<()>(
+        std::os::fd::AsRawFd::as_raw_fd(&conn),
+        &mut iov,
+        Some(&mut cmsg),
+        nix::sys::socket::MsgFlags::empty(),
+    )
+    .unwrap();
+    let mut master = None;
+    for c in msg.cmsgs().unwrap() {
+        if let nix::sys::socket::ControlMessageOwned::ScmRights(fds) = c {
+            master = Some(unsafe { OwnedFd::from_raw_fd(fds[0]) });
+        }
+    }
+    let master = master.expect("no pty master received");
+    let out = oci.run(&["start", &id]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut f = std::fs::File::from(master);
+    let mut text = String::new();
+    let mut chunk = [0u8; 1024];
+    // Read until the slave side closes (EIO) or we have what we need.
+    while !text.contains("console-ok") {
+        match f.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => text.push_str(&String::from_utf8_lossy(&chunk[..n])),
+        }
+    }
+    assert!(text.contains("/dev/pts/0"), "{text}");
+    assert!(text.contains("console-ok"), "{text}");
+}
+
+#[test]
+fn cgroup_mount_shows_the_containers_own_limits() {
+    if skip_unless_root() {
+        return;
+    }
+    let v2 = std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    let file = if v2 {
+        "/sys/fs/cgroup/pids.max"
+    } else {
+        "/sys/fs/cgroup/pids/pids.max"
+    };
+    let oci = Oci::new();
+    let mut b = BundleDir::new(&["cat", file]);
+    b.spec["mounts"].as_array_mut().unwrap().push(json!({
+        "destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+        "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]
+    }));
+    b.spec["linux"]["resources"] = json!({"pids": {"limit": 77}});
+    let (code, out, err) = oci.run_bundle(&b);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "77");
+}
+
+#[test]
+fn namespaced_sysctl_is_written_inside() {
+    if skip_unless_root() {
+        return;
+    }
+    let oci = Oci::new();
+    let mut b = BundleDir::new(&[
+        "cat",
+        "/proc/sys/net/ipv4/ip_forward",
+        "/proc/sys/kernel/shmmni",
+    ]);
+    b.spec["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": "1", "kernel.shmmni": "1234"});
+    let (code, out, err) = oci.run_bundle(&b);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "1\n1234\n");
+}

@@ -144,7 +144,7 @@ pub fn create(rt: &Runtime, id: &str, bundle: Bundle, opts: &CreateOptions) -> R
     )
     .ctx(|| format!("opening {}", dir.dir.display()))?;
     let console = match (&opts.console_socket, opts.pty_to_runtime) {
-        (Some(p), _) => ConsoleTarget::Socket(absolute(p)),
+        (Some(p), _) => ConsoleTarget::Socket(crate::console::connect_socket(&absolute(p))?),
         (None, true) => ConsoleTarget::Runtime,
         (None, false) => ConsoleTarget::None,
     };
@@ -160,6 +160,7 @@ pub fn create(rt: &Runtime, id: &str, bundle: Bundle, opts: &CreateOptions) -> R
         console,
         id: id.to_string(),
         preserve_fds: opts.preserve_fds,
+        cgroup_path: cgroup_path.clone(),
     };
     let (parent, child) = sync::pair()?;
     // SAFETY: the runtime is single-threaded when it creates containers (design.md).

@@ -86,7 +86,7 @@ pub fn exec(rt: &Runtime, id: &str, process: &Process, opts: &ExecOptions) -> Re
     )
     .ctx(|| format!("opening the root of container {id:?}"))?;
     let console = match (&opts.console_socket, process.terminal().unwrap_or(false)) {
-        (Some(p), _) => ConsoleTarget::Socket(absolute(p)),
+        (Some(p), _) => ConsoleTarget::Socket(crate::console::connect_socket(&absolute(p))?),
         (None, true) => ConsoleTarget::Runtime,
         (None, false) => ConsoleTarget::None,
     };

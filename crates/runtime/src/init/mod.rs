@@ -57,6 +57,8 @@ pub struct InitConfig {
     pub id: String,
     /// Descriptors from 3 upward to pass to the program.
     pub preserve_fds: i32,
+    /// The container's cgroup path, as the runtime placed it.
+    pub cgroup_path: String,
 }
 
 /// Runs stage 1 in the forked child; never returns.
@@ -195,6 +197,7 @@ fn stage2_inner(ch: &Channel, cfg: &InitConfig) -> Result<Never> {
             rootfs: &cfg.rootfs,
             bundle: &cfg.bundle,
             userns: cfg.plan.new_userns() || has_joined_userns(cfg),
+            cgroup_path: Some(cfg.cgroup_path.as_str()),
         })?;
     }
     ch.send(&Msg::RunHooks)?;
@@ -216,6 +219,13 @@ fn stage2_inner(ch: &Channel, cfg: &InitConfig) -> Result<Never> {
         nix::unistd::chdir("/").ctx(|| "chdir /".into())?;
     }
     process::setup_console(process, &cfg.console, ch, new_mntns)?;
+    // Before the read-only paths: /proc/sys is one of them.
+    if let Some(linux) = spec.linux() {
+        for (k, v) in linux.sysctl().iter().flatten() {
+            let path = format!("/proc/sys/{}", k.replace('.', "/"));
+            fs_err::write(&path, v).map_err(|e| Error::io("setting sysctl", path, e))?;
+        }
+    }
     if new_mntns {
         crate::rootfs::finish(spec)?;
     }
@@ -229,12 +239,6 @@ fn stage2_inner(ch: &Channel, cfg: &InitConfig) -> Result<Never> {
                 format!("setting domainname {d:?}"),
                 nix::Error::last(),
             ));
-        }
-    }
-    if let Some(linux) = spec.linux() {
-        for (k, v) in linux.sysctl().iter().flatten() {
-            let path = format!("/proc/sys/{}", k.replace('.', "/"));
-            fs_err::write(&path, v).map_err(|e| Error::io("setting sysctl", path, e))?;
         }
     }
     if let Some(adj) = process.oom_score_adj() {

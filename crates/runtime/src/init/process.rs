@@ -17,8 +17,8 @@ use crate::sync::{Channel, Msg};
 pub enum ConsoleTarget {
     /// No terminal.
     None,
-    /// Sent to a runc-style console socket.
-    Socket(PathBuf),
+    /// Sent over a runc-style console socket, connected by the runtime.
+    Socket(std::os::fd::OwnedFd),
     /// Sent to the runtime over the setup channel.
     Runtime,
 }
@@ -56,7 +56,7 @@ pub fn setup_console(
         .ctx(|| "binding the pty to /dev/console".into())?;
     }
     match target {
-        ConsoleTarget::Socket(path) => console::send_to_socket(path, &pty.master, &pty.slave_path)?,
+        ConsoleTarget::Socket(sock) => console::send_master(sock, &pty.master, &pty.slave_path)?,
         ConsoleTarget::Runtime => ch.send_with_fd(&Msg::Pty, Some(pty.master.as_raw_fd()))?,
         ConsoleTarget::None => {
             return Err(Error::Unsupported {

@@ -90,7 +90,13 @@ fn own_cgroups() -> Vec<(String, String)> {
 }
 
 /// Mounts the cgroup filesystem(s) at `dest` inside the container.
-pub fn mount_cgroups(rootfs: &Path, root_fd: &OwnedFd, dest: &Path, opts: &Options) -> Result<()> {
+pub fn mount_cgroups(
+    rootfs: &Path,
+    root_fd: &OwnedFd,
+    dest: &Path,
+    opts: &Options,
+    cgroup_path: Option<&str>,
+) -> Result<()> {
     let mounts = host_cgroup_mounts();
     let unified_only = mounts
         .iter()
@@ -138,18 +144,33 @@ pub fn mount_cgroups(rootfs: &Path, root_fd: &OwnedFd, dest: &Path, opts: &Optio
                 own.iter().find(|(c, _)| *c == key).map(|(_, p)| p.clone()),
             )
         };
-        let Some(own_path) = own_path else { continue };
-        let sub = own_path
-            .strip_prefix(&m.root)
-            .unwrap_or(&own_path)
-            .trim_start_matches('/');
-        let src = Path::new(&m.mountpoint).join(sub);
         let target = secure_join(
             rootfs,
             &dest.strip_prefix(rootfs).unwrap_or(dest).join(&name),
         )?;
         create_mountpoint(&target, false)?;
         let tfd = open_in_root(root_fd, rootfs, &target)?;
+        let mut f = flags;
+        if ro {
+            f |= MsFlags::MS_RDONLY;
+        }
+        // The container's own cgroup in this hierarchy: the runtime's path when it is
+        // known (inside a cgroup namespace /proc/self/cgroup only says "/"), else ours.
+        let sub = match cgroup_path {
+            Some(p) => p.trim_start_matches('/').to_string(),
+            None => {
+                let Some(own_path) = own_path else { continue };
+                own_path
+                    .strip_prefix(&m.root)
+                    .unwrap_or(&own_path)
+                    .trim_start_matches('/')
+                    .to_string()
+            }
+        };
+        let src = Path::new(&m.mountpoint).join(&sub);
+        if !src.is_dir() {
+            continue; // a hierarchy the container has no cgroup in
+        }
         mount(
             Some(&src),
             &proc_fd_path(&tfd),
@@ -159,15 +180,7 @@ pub fn mount_cgroups(rootfs: &Path, root_fd: &OwnedFd, dest: &Path, opts: &Optio
         )
         .ctx(|| format!("binding cgroup {} into the container", src.display()))?;
         let tfd = open_in_root(root_fd, rootfs, &target)?;
-        remount_bind(
-            &proc_fd_path(&tfd),
-            flags
-                | if ro {
-                    MsFlags::MS_RDONLY
-                } else {
-                    MsFlags::empty()
-                },
-        )?;
+        remount_bind(&proc_fd_path(&tfd), f)?;
         // Co-mounted controllers (cpu,cpuacct) get a link per controller, as on the host.
         if m.controllers.len() > 1 {
             for c in &m.controllers {

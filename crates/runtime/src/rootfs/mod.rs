@@ -45,6 +45,8 @@ pub struct Prepare<'a> {
     pub bundle: &'a Path,
     /// In a new user namespace (no mknod).
     pub userns: bool,
+    /// The container's cgroup path (what `/sys/fs/cgroup` inside should show).
+    pub cgroup_path: Option<&'a str>,
 }
 
 /// Sets propagation, binds the rootfs onto itself and mounts everything in the spec.
@@ -88,7 +90,7 @@ pub fn prepare(p: &Prepare<'_>) -> Result<()> {
         if dest == Path::new("/dev/pts") {
             has_devpts = true;
         }
-        mounts::mount_entry(p.rootfs, &root_fd, p.bundle, m, label)?;
+        mounts::mount_entry(p.rootfs, &root_fd, p.bundle, m, label, p.cgroup_path)?;
     }
     let mut devs = devices::default_devices();
     for d in linux

@@ -91,6 +91,7 @@ pub fn mount_entry(
     bundle: &Path,
     m: &Mount,
     mount_label: Option<&str>,
+    cgroup_path: Option<&str>,
 ) -> Result<()> {
     let typ = m.typ().as_deref().unwrap_or("");
     let opts = parse_options(m.options().as_deref().unwrap_or(&[]));
@@ -105,7 +106,7 @@ pub fn mount_entry(
     let is_bind = opts.bind || typ == "bind";
 
     if typ == "cgroup" || typ == "cgroup2" {
-        return super::cgroupfs::mount_cgroups(rootfs, root_fd, &dest, &opts);
+        return super::cgroupfs::mount_cgroups(rootfs, root_fd, &dest, &opts, cgroup_path);
     }
 
     // Create the mount point: a file for file binds, a directory otherwise.
