@@ -555,3 +555,34 @@ fn invoked_as_berth_runc_it_is_the_oci_runtime() {
             .contains(&json!("user"))
     );
 }
+
+#[test]
+fn run_forwards_signals_to_the_container() {
+    use std::io::{BufRead, BufReader};
+    if skip_unless_root() {
+        return;
+    }
+    let oci = Oci::new();
+    let b = BundleDir::new(&[
+        "sh",
+        "-c",
+        "trap 'echo got-term; exit 7' TERM; echo ready; sleep 30 & wait",
+    ]);
+    b.save();
+    let id = unique_id("sig");
+    let mut child = oci
+        .cmd(&["run", "--bundle", b.path().to_str().unwrap(), &id])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "ready");
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    assert_eq!(lines.next().unwrap().unwrap(), "got-term");
+    let status = child.wait().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(7),
+        "berth returns the container's exit code"
+    );
+}
