@@ -1,0 +1,7 @@
+//! Integration tests of berth-net with real bridges, veths, network
+//! namespaces, nftables rules and resolvers. They need root; without it each
+//! test says why it skips.
+
+mod common;
+mod plumbing;
+mod ports;
