@@ -1,6 +1,7 @@
 //! stub
 pub mod addr;
 pub mod bridge;
+pub mod dns;
 pub mod error;
 pub mod ipam;
 pub mod link;
