@@ -16,9 +16,9 @@ mod records;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
 pub use records::{Record, ResolverConfig, add_record, configure, load, records_path, remove_record, stop};
@@ -33,10 +33,19 @@ const POLL: Duration = Duration::from_millis(100);
 /// Forwards in flight at most; beyond that queries get SERVFAIL.
 const MAX_FORWARDS: usize = 64;
 
-type Shared = Arc<RwLock<ResolverConfig>>;
+/// The configuration in force, the directory it comes from, and the
+/// identity of the file version it was read from.
+struct State {
+    dir: PathBuf,
+    cfg: RwLock<ResolverConfig>,
+    seen: Mutex<Option<Stamp>>,
+}
+
+type Shared = Arc<State>;
+type Stamp = (SystemTime, u64, u64);
 
 /// Identity of the records file's current version (mtime, size, inode).
-fn stamp(path: &Path) -> Option<(SystemTime, u64, u64)> {
+fn stamp(path: &Path) -> Option<Stamp> {
     use std::os::unix::fs::MetadataExt;
     let m = fs_err::metadata(path).ok()?;
     Some((m.modified().ok()?, m.len(), m.ino()))
@@ -64,7 +73,11 @@ pub fn serve(dir: &Path) -> Result<()> {
     let tcp = TcpListener::bind(addr).map_err(bind_err)?;
     udp.set_read_timeout(Some(POLL))?;
     tcp.set_nonblocking(true)?;
-    let shared: Shared = Arc::new(RwLock::new(cfg));
+    let shared: Shared = Arc::new(State {
+        dir: dir.to_path_buf(),
+        cfg: RwLock::new(cfg),
+        seen: Mutex::new(stamp(&path)),
+    });
     let stop_flag = Arc::new(AtomicBool::new(false));
     let inflight = Arc::new(AtomicUsize::new(0));
     let pid_path = dir.join("resolver.pid");
@@ -74,28 +87,19 @@ pub fn serve(dir: &Path) -> Result<()> {
         let (shared, stop_flag) = (shared.clone(), stop_flag.clone());
         std::thread::spawn(move || tcp_loop(&tcp, &shared, &stop_flag))
     };
-    let mut seen = stamp(&path);
     let mut buf = vec![0u8; 4096];
     let result = loop {
-        match udp.recv_from(&mut buf) {
+        let got = udp.recv_from(&mut buf);
+        // Reload before answering, so a record the engine added just before
+        // the container's first query is already there.
+        if !refresh(&shared) {
+            break Ok(());
+        }
+        match got {
             Ok((n, from)) => handle_udp(&udp, &buf[..n], from, &shared, &inflight),
             Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => break Err(Error::Io(e)),
-        }
-        let now = stamp(&path);
-        if now.is_none() {
-            break Ok(());
-        }
-        if now != seen {
-            seen = now;
-            // A half-written file cannot be seen (atomic rename); a bad one
-            // keeps the previous records in force.
-            if let Ok(cfg) = load(dir) {
-                if let Ok(mut w) = shared.write() {
-                    *w = cfg;
-                }
-            }
         }
     };
     stop_flag.store(true, Ordering::Relaxed);
@@ -104,8 +108,29 @@ pub fn serve(dir: &Path) -> Result<()> {
     result
 }
 
+/// Reloads the records if the file changed; false once it is gone (stop).
+fn refresh(shared: &Shared) -> bool {
+    let path = records_path(&shared.dir);
+    let now = stamp(&path);
+    if now.is_none() {
+        return false;
+    }
+    let Ok(mut seen) = shared.seen.lock() else { return true };
+    if *seen != now {
+        // A half-written file cannot be seen (atomic rename); a bad one
+        // keeps the previous records in force.
+        if let Ok(cfg) = load(&shared.dir) {
+            if let Ok(mut w) = shared.cfg.write() {
+                *w = cfg;
+            }
+            *seen = now;
+        }
+    }
+    true
+}
+
 fn respond(query: &[u8], shared: &Shared) -> Action {
-    let Ok(cfg) = shared.read() else {
+    let Ok(cfg) = shared.cfg.read() else {
         return Action::Drop;
     };
     let subnet = cfg.subnet;
@@ -113,7 +138,7 @@ fn respond(query: &[u8], shared: &Shared) -> Action {
 }
 
 fn upstreams(shared: &Shared) -> Vec<SocketAddr> {
-    shared.read().map(|c| c.upstreams.clone()).unwrap_or_default()
+    shared.cfg.read().map(|c| c.upstreams.clone()).unwrap_or_default()
 }
 
 fn handle_udp(sock: &UdpSocket, query: &[u8], from: SocketAddr, shared: &Shared, inflight: &Arc<AtomicUsize>) {
@@ -192,6 +217,9 @@ fn tcp_conn(mut conn: TcpStream, shared: &Shared) -> std::io::Result<()> {
         }
         let mut query = vec![0u8; usize::from(u16::from_be_bytes(len))];
         conn.read_exact(&mut query)?;
+        if !refresh(shared) {
+            return Ok(());
+        }
         let reply = match respond(&query, shared) {
             Action::Reply(b) => Some(b),
             Action::Forward => forward(&query, &upstreams(shared)).or_else(|| answer::servfail(&query)),

@@ -3,5 +3,8 @@
 //! test says why it skips.
 
 mod common;
+mod dns;
+mod helpers;
+mod ipam;
 mod plumbing;
 mod ports;
