@@ -6,5 +6,6 @@ mod common;
 mod dns;
 mod helpers;
 mod ipam;
+mod nat;
 mod plumbing;
 mod ports;
