@@ -10,7 +10,13 @@ use crate::error::Result;
 use crate::nl;
 
 /// Adds `ip/prefix` to link `index` unless it already has it.
-pub(crate) async fn ensure_v4(handle: &Handle, index: u32, ip: Ipv4Addr, prefix: u8, what: &str) -> Result<()> {
+pub(crate) async fn ensure_v4(
+    handle: &Handle,
+    index: u32,
+    ip: Ipv4Addr,
+    prefix: u8,
+    what: &str,
+) -> Result<()> {
     if has_v4(handle, index, ip).await? {
         return Ok(());
     }
@@ -23,7 +29,11 @@ pub(crate) async fn ensure_v4(handle: &Handle, index: u32, ip: Ipv4Addr, prefix:
 }
 
 async fn has_v4(handle: &Handle, index: u32, ip: Ipv4Addr) -> Result<bool> {
-    let mut addrs = handle.address().get().set_link_index_filter(index).execute();
+    let mut addrs = handle
+        .address()
+        .get()
+        .set_link_index_filter(index)
+        .execute();
     while let Some(msg) = addrs.try_next().await.map_err(nl::err("list addresses"))? {
         let found = msg.attributes.iter().any(|a| {
             matches!(a, AddressAttribute::Local(IpAddr::V4(a)) | AddressAttribute::Address(IpAddr::V4(a)) if *a == ip)
@@ -79,10 +89,21 @@ mod tests {
 
     #[test]
     fn mac_parsing_and_derivation() {
-        assert_eq!(parse_mac("02:42:AC:11:00:02").unwrap(), [2, 0x42, 0xac, 0x11, 0, 2]);
-        assert!(parse_mac("01:00:5e:00:00:01").unwrap_err().to_string().contains("multicast"));
+        assert_eq!(
+            parse_mac("02:42:AC:11:00:02").unwrap(),
+            [2, 0x42, 0xac, 0x11, 0, 2]
+        );
+        assert!(
+            parse_mac("01:00:5e:00:00:01")
+                .unwrap_err()
+                .to_string()
+                .contains("multicast")
+        );
         assert!(parse_mac("02:42:ac:11:00").is_err());
         assert!(parse_mac("02:42:ac:11:00:zz").is_err());
-        assert_eq!(mac_for(Ipv4Addr::new(172, 17, 0, 2)), [2, 0x42, 172, 17, 0, 2]);
+        assert_eq!(
+            mac_for(Ipv4Addr::new(172, 17, 0, 2)),
+            [2, 0x42, 172, 17, 0, 2]
+        );
     }
 }

@@ -78,7 +78,12 @@ pub fn delete(name: &str) -> Result<()> {
 /// Interface names are at most 15 bytes (IFNAMSIZ - 1), without `/` or
 /// whitespace; the kernel's error for a long name is a bare EINVAL.
 pub(crate) fn check_name(name: &str) -> Result<()> {
-    if name.is_empty() || name.len() > 15 || name.contains(['/', ' ', ':']) || name == "." || name == ".." {
+    if name.is_empty()
+        || name.len() > 15
+        || name.contains(['/', ' ', ':'])
+        || name == "."
+        || name == ".."
+    {
         return Err(Error::invalid(
             "interface name",
             name,

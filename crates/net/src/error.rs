@@ -53,7 +53,9 @@ pub enum Error {
     },
 
     /// A requested subnet overlaps another berth network or a host route.
-    #[error("subnet {requested} overlaps {existing} ({owner})\nhint: choose another --subnet or remove the other network")]
+    #[error(
+        "subnet {requested} overlaps {existing} ({owner})\nhint: choose another --subnet or remove the other network"
+    )]
     SubnetOverlap {
         /// The subnet asked for.
         requested: Ipv4Net,
@@ -64,7 +66,9 @@ pub enum Error {
     },
 
     /// No subnet of the default pools is free.
-    #[error("all predefined address pools have been fully subnetted\nhint: pass --subnet explicitly or remove unused networks")]
+    #[error(
+        "all predefined address pools have been fully subnetted\nhint: pass --subnet explicitly or remove unused networks"
+    )]
     PoolExhausted,
 
     /// A network name is already recorded by IPAM.
@@ -118,7 +122,9 @@ pub enum Error {
     },
 
     /// A host port is already published or bound.
-    #[error("bind for {host_ip}:{port}/{proto} failed: port is already allocated ({owner})\nhint: publish another host port or stop whatever holds it")]
+    #[error(
+        "bind for {host_ip}:{port}/{proto} failed: port is already allocated ({owner})\nhint: publish another host port or stop whatever holds it"
+    )]
     PortTaken {
         /// The host address.
         host_ip: IpAddr,
@@ -160,7 +166,11 @@ impl Error {
         }
     }
 
-    pub(crate) fn invalid(what: &'static str, value: impl Into<String>, reason: impl Into<String>) -> Self {
+    pub(crate) fn invalid(
+        what: &'static str,
+        value: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
         Error::Invalid {
             what,
             value: value.into(),

@@ -35,7 +35,12 @@ pub fn hosts(spec: &HostsSpec) -> String {
         names.push(format!("{}.{domain}", spec.hostname));
     }
     names.push(spec.hostname.clone());
-    names.extend(spec.aliases.iter().filter(|a| **a != spec.hostname).cloned());
+    names.extend(
+        spec.aliases
+            .iter()
+            .filter(|a| **a != spec.hostname)
+            .cloned(),
+    );
     for ip in &spec.ips {
         out.push_str(&format!("{ip}\t{}\n", names.join(" ")));
     }
@@ -50,14 +55,25 @@ pub fn parse_add_host(value: &str, gateway: Option<IpAddr>) -> Result<(String, I
         .or_else(|| value.split_once(':'))
         .ok_or_else(|| Error::invalid("--add-host", value, "expected NAME:IP"))?;
     if name.is_empty() || name.contains(char::is_whitespace) {
-        return Err(Error::invalid("--add-host", value, "the host name is empty or has spaces"));
+        return Err(Error::invalid(
+            "--add-host",
+            value,
+            "the host name is empty or has spaces",
+        ));
     }
     let ip = ip.trim_start_matches('[').trim_end_matches(']');
     let ip = if ip == "host-gateway" {
-        gateway.ok_or_else(|| Error::invalid("--add-host", value, "host-gateway needs a network with a gateway"))?
+        gateway.ok_or_else(|| {
+            Error::invalid(
+                "--add-host",
+                value,
+                "host-gateway needs a network with a gateway",
+            )
+        })?
     } else {
-        ip.parse()
-            .map_err(|_| Error::invalid("--add-host", value, format!("{ip:?} is not an IP address")))?
+        ip.parse().map_err(|_| {
+            Error::invalid("--add-host", value, format!("{ip:?} is not an IP address"))
+        })?
     };
     Ok((name.to_string(), ip))
 }
@@ -87,7 +103,10 @@ pub struct ResolvSpec {
 }
 
 /// Docker's fallback when the host has no usable resolver.
-const FALLBACK: [IpAddr; 2] = [IpAddr::V4(Ipv4Addr::new(8, 8, 8, 8)), IpAddr::V4(Ipv4Addr::new(8, 8, 4, 4))];
+const FALLBACK: [IpAddr; 2] = [
+    IpAddr::V4(Ipv4Addr::new(8, 8, 8, 8)),
+    IpAddr::V4(Ipv4Addr::new(8, 8, 4, 4)),
+];
 
 /// The `nameserver`s of a resolv.conf text that a container can use:
 /// loopback ones (systemd-resolved's 127.0.0.53, a local dnsmasq) would be
@@ -119,11 +138,17 @@ fn words_of(text: &str, key: &str) -> Vec<String> {
 /// `/etc/resolv.conf` for a container, given the host's resolv.conf text.
 pub fn resolv_conf(spec: &ResolvSpec, host_resolv_conf: &str) -> String {
     let servers: Vec<IpAddr> = match &spec.resolver {
-        Resolver::Network(gw) => std::iter::once(IpAddr::V4(*gw)).chain(spec.dns.iter().copied()).collect(),
+        Resolver::Network(gw) => std::iter::once(IpAddr::V4(*gw))
+            .chain(spec.dns.iter().copied())
+            .collect(),
         Resolver::Host if !spec.dns.is_empty() => spec.dns.clone(),
         Resolver::Host => {
             let found = host_nameservers(host_resolv_conf);
-            if found.is_empty() { FALLBACK.to_vec() } else { found }
+            if found.is_empty() {
+                FALLBACK.to_vec()
+            } else {
+                found
+            }
         }
     };
     let search = if spec.search.is_empty() {
@@ -136,7 +161,10 @@ pub fn resolv_conf(spec: &ResolvSpec, host_resolv_conf: &str) -> String {
     } else {
         spec.options.clone()
     };
-    if matches!(spec.resolver, Resolver::Network(_)) && spec.options.is_empty() && !options.iter().any(|o| o.starts_with("ndots:")) {
+    if matches!(spec.resolver, Resolver::Network(_))
+        && spec.options.is_empty()
+        && !options.iter().any(|o| o.starts_with("ndots:"))
+    {
         // As Docker does for its embedded DNS: names with dots go to the
         // resolver as they are, before the search list.
         options.push("ndots:0".to_string());
@@ -183,30 +211,58 @@ mod tests {
             extra_hosts: vec![("db.local".into(), "10.0.0.9".parse().unwrap())],
         };
         let text = hosts(&spec);
-        assert!(text.starts_with("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"));
+        assert!(
+            text.starts_with("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
+        );
         assert!(text.contains("10.0.0.9\tdb.local\n"));
-        assert!(text.ends_with("172.18.0.2\tweb.example.org web www\n"), "{text}");
+        assert!(
+            text.ends_with("172.18.0.2\tweb.example.org web www\n"),
+            "{text}"
+        );
     }
 
     #[test]
     fn add_host_forms() {
-        assert_eq!(parse_add_host("db:10.0.0.9", None).unwrap(), ("db".into(), "10.0.0.9".parse().unwrap()));
-        assert_eq!(parse_add_host("db=::1", None).unwrap().1, "::1".parse::<IpAddr>().unwrap());
+        assert_eq!(
+            parse_add_host("db:10.0.0.9", None).unwrap(),
+            ("db".into(), "10.0.0.9".parse().unwrap())
+        );
+        assert_eq!(
+            parse_add_host("db=::1", None).unwrap().1,
+            "::1".parse::<IpAddr>().unwrap()
+        );
         let gw: IpAddr = "172.17.0.1".parse().unwrap();
-        assert_eq!(parse_add_host("host.docker.internal:host-gateway", Some(gw)).unwrap().1, gw);
+        assert_eq!(
+            parse_add_host("host.docker.internal:host-gateway", Some(gw))
+                .unwrap()
+                .1,
+            gw
+        );
         assert!(parse_add_host("nohost", None).is_err());
-        assert!(parse_add_host("db:notanip", None).unwrap_err().to_string().contains("notanip"));
+        assert!(
+            parse_add_host("db:notanip", None)
+                .unwrap_err()
+                .to_string()
+                .contains("notanip")
+        );
     }
 
     #[test]
     fn resolv_conf_for_default_bridge_drops_loopback_servers() {
-        let spec = ResolvSpec { resolver: Resolver::Host, dns: vec![], search: vec![], options: vec![] };
+        let spec = ResolvSpec {
+            resolver: Resolver::Host,
+            dns: vec![],
+            search: vec![],
+            options: vec![],
+        };
         assert_eq!(
             resolv_conf(&spec, HOST),
             "nameserver 10.0.0.2\nsearch corp.example lan\noptions edns0 trust-ad\n"
         );
         let only_local = "nameserver 127.0.0.53\n";
-        assert!(resolv_conf(&spec, only_local).starts_with("nameserver 8.8.8.8\nnameserver 8.8.4.4\n"));
+        assert!(
+            resolv_conf(&spec, only_local).starts_with("nameserver 8.8.8.8\nnameserver 8.8.4.4\n")
+        );
     }
 
     #[test]
@@ -227,7 +283,10 @@ mod tests {
             search: vec![".".into()],
             options: vec!["timeout:1".into()],
         };
-        assert_eq!(resolv_conf(&spec, HOST), "nameserver 1.1.1.1\noptions timeout:1\n");
+        assert_eq!(
+            resolv_conf(&spec, HOST),
+            "nameserver 1.1.1.1\noptions timeout:1\n"
+        );
         assert_eq!(hostname("web"), "web\n");
     }
 }

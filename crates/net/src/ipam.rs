@@ -68,7 +68,9 @@ pub fn default_pools() -> Vec<Ipv4Net> {
     let mut pools: Vec<Ipv4Net> = (17u8..=31)
         .filter_map(|b| Ipv4Net::new(Ipv4Addr::new(172, b, 0, 0), 16).ok())
         .collect();
-    pools.extend((0u8..16).filter_map(|i| Ipv4Net::new(Ipv4Addr::new(192, 168, i * 16, 0), 20).ok()));
+    pools.extend(
+        (0u8..16).filter_map(|i| Ipv4Net::new(Ipv4Addr::new(192, 168, i * 16, 0), 20).ok()),
+    );
     pools
 }
 
@@ -99,7 +101,12 @@ impl Ipam {
     ///
     /// `host_routes` (from [`crate::route::host_routes`]) are checked too, so a
     /// network never shadows a LAN or VPN the host reaches.
-    pub fn create_network(&self, name: &str, req: &SubnetRequest, host_routes: &[HostRoute]) -> Result<NetworkAddrs> {
+    pub fn create_network(
+        &self,
+        name: &str,
+        req: &SubnetRequest,
+        host_routes: &[HostRoute],
+    ) -> Result<NetworkAddrs> {
         state::update(&self.path, |st: &mut IpamState| {
             if st.networks.contains_key(name) {
                 return Err(Error::NetworkExists(name.to_string()));
@@ -159,7 +166,10 @@ impl Ipam {
             let ip = match want {
                 Some(ip) => {
                     let a = net.addrs;
-                    if !a.subnet.contains(&ip) || ip == a.subnet.network() || ip == a.subnet.broadcast() {
+                    if !a.subnet.contains(&ip)
+                        || ip == a.subnet.network()
+                        || ip == a.subnet.broadcast()
+                    {
                         return Err(Error::AddressOutOfRange {
                             ip: IpAddr::V4(ip),
                             range: a.subnet,
@@ -232,7 +242,12 @@ impl Ipam {
     }
 }
 
-fn validate(name: &str, subnet: Ipv4Net, gateway: Option<Ipv4Addr>, range: Option<Ipv4Net>) -> Result<NetworkAddrs> {
+fn validate(
+    name: &str,
+    subnet: Ipv4Net,
+    gateway: Option<Ipv4Addr>,
+    range: Option<Ipv4Net>,
+) -> Result<NetworkAddrs> {
     if subnet.prefix_len() > 30 {
         return Err(Error::invalid(
             "subnet",
@@ -257,14 +272,22 @@ fn validate(name: &str, subnet: Ipv4Net, gateway: Option<Ipv4Addr>, range: Optio
             format!("it is not inside subnet {subnet}"),
         ));
     }
-    Ok(NetworkAddrs { subnet, gateway, range })
+    Ok(NetworkAddrs {
+        subnet,
+        gateway,
+        range,
+    })
 }
 
 fn overlaps(a: Ipv4Net, b: Ipv4Net) -> bool {
     a.contains(&b.network()) || b.contains(&a.network())
 }
 
-fn check_free(nets: &BTreeMap<String, NetState>, routes: &[HostRoute], subnet: Ipv4Net) -> Result<()> {
+fn check_free(
+    nets: &BTreeMap<String, NetState>,
+    routes: &[HostRoute],
+    subnet: Ipv4Net,
+) -> Result<()> {
     for (name, n) in nets {
         if overlaps(n.addrs.subnet, subnet) {
             return Err(Error::SubnetOverlap {
@@ -291,14 +314,23 @@ fn check_free(nets: &BTreeMap<String, NetState>, routes: &[HostRoute], subnet: I
     Ok(())
 }
 
-fn pick_subnet(nets: &BTreeMap<String, NetState>, routes: &[HostRoute], default_bridge: bool) -> Result<Ipv4Net> {
+fn pick_subnet(
+    nets: &BTreeMap<String, NetState>,
+    routes: &[HostRoute],
+    default_bridge: bool,
+) -> Result<Ipv4Net> {
     let pools = default_pools();
     // 172.17.0.0/16 is the default bridge's, as with Docker; user networks
     // start at 172.18.0.0/16 and use 172.17 only when all else is taken.
     let order: Vec<Ipv4Net> = if default_bridge {
         pools
     } else {
-        pools.iter().skip(1).chain(pools.iter().take(1)).copied().collect()
+        pools
+            .iter()
+            .skip(1)
+            .chain(pools.iter().take(1))
+            .copied()
+            .collect()
     };
     order
         .into_iter()
@@ -323,7 +355,10 @@ fn next_free(net: &NetState) -> Option<Ipv4Addr> {
             && ip != a.gateway
             && !net.allocations.contains_key(&ip)
     };
-    (0..size).map(|i| lo + ((u64::from(start - lo) + i) % size) as u32).map(Ipv4Addr::from).find(|ip| usable(*ip))
+    (0..size)
+        .map(|i| lo + ((u64::from(start - lo) + i) % size) as u32)
+        .map(Ipv4Addr::from)
+        .find(|ip| usable(*ip))
 }
 
 #[cfg(test)]
@@ -339,31 +374,71 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let ipam = Ipam::new(dir.path());
         let b = ipam
-            .create_network("bridge", &SubnetRequest { default_bridge: true, ..Default::default() }, &[])
+            .create_network(
+                "bridge",
+                &SubnetRequest {
+                    default_bridge: true,
+                    ..Default::default()
+                },
+                &[],
+            )
             .unwrap();
         assert_eq!(b.subnet, net("172.17.0.0/16"));
         assert_eq!(b.gateway, Ipv4Addr::new(172, 17, 0, 1));
-        let u = ipam.create_network("u1", &SubnetRequest::default(), &[]).unwrap();
+        let u = ipam
+            .create_network("u1", &SubnetRequest::default(), &[])
+            .unwrap();
         assert_eq!(u.subnet, net("172.18.0.0/16"));
-        let routes = [HostRoute { dst: net("172.19.5.0/24"), dev: "eth9".into() }];
-        let u2 = ipam.create_network("u2", &SubnetRequest::default(), &routes).unwrap();
-        assert_eq!(u2.subnet, net("172.20.0.0/16"), "skips the host's 172.19.5.0/24");
+        let routes = [HostRoute {
+            dst: net("172.19.5.0/24"),
+            dev: "eth9".into(),
+        }];
+        let u2 = ipam
+            .create_network("u2", &SubnetRequest::default(), &routes)
+            .unwrap();
+        assert_eq!(
+            u2.subnet,
+            net("172.20.0.0/16"),
+            "skips the host's 172.19.5.0/24"
+        );
     }
 
     #[test]
     fn overlap_names_both_subnets() {
         let dir = tempfile::tempdir().unwrap();
         let ipam = Ipam::new(dir.path());
-        let req = |s: &str| SubnetRequest { subnet: Some(net(s)), ..Default::default() };
+        let req = |s: &str| SubnetRequest {
+            subnet: Some(net(s)),
+            ..Default::default()
+        };
         ipam.create_network("a", &req("10.9.0.0/16"), &[]).unwrap();
-        let err = ipam.create_network("b", &req("10.9.3.0/24"), &[]).unwrap_err().to_string();
-        assert!(err.contains("10.9.3.0/24") && err.contains("10.9.0.0/16") && err.contains("network a"), "{err}");
-        let routes = [HostRoute { dst: net("192.0.2.0/24"), dev: "eth0".into() }];
-        let err = ipam.create_network("c", &req("192.0.0.0/16"), &routes).unwrap_err().to_string();
-        assert!(err.contains("192.0.2.0/24") && err.contains("host route on eth0"), "{err}");
+        let err = ipam
+            .create_network("b", &req("10.9.3.0/24"), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("10.9.3.0/24") && err.contains("10.9.0.0/16") && err.contains("network a"),
+            "{err}"
+        );
+        let routes = [HostRoute {
+            dst: net("192.0.2.0/24"),
+            dev: "eth0".into(),
+        }];
+        let err = ipam
+            .create_network("c", &req("192.0.0.0/16"), &routes)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("192.0.2.0/24") && err.contains("host route on eth0"),
+            "{err}"
+        );
         // the default route alone does not count as an overlap
-        let dflt = [HostRoute { dst: net("0.0.0.0/0"), dev: "eth0".into() }];
-        ipam.create_network("d", &req("10.10.0.0/24"), &dflt).unwrap();
+        let dflt = [HostRoute {
+            dst: net("0.0.0.0/0"),
+            dev: "eth0".into(),
+        }];
+        ipam.create_network("d", &req("10.10.0.0/24"), &dflt)
+            .unwrap();
     }
 
     #[test]
@@ -378,19 +453,41 @@ mod tests {
         };
         ipam.create_network("n", &req, &[]).unwrap();
         // range 10.5.0.252/30 = .252 .253 .254 .255; .254 gateway, .255 broadcast
-        assert_eq!(ipam.allocate("n", "c1", None).unwrap(), Ipv4Addr::new(10, 5, 0, 252));
-        assert_eq!(ipam.allocate("n", "c2", None).unwrap(), Ipv4Addr::new(10, 5, 0, 253));
-        assert!(matches!(ipam.allocate("n", "c3", None), Err(Error::NoFreeAddress { .. })));
+        assert_eq!(
+            ipam.allocate("n", "c1", None).unwrap(),
+            Ipv4Addr::new(10, 5, 0, 252)
+        );
+        assert_eq!(
+            ipam.allocate("n", "c2", None).unwrap(),
+            Ipv4Addr::new(10, 5, 0, 253)
+        );
+        assert!(matches!(
+            ipam.allocate("n", "c3", None),
+            Err(Error::NoFreeAddress { .. })
+        ));
         // static addresses may lie outside the range but inside the subnet
-        assert_eq!(ipam.allocate("n", "c3", Some(Ipv4Addr::new(10, 5, 0, 9))).unwrap(), Ipv4Addr::new(10, 5, 0, 9));
-        let taken = ipam.allocate("n", "c4", Some(Ipv4Addr::new(10, 5, 0, 9))).unwrap_err().to_string();
-        assert!(taken.contains("10.5.0.9") && taken.contains("c3"), "{taken}");
+        assert_eq!(
+            ipam.allocate("n", "c3", Some(Ipv4Addr::new(10, 5, 0, 9)))
+                .unwrap(),
+            Ipv4Addr::new(10, 5, 0, 9)
+        );
+        let taken = ipam
+            .allocate("n", "c4", Some(Ipv4Addr::new(10, 5, 0, 9)))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            taken.contains("10.5.0.9") && taken.contains("c3"),
+            "{taken}"
+        );
         assert!(matches!(
             ipam.allocate("n", "c4", Some(Ipv4Addr::new(10, 6, 0, 9))),
             Err(Error::AddressOutOfRange { .. })
         ));
         assert_eq!(ipam.release("n", "c1").unwrap(), 1);
-        assert_eq!(ipam.allocate("n", "c5", None).unwrap(), Ipv4Addr::new(10, 5, 0, 252));
+        assert_eq!(
+            ipam.allocate("n", "c5", None).unwrap(),
+            Ipv4Addr::new(10, 5, 0, 252)
+        );
     }
 
     #[test]

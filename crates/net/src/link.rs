@@ -75,7 +75,11 @@ pub fn attach(ep: &Endpoint) -> Result<()> {
                     detail: e.to_string(),
                     hint: "load the veth module (modprobe veth) or use --network host",
                 },
-                _ => nl::err(format!("create veth {} in {}", ep.host_ifname, ep.netns.display()))(e),
+                _ => nl::err(format!(
+                    "create veth {} in {}",
+                    ep.host_ifname,
+                    ep.netns.display()
+                ))(e),
             });
         }
         let host = nl::index_of(&h, &ep.host_ifname).await?;
@@ -83,14 +87,24 @@ pub fn attach(ep: &Endpoint) -> Result<()> {
             .set(LinkUnspec::new_with_index(host).controller(br).up().build())
             .execute()
             .await
-            .map_err(nl::err(format!("attach {} to bridge {}", ep.host_ifname, ep.bridge)))
+            .map_err(nl::err(format!(
+                "attach {} to bridge {}",
+                ep.host_ifname, ep.bridge
+            )))
     })?;
     let inner = netns::run_in(&ep.netns, || {
         nl::run(|h| async move {
             let lo = nl::index_of(&h, "lo").await?;
             addr::up(&h, lo, "lo").await?;
             let idx = nl::index_of(&h, &ep.ifname).await?;
-            addr::ensure_v4(&h, idx, ep.address.addr(), ep.address.prefix_len(), &ep.ifname).await?;
+            addr::ensure_v4(
+                &h,
+                idx,
+                ep.address.addr(),
+                ep.address.prefix_len(),
+                &ep.ifname,
+            )
+            .await?;
             addr::up(&h, idx, &ep.ifname).await?;
             if let Some(gw) = ep.gateway {
                 route::add_default(&h, gw, idx).await?;

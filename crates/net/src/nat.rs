@@ -55,7 +55,7 @@ pub fn network_tag(id: &str) -> String {
 /// ```
 pub fn add_network(net: &NetworkRules) -> Result<()> {
     let tag = network_tag(&net.id);
-    if nft::rule_comments()?.iter().any(|c| *c == tag) {
+    if nft::rule_comments()?.contains(&tag) {
         return Ok(());
     }
     let mut batch = Batch::new();
@@ -66,14 +66,24 @@ pub fn add_network(net: &NetworkRules) -> Result<()> {
     if !net.internal {
         batch.add(nft::rule(
             "postrouting",
-            vec![ip_in("saddr", net.subnet), ifname(false, Operator::NEQ, br), masquerade()],
+            vec![
+                ip_in("saddr", net.subnet),
+                ifname(false, Operator::NEQ, br),
+                masquerade(),
+            ],
             tag.clone(),
         ));
     }
-    let loopback: Ipv4Net = Ipv4Net::new(std::net::Ipv4Addr::LOCALHOST, 8).unwrap_or_default().trunc();
+    let loopback: Ipv4Net = Ipv4Net::new(std::net::Ipv4Addr::LOCALHOST, 8)
+        .unwrap_or_default()
+        .trunc();
     batch.add(nft::rule(
         "postrouting",
-        vec![ifname(false, Operator::EQ, br), ip_in("saddr", loopback), masquerade()],
+        vec![
+            ifname(false, Operator::EQ, br),
+            ip_in("saddr", loopback),
+            masquerade(),
+        ],
         tag.clone(),
     ));
     batch.add(nft::rule(
@@ -89,12 +99,20 @@ pub fn add_network(net: &NetworkRules) -> Result<()> {
     if net.internal {
         batch.add(nft::rule(
             "forward",
-            vec![ifname(true, Operator::EQ, br), ifname(false, Operator::NEQ, br), nft::drop()],
+            vec![
+                ifname(true, Operator::EQ, br),
+                ifname(false, Operator::NEQ, br),
+                nft::drop(),
+            ],
             tag.clone(),
         ));
         batch.add(nft::rule(
             "forward",
-            vec![ifname(false, Operator::EQ, br), ifname(true, Operator::NEQ, br), nft::drop()],
+            vec![
+                ifname(false, Operator::EQ, br),
+                ifname(true, Operator::NEQ, br),
+                nft::drop(),
+            ],
             tag.clone(),
         ));
     }

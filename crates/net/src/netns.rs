@@ -27,10 +27,14 @@ const THREAD_NETNS: &str = "/proc/thread-self/ns/net";
 /// # Ok::<(), berth_net::Error>(())
 /// ```
 pub fn create(path: &Path) -> Result<()> {
-    fs_err::OpenOptions::new().write(true).create_new(true).open(path)?;
+    fs_err::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)?;
     let result = (|| {
         let home = open(Path::new(THREAD_NETNS))?;
-        nix::sched::unshare(CloneFlags::CLONE_NEWNET).map_err(|e| Error::sys("unshare(CLONE_NEWNET)", e))?;
+        nix::sched::unshare(CloneFlags::CLONE_NEWNET)
+            .map_err(|e| Error::sys("unshare(CLONE_NEWNET)", e))?;
         let mounted = nix::mount::mount(
             Some(THREAD_NETNS),
             path,
@@ -41,7 +45,8 @@ pub fn create(path: &Path) -> Result<()> {
         .map_err(|e| Error::sys(format!("bind-mount netns on {}", path.display()), e));
         // Always go home, even when the mount failed: this thread must not
         // stay in the new namespace.
-        nix::sched::setns(home.as_fd(), CloneFlags::CLONE_NEWNET).map_err(|e| Error::sys("setns back to the host netns", e))?;
+        nix::sched::setns(home.as_fd(), CloneFlags::CLONE_NEWNET)
+            .map_err(|e| Error::sys("setns back to the host netns", e))?;
         mounted
     })();
     if result.is_err() {

@@ -9,9 +9,14 @@ use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
 use nftables::batch::Batch;
-use nftables::expr::{Expression, Fib, FibFlag, FibResult, Meta, MetaKey, NamedExpression, Payload, PayloadField, Prefix};
+use nftables::expr::{
+    Expression, Fib, FibFlag, FibResult, Meta, MetaKey, NamedExpression, Payload, PayloadField,
+    Prefix,
+};
 use nftables::helper::{self, NftablesError};
-use nftables::schema::{Chain, Element, NfListObject, NfObject, Rule, Set, SetType, SetTypeValue, Table};
+use nftables::schema::{
+    Chain, Element, NfListObject, NfObject, Rule, Set, SetType, SetTypeValue, Table,
+};
 use nftables::stmt::{Match, Operator, Statement};
 use nftables::types::{NfChainPolicy, NfChainType, NfFamily, NfHook};
 
@@ -102,7 +107,11 @@ pub(crate) fn apply(batch: Batch<'static>, op: &str) -> Result<()> {
 }
 
 /// A rule in one of berth's chains.
-pub(crate) fn rule(chain: &str, expr: Vec<Statement<'static>>, comment: String) -> NfListObject<'static> {
+pub(crate) fn rule(
+    chain: &str,
+    expr: Vec<Statement<'static>>,
+    comment: String,
+) -> NfListObject<'static> {
     NfListObject::Rule(Rule {
         family: FAMILY,
         table: TABLE.into(),
@@ -129,10 +138,12 @@ fn m(left: Expression<'static>, op: Operator, right: Expression<'static>) -> Sta
 }
 
 fn payload(proto: &'static str, field: &'static str) -> Expression<'static> {
-    Expression::Named(NamedExpression::Payload(Payload::PayloadField(PayloadField {
-        protocol: proto.into(),
-        field: field.into(),
-    })))
+    Expression::Named(NamedExpression::Payload(Payload::PayloadField(
+        PayloadField {
+            protocol: proto.into(),
+            field: field.into(),
+        },
+    )))
 }
 
 fn meta(key: MetaKey) -> Expression<'static> {
@@ -159,7 +170,11 @@ pub(crate) fn daddr_is(ip: Ipv4Addr) -> Statement<'static> {
 
 /// `iifname|oifname ==|!= NAME` (or `@set`).
 pub(crate) fn ifname(input: bool, op: Operator, name: &str) -> Statement<'static> {
-    let key = if input { MetaKey::Iifname } else { MetaKey::Oifname };
+    let key = if input {
+        MetaKey::Iifname
+    } else {
+        MetaKey::Oifname
+    };
     m(meta(key), op, s(name))
 }
 
@@ -169,12 +184,20 @@ pub(crate) fn to_local_address() -> Statement<'static> {
         result: FibResult::Type,
         flags: HashSet::from([FibFlag::Daddr]),
     };
-    m(Expression::Named(NamedExpression::Fib(fib)), Operator::EQ, s("local"))
+    m(
+        Expression::Named(NamedExpression::Fib(fib)),
+        Operator::EQ,
+        s("local"),
+    )
 }
 
 /// `tcp|udp dport == PORT`.
 pub(crate) fn dport(proto: &'static str, port: u16) -> Statement<'static> {
-    m(payload(proto, "dport"), Operator::EQ, Expression::Number(u32::from(port)))
+    m(
+        payload(proto, "dport"),
+        Operator::EQ,
+        Expression::Number(u32::from(port)),
+    )
 }
 
 /// `dnat to IP:PORT`.
@@ -199,7 +222,8 @@ pub(crate) fn drop() -> Statement<'static> {
 
 /// Objects of berth's table as nft lists them (empty if the table is absent).
 fn list() -> Result<Vec<NfListObject<'static>>> {
-    match helper::get_current_ruleset_with_args(helper::DEFAULT_NFT, ["list", "table", "ip", TABLE]) {
+    match helper::get_current_ruleset_with_args(helper::DEFAULT_NFT, ["list", "table", "ip", TABLE])
+    {
         Ok(set) => Ok(set
             .objects
             .iter()
@@ -208,7 +232,11 @@ fn list() -> Result<Vec<NfListObject<'static>>> {
                 NfObject::CmdObject(_) => None,
             })
             .collect()),
-        Err(NftablesError::NftFailed { ref stderr, .. }) if stderr.contains("No such file or directory") => Ok(Vec::new()),
+        Err(NftablesError::NftFailed { ref stderr, .. })
+            if stderr.contains("No such file or directory") =>
+        {
+            Ok(Vec::new())
+        }
         Err(e @ NftablesError::NftExecution { .. }) => Err(unsupported(&e)),
         Err(e) => Err(Error::Nft {
             op: "list table ip berth".to_string(),
@@ -248,7 +276,10 @@ pub(crate) fn bridges_in_set() -> Result<Vec<String>> {
 /// Deletes, in one transaction, every rule whose comment `matches`; `extra`
 /// deletions (set elements) join the same transaction. Returns how many
 /// rules went.
-pub(crate) fn delete_tagged(matches: &dyn Fn(&str) -> bool, extra: Vec<NfListObject<'static>>) -> Result<usize> {
+pub(crate) fn delete_tagged(
+    matches: &dyn Fn(&str) -> bool,
+    extra: Vec<NfListObject<'static>>,
+) -> Result<usize> {
     let mut batch = Batch::new();
     let mut n = 0;
     for o in list()? {

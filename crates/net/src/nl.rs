@@ -22,10 +22,19 @@ where
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .build()
-        .map_err(|e| Error::Io(std::io::Error::new(e.kind(), format!("starting netlink runtime: {e}"))))?;
+        .map_err(|e| {
+            Error::Io(std::io::Error::new(
+                e.kind(),
+                format!("starting netlink runtime: {e}"),
+            ))
+        })?;
     rt.block_on(async move {
-        let (conn, handle, _) = rtnetlink::new_connection()
-            .map_err(|e| Error::Io(std::io::Error::new(e.kind(), format!("opening netlink socket: {e}"))))?;
+        let (conn, handle, _) = rtnetlink::new_connection().map_err(|e| {
+            Error::Io(std::io::Error::new(
+                e.kind(),
+                format!("opening netlink socket: {e}"),
+            ))
+        })?;
         let task = tokio::spawn(conn);
         let out = f(handle).await;
         task.abort();

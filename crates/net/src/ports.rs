@@ -66,7 +66,11 @@ pub enum Mode {
 impl Mode {
     /// NAT where nftables works, else the proxy.
     pub fn detect() -> Mode {
-        if nft::available().is_ok() { Mode::Nat } else { Mode::Proxy }
+        if nft::available().is_ok() {
+            Mode::Nat
+        } else {
+            Mode::Proxy
+        }
     }
 }
 
@@ -98,14 +102,22 @@ fn parse_range(value: &str, part: &str) -> Result<(u16, u16)> {
     let port = |p: &str| -> Result<u16> {
         match p.parse::<u16>() {
             Ok(n) if n > 0 => Ok(n),
-            _ => Err(Error::invalid("port spec", value, format!("invalid port {p:?}"))),
+            _ => Err(Error::invalid(
+                "port spec",
+                value,
+                format!("invalid port {p:?}"),
+            )),
         }
     };
     match part.split_once('-') {
         Some((a, b)) => {
             let (a, b) = (port(a)?, port(b)?);
             if a > b {
-                return Err(Error::invalid("port spec", value, format!("empty range {part}")));
+                return Err(Error::invalid(
+                    "port spec",
+                    value,
+                    format!("empty range {part}"),
+                ));
             }
             Ok((a, b))
         }
@@ -121,11 +133,21 @@ pub fn parse_port_spec(value: &str) -> Result<PortSpec> {
     let (rest, proto) = match value.rsplit_once('/') {
         Some((r, "tcp")) => (r, Proto::Tcp),
         Some((r, "udp")) => (r, Proto::Udp),
-        Some((_, p)) => return Err(Error::invalid("port spec", value, format!("unsupported protocol {p:?}"))),
+        Some((_, p)) => {
+            return Err(Error::invalid(
+                "port spec",
+                value,
+                format!("unsupported protocol {p:?}"),
+            ));
+        }
         None => (value, Proto::Tcp),
     };
     if rest.starts_with('[') {
-        return Err(Error::invalid("port spec", value, "IPv6 host addresses are not supported yet"));
+        return Err(Error::invalid(
+            "port spec",
+            value,
+            "IPv6 host addresses are not supported yet",
+        ));
     }
     let parts: Vec<&str> = rest.split(':').collect();
     let (ip, host, container) = match parts.as_slice() {
@@ -136,10 +158,9 @@ pub fn parse_port_spec(value: &str) -> Result<PortSpec> {
     };
     let host_ip = match ip {
         Some("") | None => None,
-        Some(ip) => Some(
-            ip.parse::<Ipv4Addr>()
-                .map_err(|_| Error::invalid("port spec", value, format!("invalid host address {ip:?}")))?,
-        ),
+        Some(ip) => Some(ip.parse::<Ipv4Addr>().map_err(|_| {
+            Error::invalid("port spec", value, format!("invalid host address {ip:?}"))
+        })?),
     };
     let host_ip = host_ip.filter(|ip| !ip.is_unspecified());
     let container_ports = parse_range(value, container)?;
@@ -150,7 +171,11 @@ pub fn parse_port_spec(value: &str) -> Result<PortSpec> {
     if let Some((a, b)) = host_ports {
         let (ca, cb) = container_ports;
         if b - a != cb - ca && ca != cb {
-            return Err(Error::invalid("port spec", value, "host and container port ranges differ in size"));
+            return Err(Error::invalid(
+                "port spec",
+                value,
+                "host and container port ranges differ in size",
+            ));
         }
     }
     Ok(PortSpec {
@@ -186,7 +211,12 @@ fn ephemeral(proto: Proto, ip: Ipv4Addr) -> Result<u16> {
         Proto::Tcp => TcpListener::bind(addr).and_then(|l| l.local_addr()),
         Proto::Udp => UdpSocket::bind(addr).and_then(|s| s.local_addr()),
     }
-    .map_err(|e| Error::Io(std::io::Error::new(e.kind(), format!("choosing a free host port on {ip}: {e}"))))?
+    .map_err(|e| {
+        Error::Io(std::io::Error::new(
+            e.kind(),
+            format!("choosing a free host port on {ip}: {e}"),
+        ))
+    })?
     .port();
     Ok(port)
 }
@@ -212,7 +242,13 @@ fn check(existing: &[PortBinding], proto: Proto, ip: Ipv4Addr, port: u16) -> Res
     }
 }
 
-fn resolve(spec: &PortSpec, taken: &[PortBinding], container: &str, ip: Ipv4Addr, mode: Mode) -> Result<Vec<PortBinding>> {
+fn resolve(
+    spec: &PortSpec,
+    taken: &[PortBinding],
+    container: &str,
+    ip: Ipv4Addr,
+    mode: Mode,
+) -> Result<Vec<PortBinding>> {
     let host_ip = spec.host_ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
     let (ca, cb) = spec.container_ports;
     let mut out = Vec::new();
@@ -240,7 +276,11 @@ fn resolve(spec: &PortSpec, taken: &[PortBinding], container: &str, ip: Ipv4Addr
                     Err(e) => last = Some(e),
                 }
             }
-            Err(last.unwrap_or(Error::invalid("port spec", format!("{ha}-{hb}"), "empty range")))
+            Err(last.unwrap_or(Error::invalid(
+                "port spec",
+                format!("{ha}-{hb}"),
+                "empty range",
+            )))
         }
         Some((ha, _)) => {
             for cp in ca..=cb {
@@ -262,7 +302,9 @@ fn resolve(spec: &PortSpec, taken: &[PortBinding], container: &str, ip: Ipv4Addr
                         break;
                     }
                 }
-                let hp = chosen.ok_or_else(|| Error::invalid("port spec", format!("{cp}"), "no free host port found"))?;
+                let hp = chosen.ok_or_else(|| {
+                    Error::invalid("port spec", format!("{cp}"), "no free host port found")
+                })?;
                 push(hp, cp, &mut out);
             }
             Ok(out)
@@ -285,7 +327,13 @@ fn resolve(spec: &PortSpec, taken: &[PortBinding], container: &str, ip: Ipv4Addr
 /// let bound = publish(dir, "c0ffee", "172.18.0.2".parse().unwrap(), &specs, Mode::Nat)?;
 /// # Ok::<(), berth_net::Error>(())
 /// ```
-pub fn publish(state_dir: &Path, container: &str, container_ip: Ipv4Addr, specs: &[PortSpec], mode: Mode) -> Result<Vec<PortBinding>> {
+pub fn publish(
+    state_dir: &Path,
+    container: &str,
+    container_ip: Ipv4Addr,
+    specs: &[PortSpec],
+    mode: Mode,
+) -> Result<Vec<PortBinding>> {
     state::update(&state_path(state_dir), |all: &mut Vec<PortBinding>| {
         let mut new: Vec<PortBinding> = Vec::new();
         for spec in specs {
@@ -322,7 +370,11 @@ pub fn publish(state_dir: &Path, container: &str, container_ip: Ipv4Addr, specs:
 pub fn unpublish(state_dir: &Path, container: &str) -> Result<()> {
     state::update(&state_path(state_dir), |all: &mut Vec<PortBinding>| {
         let tag = container_tag(container);
-        if all.iter().any(|b| b.container == container && b.mode == Mode::Nat) || nft::available().is_ok() {
+        if all
+            .iter()
+            .any(|b| b.container == container && b.mode == Mode::Nat)
+            || nft::available().is_ok()
+        {
             nft::delete_tagged(&|c| c == tag, Vec::new())?;
         }
         all.retain(|b| b.container != container);
@@ -335,7 +387,10 @@ pub fn bindings(state_dir: &Path, container: &str) -> Result<Vec<PortBinding>> {
     let path = state_path(state_dir);
     let _lock = state::lock(&state::lock_path(&path))?;
     let all: Vec<PortBinding> = state::read_json(&path)?;
-    Ok(all.into_iter().filter(|b| b.container == container).collect())
+    Ok(all
+        .into_iter()
+        .filter(|b| b.container == container)
+        .collect())
 }
 
 /// Containers that have published ports recorded.
@@ -356,18 +411,42 @@ mod tests {
     #[test]
     fn parses_docker_port_specs() {
         let p = |s: &str| parse_port_spec(s).unwrap();
-        assert_eq!(p("80"), PortSpec { host_ip: None, host_ports: None, container_ports: (80, 80), proto: Proto::Tcp });
+        assert_eq!(
+            p("80"),
+            PortSpec {
+                host_ip: None,
+                host_ports: None,
+                container_ports: (80, 80),
+                proto: Proto::Tcp
+            }
+        );
         assert_eq!(p("8080:80").host_ports, Some((8080, 8080)));
         assert_eq!(p("8080:80/udp").proto, Proto::Udp);
         let s = p("127.0.0.1:8080:80");
-        assert_eq!((s.host_ip, s.host_ports), (Some(Ipv4Addr::LOCALHOST), Some((8080, 8080))));
+        assert_eq!(
+            (s.host_ip, s.host_ports),
+            (Some(Ipv4Addr::LOCALHOST), Some((8080, 8080)))
+        );
         let s = p("127.0.0.1::80");
         assert_eq!((s.host_ip, s.host_ports), (Some(Ipv4Addr::LOCALHOST), None));
         assert_eq!(p("0.0.0.0:81:80").host_ip, None);
         let s = p("8000-8002:80-82");
-        assert_eq!((s.host_ports, s.container_ports), (Some((8000, 8002)), (80, 82)));
+        assert_eq!(
+            (s.host_ports, s.container_ports),
+            (Some((8000, 8002)), (80, 82))
+        );
         assert_eq!(p("8000-8010:80").host_ports, Some((8000, 8010)));
-        for bad in ["", "0", "70000", "80/sctp", "1:2:3:4", "8000-8001:80-85", "x:80", "90-80", "[::1]:80:80"] {
+        for bad in [
+            "",
+            "0",
+            "70000",
+            "80/sctp",
+            "1:2:3:4",
+            "8000-8001:80-85",
+            "x:80",
+            "90-80",
+            "[::1]:80:80",
+        ] {
             assert!(parse_port_spec(bad).is_err(), "{bad} should be refused");
         }
         let msg = parse_port_spec("80/sctp").unwrap_err().to_string();

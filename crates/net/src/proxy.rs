@@ -10,6 +10,7 @@
 //! container's bindings are gone from the ports state ([`crate::ports::unpublish`]).
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::io::ErrorKind;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::Path;
@@ -22,6 +23,8 @@ use crate::ports::{self, Mode, PortBinding, Proto};
 
 const POLL: Duration = Duration::from_millis(100);
 
+type Peers = Arc<Mutex<HashMap<SocketAddr, UdpSocket>>>;
+
 /// Relays every `Mode::Proxy` binding of `container` until it is unpublished.
 pub fn serve(state_dir: &Path, container: &str) -> Result<()> {
     let bindings: Vec<PortBinding> = ports::bindings(state_dir, container)?
@@ -29,14 +32,23 @@ pub fn serve(state_dir: &Path, container: &str) -> Result<()> {
         .filter(|b| b.mode == Mode::Proxy)
         .collect();
     if bindings.is_empty() {
-        return Err(Error::invalid("proxy", container, "the container has no ports to proxy"));
+        return Err(Error::invalid(
+            "proxy",
+            container,
+            "the container has no ports to proxy",
+        ));
     }
     let stop = Arc::new(AtomicBool::new(false));
     let mut threads = Vec::new();
     for b in &bindings {
         let listen = SocketAddr::from((b.host_ip, b.host_port));
         let target = SocketAddr::from((b.container_ip, b.container_port));
-        let bind_err = |e: std::io::Error| Error::Io(std::io::Error::new(e.kind(), format!("proxy: bind {listen}: {e}")));
+        let bind_err = |e: std::io::Error| {
+            Error::Io(std::io::Error::new(
+                e.kind(),
+                format!("proxy: bind {listen}: {e}"),
+            ))
+        };
         let stop = stop.clone();
         match b.proto {
             Proto::Tcp => {
@@ -69,7 +81,9 @@ fn tcp_accept(listener: &TcpListener, target: SocketAddr, stop: &AtomicBool) {
                     let _ = tcp_pipe(client, target);
                 });
             }
-            Err(e) if e.kind() == ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(10)),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(10))
+            }
             Err(_) => std::thread::sleep(Duration::from_millis(10)),
         }
     }
@@ -91,39 +105,55 @@ fn tcp_pipe(client: TcpStream, target: SocketAddr) -> std::io::Result<()> {
 }
 
 fn udp_relay(sock: &UdpSocket, target: SocketAddr, stop: &Arc<AtomicBool>) {
-    let peers: Arc<Mutex<HashMap<SocketAddr, UdpSocket>>> = Arc::default();
+    let peers: Peers = Arc::default();
     let mut buf = vec![0u8; 65535];
     while !stop.load(Ordering::Relaxed) {
-        let Ok((n, client)) = sock.recv_from(&mut buf) else { continue };
+        let Ok((n, client)) = sock.recv_from(&mut buf) else {
+            continue;
+        };
         let Ok(mut map) = peers.lock() else { return };
-        if !map.contains_key(&client) {
-            let Ok(up) = UdpSocket::bind("0.0.0.0:0") else { continue };
-            if up.connect(target).is_err() || up.set_read_timeout(Some(POLL)).is_err() {
-                continue;
+        let up = match map.entry(client) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(v) => {
+                let Some(up) = new_peer(sock, client, target, stop, &peers) else {
+                    continue;
+                };
+                v.insert(up)
             }
-            let (Ok(reader), Ok(back)) = (up.try_clone(), sock.try_clone()) else { continue };
-            let (stop, peers) = (stop.clone(), peers.clone());
-            // Replies flow back until the client has been idle for a minute.
-            std::thread::spawn(move || {
-                let mut buf = vec![0u8; 65535];
-                let mut idle = Duration::ZERO;
-                while !stop.load(Ordering::Relaxed) && idle < Duration::from_secs(60) {
-                    match reader.recv(&mut buf) {
-                        Ok(n) => {
-                            idle = Duration::ZERO;
-                            let _ = back.send_to(&buf[..n], client);
-                        }
-                        Err(_) => idle += POLL,
-                    }
-                }
-                if let Ok(mut m) = peers.lock() {
-                    m.remove(&client);
-                }
-            });
-            map.insert(client, up);
-        }
-        if let Some(up) = map.get(&client) {
-            let _ = up.send(&buf[..n]);
-        }
+        };
+        let _ = up.send(&buf[..n]);
     }
+}
+
+/// An upstream socket for a new UDP client, with a thread that carries the
+/// container's replies back until the client has been idle for a minute.
+fn new_peer(
+    sock: &UdpSocket,
+    client: SocketAddr,
+    target: SocketAddr,
+    stop: &Arc<AtomicBool>,
+    peers: &Peers,
+) -> Option<UdpSocket> {
+    let up = UdpSocket::bind("0.0.0.0:0").ok()?;
+    up.connect(target).ok()?;
+    up.set_read_timeout(Some(POLL)).ok()?;
+    let (reader, back) = (up.try_clone().ok()?, sock.try_clone().ok()?);
+    let (stop, peers) = (stop.clone(), peers.clone());
+    std::thread::spawn(move || {
+        let mut buf = vec![0u8; 65535];
+        let mut idle = Duration::ZERO;
+        while !stop.load(Ordering::Relaxed) && idle < Duration::from_secs(60) {
+            match reader.recv(&mut buf) {
+                Ok(n) => {
+                    idle = Duration::ZERO;
+                    let _ = back.send_to(&buf[..n], client);
+                }
+                Err(_) => idle += POLL,
+            }
+        }
+        if let Ok(mut m) = peers.lock() {
+            m.remove(&client);
+        }
+    });
+    Some(up)
 }

@@ -25,7 +25,10 @@ pub struct HostRoute {
 pub fn host_routes() -> Result<Vec<HostRoute>> {
     nl::run(|h| async move {
         let names: HashMap<u32, String> = nl::links(&h).await?.into_iter().collect();
-        let mut stream = h.route().get(RouteMessageBuilder::<Ipv4Addr>::new().build()).execute();
+        let mut stream = h
+            .route()
+            .get(RouteMessageBuilder::<Ipv4Addr>::new().build())
+            .execute();
         let mut out = Vec::new();
         while let Some(msg) = stream.try_next().await.map_err(nl::err("list routes"))? {
             if msg.header.kind != RouteType::Unicast {

@@ -23,5 +23,10 @@ pub fn enable_ip_forward() -> Result<()> {
 /// masquerade rule then gives them the bridge's address. The setting dies
 /// with the interface.
 pub fn enable_route_localnet(iface: &str) -> Result<()> {
-    set(&Path::new("/proc/sys/net/ipv4/conf").join(iface).join("route_localnet"), "1")
+    set(
+        &Path::new("/proc/sys/net/ipv4/conf")
+            .join(iface)
+            .join("route_localnet"),
+        "1",
+    )
 }

@@ -29,7 +29,10 @@ fn matches(r: &Record, name: &str) -> bool {
 /// `4.3.2.1.in-addr.arpa` → 1.2.3.4.
 fn ptr_addr(name: &str) -> Option<Ipv4Addr> {
     let rest = name.strip_suffix(".in-addr.arpa")?;
-    let octets: Vec<u8> = rest.split('.').map(|p| p.parse().ok()).collect::<Option<_>>()?;
+    let octets: Vec<u8> = rest
+        .split('.')
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
     match octets.as_slice() {
         [d, c, b, a] => Some(Ipv4Addr::new(*a, *b, *c, *d)),
         _ => None,
@@ -39,7 +42,11 @@ fn ptr_addr(name: &str) -> Option<Ipv4Addr> {
 /// Answers `query` from `records`; `subnet_has` tells whether an address
 /// belongs to this network (PTR for an unknown address of ours is NXDOMAIN
 /// rather than a question for the upstream resolvers).
-pub(crate) fn answer(query: &[u8], records: &[Record], subnet_has: &dyn Fn(Ipv4Addr) -> bool) -> Action {
+pub(crate) fn answer(
+    query: &[u8],
+    records: &[Record],
+    subnet_has: &dyn Fn(Ipv4Addr) -> bool,
+) -> Action {
     let Ok(req) = Message::from_vec(query) else {
         return Action::Drop;
     };
@@ -64,11 +71,19 @@ pub(crate) fn answer(query: &[u8], records: &[Record], subnet_has: &dyn Fn(Ipv4A
     if q.query_type() == RecordType::PTR {
         if let Some(ip) = ptr_addr(&name) {
             if let Some(r) = records.iter().find(|r| r.ipv4 == ip) {
-                let Some(target) = r.names.first().and_then(|n| Name::from_ascii(format!("{n}.")).ok()) else {
+                let Some(target) = r
+                    .names
+                    .first()
+                    .and_then(|n| Name::from_ascii(format!("{n}.")).ok())
+                else {
                     return reply(resp, ResponseCode::ServFail);
                 };
                 resp.metadata.authoritative = true;
-                resp.add_answer(Rr::from_rdata(q.name().clone(), TTL, RData::PTR(PTR(target))));
+                resp.add_answer(Rr::from_rdata(
+                    q.name().clone(),
+                    TTL,
+                    RData::PTR(PTR(target)),
+                ));
                 return reply(resp, ResponseCode::NoError);
             }
             if subnet_has(ip) {
@@ -102,7 +117,11 @@ pub(crate) fn answer(query: &[u8], records: &[Record], subnet_has: &dyn Fn(Ipv4A
 /// A SERVFAIL for `query` (when forwarding failed).
 pub(crate) fn servfail(query: &[u8]) -> Option<Vec<u8>> {
     let req = Message::from_vec(query).ok()?;
-    let mut resp = Message::error_msg(req.metadata.id, req.metadata.op_code, ResponseCode::ServFail);
+    let mut resp = Message::error_msg(
+        req.metadata.id,
+        req.metadata.op_code,
+        ResponseCode::ServFail,
+    );
     resp.metadata.recursion_desired = req.metadata.recursion_desired;
     resp.metadata.recursion_available = true;
     resp.add_queries(req.queries);
@@ -124,9 +143,21 @@ mod tests {
 
     fn recs() -> Vec<Record> {
         vec![
-            Record { container: "c1".into(), names: vec!["web".into(), "www".into()], ipv4: Ipv4Addr::new(10, 1, 0, 2) },
-            Record { container: "c2".into(), names: vec!["db".into(), "svc".into()], ipv4: Ipv4Addr::new(10, 1, 0, 3) },
-            Record { container: "c3".into(), names: vec!["db2".into(), "svc".into()], ipv4: Ipv4Addr::new(10, 1, 0, 4) },
+            Record {
+                container: "c1".into(),
+                names: vec!["web".into(), "www".into()],
+                ipv4: Ipv4Addr::new(10, 1, 0, 2),
+            },
+            Record {
+                container: "c2".into(),
+                names: vec!["db".into(), "svc".into()],
+                ipv4: Ipv4Addr::new(10, 1, 0, 3),
+            },
+            Record {
+                container: "c3".into(),
+                names: vec!["db2".into(), "svc".into()],
+                ipv4: Ipv4Addr::new(10, 1, 0, 4),
+            },
         ]
     }
 
@@ -156,17 +187,32 @@ mod tests {
         let m = reply(q("WEB.", RecordType::A));
         assert_eq!(m.metadata.response_code, ResponseCode::NoError);
         assert_eq!(a_answers(&m), vec![Ipv4Addr::new(10, 1, 0, 2)]);
-        assert_eq!(a_answers(&reply(q("www", RecordType::A))), vec![Ipv4Addr::new(10, 1, 0, 2)]);
+        assert_eq!(
+            a_answers(&reply(q("www", RecordType::A))),
+            vec![Ipv4Addr::new(10, 1, 0, 2)]
+        );
         let both = a_answers(&reply(q("svc.", RecordType::A)));
-        assert_eq!(both, vec![Ipv4Addr::new(10, 1, 0, 3), Ipv4Addr::new(10, 1, 0, 4)]);
+        assert_eq!(
+            both,
+            vec![Ipv4Addr::new(10, 1, 0, 3), Ipv4Addr::new(10, 1, 0, 4)]
+        );
         let aaaa = reply(q("web.", RecordType::AAAA));
-        assert_eq!((aaaa.metadata.response_code, aaaa.answers.len()), (ResponseCode::NoError, 0));
+        assert_eq!(
+            (aaaa.metadata.response_code, aaaa.answers.len()),
+            (ResponseCode::NoError, 0)
+        );
     }
 
     #[test]
     fn unknown_single_label_is_nxdomain_and_dotted_names_forward() {
-        assert_eq!(reply(q("nosuch.", RecordType::A)).metadata.response_code, ResponseCode::NXDomain);
-        assert!(matches!(answer(&q("example.org.", RecordType::A), &recs(), &ours), Action::Forward));
+        assert_eq!(
+            reply(q("nosuch.", RecordType::A)).metadata.response_code,
+            ResponseCode::NXDomain
+        );
+        assert!(matches!(
+            answer(&q("example.org.", RecordType::A), &recs(), &ours),
+            Action::Forward
+        ));
     }
 
     #[test]
@@ -176,8 +222,16 @@ mod tests {
             RData::PTR(PTR(n)) => assert_eq!(n.to_ascii(), "db."),
             other => panic!("{other:?}"),
         }
-        assert_eq!(reply(q("99.0.1.10.in-addr.arpa.", RecordType::PTR)).metadata.response_code, ResponseCode::NXDomain);
-        assert!(matches!(answer(&q("8.8.8.8.in-addr.arpa.", RecordType::PTR), &recs(), &ours), Action::Forward));
+        assert_eq!(
+            reply(q("99.0.1.10.in-addr.arpa.", RecordType::PTR))
+                .metadata
+                .response_code,
+            ResponseCode::NXDomain
+        );
+        assert!(matches!(
+            answer(&q("8.8.8.8.in-addr.arpa.", RecordType::PTR), &recs(), &ours),
+            Action::Forward
+        ));
     }
 
     #[test]
@@ -186,6 +240,9 @@ mod tests {
         let query = q("example.org.", RecordType::A);
         let id = Message::from_vec(&query).unwrap().metadata.id;
         let sf = Message::from_vec(&servfail(&query).unwrap()).unwrap();
-        assert_eq!((sf.metadata.id, sf.metadata.response_code), (id, ResponseCode::ServFail));
+        assert_eq!(
+            (sf.metadata.id, sf.metadata.response_code),
+            (id, ResponseCode::ServFail)
+        );
     }
 }

@@ -21,7 +21,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
-pub use records::{Record, ResolverConfig, add_record, configure, load, records_path, remove_record, stop};
+pub use records::{
+    Record, ResolverConfig, add_record, configure, load, records_path, remove_record, stop,
+};
 
 use crate::error::{Error, Result};
 use answer::Action;
@@ -61,14 +63,22 @@ fn stamp(path: &Path) -> Option<Stamp> {
 pub fn serve(dir: &Path) -> Result<()> {
     let path = records_path(dir);
     if stamp(&path).is_none() {
-        return Err(Error::Dns(format!("no resolver configured in {}", dir.display())));
+        return Err(Error::Dns(format!(
+            "no resolver configured in {}",
+            dir.display()
+        )));
     }
     let cfg = load(dir)?;
     let listen = cfg
         .listen
         .ok_or_else(|| Error::Dns(format!("{} has no listen address", path.display())))?;
     let addr = SocketAddr::from((listen, cfg.port));
-    let bind_err = |e: std::io::Error| Error::Io(std::io::Error::new(e.kind(), format!("resolver: bind {addr}: {e}")));
+    let bind_err = |e: std::io::Error| {
+        Error::Io(std::io::Error::new(
+            e.kind(),
+            format!("resolver: bind {addr}: {e}"),
+        ))
+    };
     let udp = UdpSocket::bind(addr).map_err(bind_err)?;
     let tcp = TcpListener::bind(addr).map_err(bind_err)?;
     udp.set_read_timeout(Some(POLL))?;
@@ -97,7 +107,11 @@ pub fn serve(dir: &Path) -> Result<()> {
         }
         match got {
             Ok((n, from)) => handle_udp(&udp, &buf[..n], from, &shared, &inflight),
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => break Err(Error::Io(e)),
         }
@@ -115,7 +129,9 @@ fn refresh(shared: &Shared) -> bool {
     if now.is_none() {
         return false;
     }
-    let Ok(mut seen) = shared.seen.lock() else { return true };
+    let Ok(mut seen) = shared.seen.lock() else {
+        return true;
+    };
     if *seen != now {
         // A half-written file cannot be seen (atomic rename); a bad one
         // keeps the previous records in force.
@@ -134,14 +150,26 @@ fn respond(query: &[u8], shared: &Shared) -> Action {
         return Action::Drop;
     };
     let subnet = cfg.subnet;
-    answer::answer(query, &cfg.records, &|ip| subnet.is_some_and(|s| s.contains(&ip)))
+    answer::answer(query, &cfg.records, &|ip| {
+        subnet.is_some_and(|s| s.contains(&ip))
+    })
 }
 
 fn upstreams(shared: &Shared) -> Vec<SocketAddr> {
-    shared.cfg.read().map(|c| c.upstreams.clone()).unwrap_or_default()
+    shared
+        .cfg
+        .read()
+        .map(|c| c.upstreams.clone())
+        .unwrap_or_default()
 }
 
-fn handle_udp(sock: &UdpSocket, query: &[u8], from: SocketAddr, shared: &Shared, inflight: &Arc<AtomicUsize>) {
+fn handle_udp(
+    sock: &UdpSocket,
+    query: &[u8],
+    from: SocketAddr,
+    shared: &Shared,
+    inflight: &Arc<AtomicUsize>,
+) {
     match respond(query, shared) {
         Action::Reply(bytes) => {
             let _ = sock.send_to(&bytes, from);
@@ -149,7 +177,10 @@ fn handle_udp(sock: &UdpSocket, query: &[u8], from: SocketAddr, shared: &Shared,
         Action::Drop => {}
         Action::Forward => {
             let ups = upstreams(shared);
-            let (Ok(sock), true) = (sock.try_clone(), inflight.fetch_add(1, Ordering::AcqRel) < MAX_FORWARDS) else {
+            let (Ok(sock), true) = (
+                sock.try_clone(),
+                inflight.fetch_add(1, Ordering::AcqRel) < MAX_FORWARDS,
+            ) else {
                 inflight.fetch_sub(1, Ordering::AcqRel);
                 if let Some(b) = answer::servfail(query) {
                     let _ = sock.send_to(&b, from);
@@ -175,9 +206,16 @@ fn handle_udp(sock: &UdpSocket, query: &[u8], from: SocketAddr, shared: &Shared,
 fn forward(query: &[u8], upstreams: &[SocketAddr]) -> Option<Vec<u8>> {
     let id = query.get(..2)?;
     for up in upstreams {
-        let local: SocketAddr = if up.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" }.parse().ok()?;
-        let Ok(sock) = UdpSocket::bind(local) else { continue };
-        if sock.set_read_timeout(Some(UPSTREAM_TIMEOUT)).is_err() || sock.connect(up).is_err() || sock.send(query).is_err() {
+        let local: SocketAddr = if up.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" }
+            .parse()
+            .ok()?;
+        let Ok(sock) = UdpSocket::bind(local) else {
+            continue;
+        };
+        if sock.set_read_timeout(Some(UPSTREAM_TIMEOUT)).is_err()
+            || sock.connect(up).is_err()
+            || sock.send(query).is_err()
+        {
             continue;
         }
         let mut buf = vec![0u8; 65535];
@@ -200,7 +238,9 @@ fn tcp_loop(listener: &TcpListener, shared: &Shared, stop: &AtomicBool) {
                     let _ = tcp_conn(conn, &shared);
                 });
             }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
             Err(_) => std::thread::sleep(Duration::from_millis(20)),
         }
     }
@@ -222,11 +262,15 @@ fn tcp_conn(mut conn: TcpStream, shared: &Shared) -> std::io::Result<()> {
         }
         let reply = match respond(&query, shared) {
             Action::Reply(b) => Some(b),
-            Action::Forward => forward(&query, &upstreams(shared)).or_else(|| answer::servfail(&query)),
+            Action::Forward => {
+                forward(&query, &upstreams(shared)).or_else(|| answer::servfail(&query))
+            }
             Action::Drop => None,
         };
         let Some(reply) = reply else { return Ok(()) };
-        let Ok(n) = u16::try_from(reply.len()) else { return Ok(()) };
+        let Ok(n) = u16::try_from(reply.len()) else {
+            return Ok(());
+        };
         conn.write_all(&n.to_be_bytes())?;
         conn.write_all(&reply)?;
     }

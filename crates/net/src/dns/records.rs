@@ -46,7 +46,12 @@ pub fn records_path(dir: &Path) -> PathBuf {
 }
 
 /// Sets where the resolver listens and forwards, keeping existing records.
-pub fn configure(dir: &Path, listen: SocketAddrV4, subnet: Ipv4Net, upstreams: &[SocketAddr]) -> Result<()> {
+pub fn configure(
+    dir: &Path,
+    listen: SocketAddrV4,
+    subnet: Ipv4Net,
+    upstreams: &[SocketAddr],
+) -> Result<()> {
     state::update(&records_path(dir), |c: &mut ResolverConfig| {
         c.listen = Some(*listen.ip());
         c.port = listen.port();

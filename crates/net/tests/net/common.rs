@@ -44,7 +44,10 @@ pub fn test_subnet() -> Ipv4Net {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let third = ((std::process::id() * 7 + n * 13) % 250) as u8 + 1;
         let net = Ipv4Net::new(Ipv4Addr::new(10, 213, third, 0), 24).unwrap();
-        if !routes.iter().any(|r| r.dst.prefix_len() > 0 && (r.dst.contains(&net.network()) || net.contains(&r.dst.network()))) {
+        if !routes.iter().any(|r| {
+            r.dst.prefix_len() > 0
+                && (r.dst.contains(&net.network()) || net.contains(&r.dst.network()))
+        }) {
             return net;
         }
     }
@@ -66,7 +69,7 @@ impl Ns {
 
     /// A command that runs inside this namespace.
     pub fn cmd(&self, program: &str) -> Command {
-        let fd = std::fs::File::open(&self.path).unwrap();
+        let fd = fs_err::File::open(&self.path).unwrap();
         let mut cmd = Command::new(program);
         unsafe {
             cmd.pre_exec(move || {
@@ -116,7 +119,11 @@ impl Bridge {
         let gateway = Ipv4Addr::from(u32::from(subnet.network()) + 1);
         let name = unique("btb");
         bridge::create(&name, gateway, subnet.prefix_len()).unwrap();
-        Bridge { name, subnet, gateway }
+        Bridge {
+            name,
+            subnet,
+            gateway,
+        }
     }
 
     /// The n-th host address (n ≥ 2).
@@ -170,7 +177,15 @@ impl Drop for Proc {
 /// Starts a busybox TCP echo server (`nc -lk -e cat`) on `port` inside `ns`.
 pub fn echo_server(ns: &Ns, port: u16) -> Proc {
     let child = ns
-        .busybox(&["nc", "-ll", "-p", &port.to_string(), "-e", "/bin/busybox", "cat"])
+        .busybox(&[
+            "nc",
+            "-ll",
+            "-p",
+            &port.to_string(),
+            "-e",
+            "/bin/busybox",
+            "cat",
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -192,7 +207,11 @@ pub fn tcp_roundtrip(addr: SocketAddr, msg: &str) -> std::io::Result<String> {
 
 /// Retries `tcp_roundtrip` until it works or `timeout` passes (servers start
 /// asynchronously).
-pub fn tcp_roundtrip_retry(addr: SocketAddr, msg: &str, timeout: Duration) -> std::io::Result<String> {
+pub fn tcp_roundtrip_retry(
+    addr: SocketAddr,
+    msg: &str,
+    timeout: Duration,
+) -> std::io::Result<String> {
     let start = Instant::now();
     loop {
         match tcp_roundtrip(addr, msg) {
@@ -223,14 +242,33 @@ impl Net {
             internal,
         })
         .unwrap();
-        Net { br, id, dir: tempfile::tempdir().unwrap(), containers: Default::default() }
+        Net {
+            br,
+            id,
+            dir: tempfile::tempdir().unwrap(),
+            containers: Default::default(),
+        }
     }
 
     /// Publishes ports for a "container" with address host(n).
-    pub fn publish(&self, ctr: &str, n: u32, specs: &[&str]) -> berth_net::Result<Vec<berth_net::ports::PortBinding>> {
+    pub fn publish(
+        &self,
+        ctr: &str,
+        n: u32,
+        specs: &[&str],
+    ) -> berth_net::Result<Vec<berth_net::ports::PortBinding>> {
         self.containers.borrow_mut().push(ctr.to_string());
-        let specs: Vec<_> = specs.iter().map(|s| berth_net::ports::parse_port_spec(s).unwrap()).collect();
-        berth_net::ports::publish(self.dir.path(), ctr, self.br.host(n), &specs, berth_net::ports::Mode::Nat)
+        let specs: Vec<_> = specs
+            .iter()
+            .map(|s| berth_net::ports::parse_port_spec(s).unwrap())
+            .collect();
+        berth_net::ports::publish(
+            self.dir.path(),
+            ctr,
+            self.br.host(n),
+            &specs,
+            berth_net::ports::Mode::Nat,
+        )
     }
 }
 
@@ -243,7 +281,14 @@ impl Drop for Net {
         let left: Vec<String> = berth_net::nft::rule_comments()
             .unwrap()
             .into_iter()
-            .filter(|c| c.ends_with(&self.id) || self.containers.borrow().iter().any(|x| c.ends_with(x.as_str())))
+            .filter(|c| {
+                c.ends_with(&self.id)
+                    || self
+                        .containers
+                        .borrow()
+                        .iter()
+                        .any(|x| c.ends_with(x.as_str()))
+            })
             .collect();
         if !std::thread::panicking() {
             assert!(left.is_empty(), "nft rules left: {left:?}");

@@ -32,7 +32,10 @@ fn outside_listener(outside: &Ns) -> (SocketAddr, std::thread::JoinHandle<Option
         }
         None
     });
-    (SocketAddr::from((Ipv4Addr::UNSPECIFIED, rx.recv().unwrap())), h)
+    (
+        SocketAddr::from((Ipv4Addr::UNSPECIFIED, rx.recv().unwrap())),
+        h,
+    )
 }
 
 #[test]
@@ -51,7 +54,8 @@ fn outbound_is_masqueraded_and_internal_networks_reach_nothing() {
 
     let (addr, seen) = outside_listener(&outside);
     let target = SocketAddr::from((lan.host(2), addr.port()));
-    a.within(move || std::net::TcpStream::connect_timeout(&target, Duration::from_secs(2))).unwrap();
+    a.within(move || std::net::TcpStream::connect_timeout(&target, Duration::from_secs(2)))
+        .unwrap();
     // the outside saw the host's address on its network, not the container's
     assert_eq!(seen.join().unwrap(), Some(lan.gateway));
 
@@ -76,15 +80,25 @@ fn userspace_proxy_carries_published_ports() {
     let bound = ports::publish(net.dir.path(), &ctr, net.br.host(2), &[spec], Mode::Proxy).unwrap();
     assert_eq!(bound[0].mode, Mode::Proxy);
     // proxy mode adds no nftables rule
-    assert!(!berth_net::nft::rule_comments().unwrap().contains(&ports::container_tag(&ctr)));
+    assert!(
+        !berth_net::nft::rule_comments()
+            .unwrap()
+            .contains(&ports::container_tag(&ctr))
+    );
     let dir = net.dir.path().to_path_buf();
     let c2 = ctr.clone();
     let proxy = std::thread::spawn(move || berth_net::proxy::serve(&dir, &c2));
     let lo = SocketAddr::from((Ipv4Addr::LOCALHOST, bound[0].host_port));
-    assert_eq!(tcp_roundtrip_retry(lo, "through the proxy", Duration::from_secs(5)).unwrap(), "through the proxy");
+    assert_eq!(
+        tcp_roundtrip_retry(lo, "through the proxy", Duration::from_secs(5)).unwrap(),
+        "through the proxy"
+    );
     ports::unpublish(net.dir.path(), &ctr).unwrap();
     proxy.join().unwrap().unwrap();
-    assert!(tcp_roundtrip(lo, "x").is_err(), "proxy still listening after unpublish");
+    assert!(
+        tcp_roundtrip(lo, "x").is_err(),
+        "proxy still listening after unpublish"
+    );
 }
 
 #[test]
@@ -94,7 +108,10 @@ fn cleanup_stale_removes_what_a_crashed_process_left() {
     }
     let net = Net::new(false);
     let ipam = berth_net::ipam::Ipam::new(net.dir.path());
-    let req = berth_net::ipam::SubnetRequest { subnet: Some(net.br.subnet), ..Default::default() };
+    let req = berth_net::ipam::SubnetRequest {
+        subnet: Some(net.br.subnet),
+        ..Default::default()
+    };
     ipam.create_network(&net.id, &req, &[]).unwrap();
     let (dead, alive) = (unique("d"), unique("a"));
     ipam.allocate(&net.id, &dead, None).unwrap();
@@ -103,14 +120,28 @@ fn cleanup_stale_removes_what_a_crashed_process_left() {
     net.publish(&alive, 3, &["81"]).unwrap();
     let live = |id: &str| id != dead;
     let net_live = |_: &str| true;
-    let cleaned = berth_net::cleanup_stale(net.dir.path(), &berth_net::Liveness { container: &live, network: &net_live }).unwrap();
-    assert_eq!((cleaned.port_owners, cleaned.addresses), (1, 1), "{cleaned:?}");
+    let cleaned = berth_net::cleanup_stale(
+        net.dir.path(),
+        &berth_net::Liveness {
+            container: &live,
+            network: &net_live,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        (cleaned.port_owners, cleaned.addresses),
+        (1, 1),
+        "{cleaned:?}"
+    );
     let comments = berth_net::nft::rule_comments().unwrap();
     assert!(!comments.contains(&ports::container_tag(&dead)));
     assert!(comments.contains(&ports::container_tag(&alive)));
     assert!(ports::bindings(net.dir.path(), &dead).unwrap().is_empty());
     let left = ipam.allocations(&net.id).unwrap();
-    assert_eq!(left.into_iter().collect::<Vec<_>>(), vec![(ip, alive.clone())]);
+    assert_eq!(
+        left.into_iter().collect::<Vec<_>>(),
+        vec![(ip, alive.clone())]
+    );
 }
 
 #[test]
@@ -118,7 +149,9 @@ fn bad_names_and_missing_bridges_are_clear_errors() {
     if !can_run() {
         return;
     }
-    let err = berth_net::bridge::create("a-name-that-is-too-long", Ipv4Addr::new(10, 213, 0, 1), 24).unwrap_err();
+    let err =
+        berth_net::bridge::create("a-name-that-is-too-long", Ipv4Addr::new(10, 213, 0, 1), 24)
+            .unwrap_err();
     assert!(err.to_string().contains("a-name-that-is-too-long"), "{err}");
     let ns = Ns::new();
     let missing = unique("nob");
@@ -143,14 +176,20 @@ fn netns_files_come_and_go() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("n1");
     berth_net::netns::create(&path).unwrap();
-    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let mounts = fs_err::read_to_string("/proc/self/mountinfo").unwrap();
     assert!(mounts.contains(path.to_str().unwrap()));
     // inside: only lo, and it starts down; outside: this thread is home again
-    let links = berth_net::netns::run_in(&path, || Ok(berth_net::link_exists("lo")? && !berth_net::link_exists("eth0")?)).unwrap();
+    let links = berth_net::netns::run_in(&path, || {
+        Ok(berth_net::link_exists("lo")? && !berth_net::link_exists("eth0")?)
+    })
+    .unwrap();
     assert!(links);
-    assert!(berth_net::netns::create(&path).is_err(), "creating over an existing file must fail");
+    assert!(
+        berth_net::netns::create(&path).is_err(),
+        "creating over an existing file must fail"
+    );
     berth_net::netns::delete(&path).unwrap();
     assert!(!path.exists());
-    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let mounts = fs_err::read_to_string("/proc/self/mountinfo").unwrap();
     assert!(!mounts.contains(path.to_str().unwrap()));
 }

@@ -24,15 +24,27 @@ struct Resolver {
 impl Resolver {
     fn start(net: &Net, upstream: SocketAddr) -> Resolver {
         let dir = tempfile::tempdir().unwrap();
-        dns::configure(dir.path(), SocketAddrV4::new(net.br.gateway, 53), net.br.subnet, &[upstream]).unwrap();
-        let child = spawn_helper("helpers::helper_dns_serve", &[("BERTH_NET_TEST_DNS_DIR", dir.path().display().to_string())]);
+        dns::configure(
+            dir.path(),
+            SocketAddrV4::new(net.br.gateway, 53),
+            net.br.subnet,
+            &[upstream],
+        )
+        .unwrap();
+        let child = spawn_helper(
+            "helpers::helper_dns_serve",
+            &[("BERTH_NET_TEST_DNS_DIR", dir.path().display().to_string())],
+        );
         let pid = dir.path().join("resolver.pid");
         let start = Instant::now();
         while !pid.exists() && start.elapsed() < Duration::from_secs(10) {
             std::thread::sleep(Duration::from_millis(20));
         }
         assert!(pid.exists(), "resolver did not start");
-        Resolver { dir, child: Some(child) }
+        Resolver {
+            dir,
+            child: Some(child),
+        }
     }
 
     fn path(&self) -> &Path {
@@ -68,17 +80,24 @@ impl Drop for Resolver {
 fn fake_upstream(max: usize) -> (SocketAddr, std::thread::JoinHandle<usize>) {
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
     let addr = sock.local_addr().unwrap();
-    sock.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
     let h = std::thread::spawn(move || {
         let mut served = 0;
         let start = Instant::now();
         let mut buf = [0u8; 1500];
         while served < max && start.elapsed() < Duration::from_secs(10) {
-            let Ok((n, from)) = sock.recv_from(&mut buf) else { continue };
+            let Ok((n, from)) = sock.recv_from(&mut buf) else {
+                continue;
+            };
             let req = Message::from_vec(&buf[..n]).unwrap();
             let mut resp = Message::response(req.metadata.id, req.metadata.op_code);
             let q = req.queries[0].clone();
-            resp.add_answer(hickory_proto::rr::Record::from_rdata(q.name().clone(), 30, RData::A(A(Ipv4Addr::new(198, 51, 100, 7)))));
+            resp.add_answer(hickory_proto::rr::Record::from_rdata(
+                q.name().clone(),
+                30,
+                RData::A(A(Ipv4Addr::new(198, 51, 100, 7))),
+            ));
             resp.add_query(q);
             sock.send_to(&resp.to_vec().unwrap(), from).unwrap();
             served += 1;
@@ -120,7 +139,11 @@ fn a_of(m: &Message) -> Vec<Ipv4Addr> {
 }
 
 fn record(container: &str, names: &[&str], ip: Ipv4Addr) -> Record {
-    Record { container: container.into(), names: names.iter().map(|s| s.to_string()).collect(), ipv4: ip }
+    Record {
+        container: container.into(),
+        names: names.iter().map(|s| s.to_string()).collect(),
+        ipv4: ip,
+    }
 }
 
 #[test]
@@ -141,18 +164,36 @@ fn containers_reach_each_other_by_name_and_other_networks_cannot() {
     let _srv = echo_server(&a, 7001);
 
     // b finds a by name with busybox's nslookup through the network resolver
-    let out = b.busybox(&["nslookup", "alpha", &net.br.gateway.to_string()]).output().unwrap();
+    let out = b
+        .busybox(&["nslookup", "alpha", &net.br.gateway.to_string()])
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains(&format!("Address: {}", net.br.host(2))), "nslookup said: {text}");
+    assert!(
+        text.contains(&format!("Address: {}", net.br.host(2))),
+        "nslookup said: {text}"
+    );
     // … and talks to it at that address
     let ip = a_of(&query(&b, net.br.gateway, "alpha.", RecordType::A))[0];
     let target = SocketAddr::from((ip, 7001));
-    assert_eq!(b.within(move || tcp_roundtrip_retry(target, "by name", Duration::from_secs(5))).unwrap(), "by name");
+    assert_eq!(
+        b.within(move || tcp_roundtrip_retry(target, "by name", Duration::from_secs(5)))
+            .unwrap(),
+        "by name"
+    );
     // an alias resolves, case-insensitively
-    assert_eq!(a_of(&query(&b, net.br.gateway, "WEB.", RecordType::A)), vec![net.br.host(2)]);
+    assert_eq!(
+        a_of(&query(&b, net.br.gateway, "WEB.", RecordType::A)),
+        vec![net.br.host(2)]
+    );
     // PTR of a's address names it
     let o = net.br.host(2).octets();
-    let ptr = query(&b, net.br.gateway, &format!("{}.{}.{}.{}.in-addr.arpa.", o[3], o[2], o[1], o[0]), RecordType::PTR);
+    let ptr = query(
+        &b,
+        net.br.gateway,
+        &format!("{}.{}.{}.{}.in-addr.arpa.", o[3], o[2], o[1], o[0]),
+        RecordType::PTR,
+    );
     match &ptr.answers[0].data {
         RData::PTR(PTR(n)) => assert_eq!(n.to_ascii(), "alpha."),
         other => panic!("{other:?}"),
@@ -161,7 +202,11 @@ fn containers_reach_each_other_by_name_and_other_networks_cannot() {
     let t = Instant::now();
     let nx = query(&b, net.br.gateway, "nosuchthing.", RecordType::A);
     assert_eq!(nx.metadata.response_code, ResponseCode::NXDomain);
-    assert!(t.elapsed() < Duration::from_millis(500), "NXDOMAIN took {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_millis(500),
+        "NXDOMAIN took {:?}",
+        t.elapsed()
+    );
     // other names go to the upstream
     let fwd = query(&b, net.br.gateway, "example.test.", RecordType::A);
     assert_eq!(a_of(&fwd), vec![Ipv4Addr::new(198, 51, 100, 7)]);
@@ -174,7 +219,10 @@ fn containers_reach_each_other_by_name_and_other_networks_cannot() {
         if m.metadata.response_code == ResponseCode::NXDomain {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(3), "removed record still answered");
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "removed record still answered"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     // c, on another network, cannot reach a …
@@ -184,7 +232,10 @@ fn containers_reach_each_other_by_name_and_other_networks_cannot() {
     let l = std::net::TcpListener::bind((other.br.gateway, 0)).unwrap();
     let port = l.local_addr().unwrap().port();
     let gw = other.br.gateway;
-    c.within(move || std::net::TcpStream::connect_timeout(&SocketAddr::from((gw, port)), Duration::from_secs(2))).unwrap();
+    c.within(move || {
+        std::net::TcpStream::connect_timeout(&SocketAddr::from((gw, port)), Duration::from_secs(2))
+    })
+    .unwrap();
 }
 
 #[test]
@@ -200,11 +251,18 @@ fn resolver_answers_over_tcp() {
     let res = Resolver::start(&net, upstream);
     dns::add_record(res.path(), record("cx", &["svc"], net.br.host(9))).unwrap();
     let mut m = Message::query();
-    m.add_query(Query::query(Name::from_ascii("svc.").unwrap(), RecordType::A));
+    m.add_query(Query::query(
+        Name::from_ascii("svc.").unwrap(),
+        RecordType::A,
+    ));
     let bytes = m.to_vec().unwrap();
     let gw = net.br.gateway;
     let reply = b.within(move || {
-        let mut s = std::net::TcpStream::connect_timeout(&SocketAddr::from((gw, 53)), Duration::from_secs(2)).unwrap();
+        let mut s = std::net::TcpStream::connect_timeout(
+            &SocketAddr::from((gw, 53)),
+            Duration::from_secs(2),
+        )
+        .unwrap();
         s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
         s.write_all(&(bytes.len() as u16).to_be_bytes()).unwrap();
         s.write_all(&bytes).unwrap();

@@ -11,27 +11,40 @@ use crate::helpers::spawn_helper;
 fn fifty_concurrent_allocations_from_threads_and_processes_never_collide() {
     let dir = tempfile::tempdir().unwrap();
     let ipam = Ipam::new(dir.path());
-    let req = SubnetRequest { subnet: Some("10.77.0.0/24".parse().unwrap()), ..Default::default() };
+    let req = SubnetRequest {
+        subnet: Some("10.77.0.0/24".parse().unwrap()),
+        ..Default::default()
+    };
     ipam.create_network("shared", &req, &[]).unwrap();
     // 5 processes × 5 allocations, while 25 threads allocate here
     let procs: Vec<_> = (0..5)
         .map(|_| {
             spawn_helper(
                 "helpers::helper_ipam_allocate",
-                &[("BERTH_NET_TEST_IPAM_DIR", dir.path().display().to_string()), ("BERTH_NET_TEST_IPAM_N", "5".into())],
+                &[
+                    ("BERTH_NET_TEST_IPAM_DIR", dir.path().display().to_string()),
+                    ("BERTH_NET_TEST_IPAM_N", "5".into()),
+                ],
             )
         })
         .collect();
     let threads: Vec<_> = (0..25)
         .map(|i| {
             let ipam = ipam.clone();
-            std::thread::spawn(move || ipam.allocate("shared", &format!("thread-{i}"), None).unwrap())
+            std::thread::spawn(move || {
+                ipam.allocate("shared", &format!("thread-{i}"), None)
+                    .unwrap()
+            })
         })
         .collect();
     let mut got: Vec<Ipv4Addr> = threads.into_iter().map(|t| t.join().unwrap()).collect();
     for p in procs {
         let out = p.wait_with_output().unwrap();
-        assert!(out.status.success(), "helper failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "helper failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let text = String::from_utf8_lossy(&out.stdout);
         let lines: Vec<Ipv4Addr> = text
             .lines()
@@ -44,7 +57,10 @@ fn fifty_concurrent_allocations_from_threads_and_processes_never_collide() {
     assert_eq!(got.len(), 50);
     let unique: HashSet<_> = got.iter().collect();
     assert_eq!(unique.len(), 50, "duplicate addresses handed out: {got:?}");
-    assert!(!got.contains(&Ipv4Addr::new(10, 77, 0, 1)), "the gateway was handed out");
+    assert!(
+        !got.contains(&Ipv4Addr::new(10, 77, 0, 1)),
+        "the gateway was handed out"
+    );
     let recorded = ipam.allocations("shared").unwrap();
     assert_eq!(recorded.len(), 50);
 }
@@ -56,17 +72,33 @@ fn concurrent_network_creation_never_shares_a_subnet() {
     let threads: Vec<_> = (0..8)
         .map(|i| {
             let ipam = ipam.clone();
-            std::thread::spawn(move || ipam.create_network(&format!("n{i}"), &SubnetRequest::default(), &[]).unwrap())
+            std::thread::spawn(move || {
+                ipam.create_network(&format!("n{i}"), &SubnetRequest::default(), &[])
+                    .unwrap()
+            })
         })
         .collect();
-    let subnets: HashSet<_> = threads.into_iter().map(|t| t.join().unwrap().subnet).collect();
+    let subnets: HashSet<_> = threads
+        .into_iter()
+        .map(|t| t.join().unwrap().subnet)
+        .collect();
     assert_eq!(subnets.len(), 8);
     // an explicit subnet inside one of them is refused, naming both
     let taken = *subnets.iter().next().unwrap();
     let inside = ipnet::Ipv4Net::new(taken.network(), 24).unwrap();
     let err = ipam
-        .create_network("late", &SubnetRequest { subnet: Some(inside), ..Default::default() }, &[])
+        .create_network(
+            "late",
+            &SubnetRequest {
+                subnet: Some(inside),
+                ..Default::default()
+            },
+            &[],
+        )
         .unwrap_err()
         .to_string();
-    assert!(err.contains(&inside.to_string()) && err.contains(&taken.to_string()), "{err}");
+    assert!(
+        err.contains(&inside.to_string()) && err.contains(&taken.to_string()),
+        "{err}"
+    );
 }

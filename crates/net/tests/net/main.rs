@@ -2,6 +2,8 @@
 //! namespaces, nftables rules and resolvers. They need root; without it each
 //! test says why it skips.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 mod dns;
 mod helpers;
