@@ -120,6 +120,11 @@ pub fn attach(ep: &Endpoint) -> Result<()> {
 
 /// Deletes the host end `host_ifname` (and with it the container's end).
 /// Missing is fine: the pair vanishes by itself when the namespace dies.
+///
+/// Deleting a veth waits for an RCU grace period in the kernel (~20 ms
+/// here); when the container's namespace is being destroyed anyway, the
+/// engine can skip this call and let the kernel remove the pair in the
+/// background.
 pub fn detach(host_ifname: &str) -> Result<()> {
     nl::run(|h| async move {
         match nl::link_by_name(&h, host_ifname).await? {

@@ -4,7 +4,6 @@
 //! Rules of network `<id>` carry the comment `berth net <id>`.
 
 use ipnet::Ipv4Net;
-use nftables::batch::Batch;
 use nftables::stmt::Operator;
 
 use crate::error::Result;
@@ -58,13 +57,11 @@ pub fn add_network(net: &NetworkRules) -> Result<()> {
     if nft::rule_comments()?.contains(&tag) {
         return Ok(());
     }
-    let mut batch = Batch::new();
-    nft::skeleton(&mut batch);
-    batch.add(nft::bridge_element(&net.bridge));
+    let mut batch = vec![nft::bridge_element(&net.bridge)];
     let br = net.bridge.as_str();
     let set = format!("@{}", nft::BRIDGES);
     if !net.internal {
-        batch.add(nft::rule(
+        batch.push(nft::rule(
             "postrouting",
             vec![
                 ip_in("saddr", net.subnet),
@@ -77,7 +74,7 @@ pub fn add_network(net: &NetworkRules) -> Result<()> {
     let loopback: Ipv4Net = Ipv4Net::new(std::net::Ipv4Addr::LOCALHOST, 8)
         .unwrap_or_default()
         .trunc();
-    batch.add(nft::rule(
+    batch.push(nft::rule(
         "postrouting",
         vec![
             ifname(false, Operator::EQ, br),
@@ -86,7 +83,7 @@ pub fn add_network(net: &NetworkRules) -> Result<()> {
         ],
         tag.clone(),
     ));
-    batch.add(nft::rule(
+    batch.push(nft::rule(
         "forward",
         vec![
             ifname(true, Operator::EQ, br),
@@ -97,7 +94,7 @@ pub fn add_network(net: &NetworkRules) -> Result<()> {
         tag.clone(),
     ));
     if net.internal {
-        batch.add(nft::rule(
+        batch.push(nft::rule(
             "forward",
             vec![
                 ifname(true, Operator::EQ, br),
@@ -106,7 +103,7 @@ pub fn add_network(net: &NetworkRules) -> Result<()> {
             ],
             tag.clone(),
         ));
-        batch.add(nft::rule(
+        batch.push(nft::rule(
             "forward",
             vec![
                 ifname(false, Operator::EQ, br),
@@ -116,7 +113,7 @@ pub fn add_network(net: &NetworkRules) -> Result<()> {
             tag.clone(),
         ));
     }
-    nft::apply(batch, &format!("add rules of network {}", net.id))
+    nft::add_all(batch, &format!("add rules of network {}", net.id))
 }
 
 /// Removes the network's rules and its bridge from the bridges set.
