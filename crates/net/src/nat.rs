@@ -2,6 +2,11 @@
 //! berth networks, and `--internal` networks that reach nothing outside.
 //!
 //! Rules of network `<id>` carry the comment `berth net <id>`.
+//!
+//! berth's forward chain accepts by default; a drop policy in another
+//! table (an iptables `FORWARD DROP` left by Docker, a firewalld zone) still
+//! applies, as netfilter runs every table's hooks. Such hosts need an
+//! accept for the bridges there.
 
 use ipnet::Ipv4Net;
 use nftables::stmt::Operator;
