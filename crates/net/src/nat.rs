@@ -41,6 +41,8 @@ pub fn network_tag(id: &str) -> String {
 ///   [`crate::sysctl::enable_route_localnet`]);
 /// - `iifname BRIDGE oifname @bridges oifname != BRIDGE drop`: no traffic to
 ///   another berth network (each network drops its own outgoing side);
+/// - `ip saddr SUBNET oifname BRIDGE ct status dnat masquerade`: hairpin
+///   traffic to a published port from the same network;
 /// - internal networks also drop anything leaving or entering the bridge
 ///   from elsewhere.
 ///
@@ -84,6 +86,21 @@ pub fn add_network(net: &NetworkRules) -> Result<()> {
         vec![
             ifname(false, Operator::EQ, br),
             ip_in("saddr", loopback),
+            masquerade(),
+        ],
+        tag.clone(),
+    ));
+    // Hairpin: a container reaching a published port of its own network
+    // through the host's address gets the gateway as source, so the reply
+    // goes back through the host's conntrack instead of straight across
+    // the bridge (where the client would not recognise it). The source is
+    // matched by subnet: postrouting has no input interface.
+    batch.push(nft::rule(
+        "postrouting",
+        vec![
+            ip_in("saddr", net.subnet),
+            ifname(false, Operator::EQ, br),
+            nft::ct_dnat(),
             masquerade(),
         ],
         tag.clone(),

@@ -269,6 +269,20 @@ pub(crate) fn dnat(ip: Ipv4Addr, port: u16) -> Statement<'static> {
     }))
 }
 
+/// `ct status dnat`: the connection was destination-NATed (a published port).
+pub(crate) fn ct_dnat() -> Statement<'static> {
+    let ct = nftables::expr::CT {
+        key: "status".into(),
+        family: None,
+        dir: None,
+    };
+    m(
+        Expression::Named(NamedExpression::CT(ct)),
+        Operator::IN,
+        s("dnat"),
+    )
+}
+
 /// `masquerade`.
 pub(crate) fn masquerade() -> Statement<'static> {
     Statement::Masquerade(None)
