@@ -39,6 +39,8 @@ pub enum Command {
     Load(image::load::LoadArgs),
     /// Import a root filesystem tarball as an image.
     Import(image::import::ImportArgs),
+    /// Download an image from a registry.
+    Pull(image::pull::PullArgs),
     // end of image commands
 }
 

@@ -17,6 +17,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Image(args) => image::main(&paths, args),
         Command::Load(a) => image::finish(image::load::run(&paths, &a)),
         Command::Import(a) => image::finish(image::import::run(&paths, &a)),
+        Command::Pull(a) => image::finish(image::pull::run(&paths, &a)),
         // end of image commands
         Command::Version => {
             println!("berth version {}", env!("CARGO_PKG_VERSION"));

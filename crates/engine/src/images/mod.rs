@@ -12,15 +12,19 @@
 //! [`PushEvent`]).
 
 mod change;
+mod config;
 mod import;
 mod load;
 mod manage;
+mod pull;
 mod runtime;
 pub mod unpack;
 
 pub use change::{ConfigChange, parse_change};
+pub use config::{RegistryConfig, docker_config_dir};
 pub use import::ImportOptions;
 pub use load::LoadedImage;
+pub use pull::{PullEvent, PullOptions, PullOutcome};
 
 use berth_image::Reference;
 

@@ -22,7 +22,7 @@ use berth_image::layer::{ApplyOptions, LayerInfo, apply};
 use berth_image::{Algorithm, Digest, Hasher};
 use berth_store::{BlobWriter, StagingDir, Store};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// What to check and keep while staging a layer.
 #[derive(Debug, Clone, Default)]
@@ -63,52 +63,85 @@ impl<R: Read> Read for Tee<R> {
     }
 }
 
-/// Applies one layer stream into a new staging directory; see the module docs.
+/// A staging directory (and blob writer) made ready on the caller's thread, so the
+/// unpacking itself can move to any thread without borrowing the store.
+#[derive(Debug)]
+pub struct PreparedLayer {
+    staging: StagingDir,
+    blob: Option<BlobWriter>,
+    expected_diff_id: Option<String>,
+}
+
+/// Makes the staging directory (and blob writer) for one layer.
 ///
 /// # Errors
-/// Digest mismatches (of the stream, from a verifying reader, or of the diff_id), unsafe
-/// entries, malformed tars, I/O errors (a full disk among them).
-pub fn stage_layer<R: Read>(store: &Store, reader: R, opts: &StageOptions) -> Result<StagedLayer> {
+/// Store errors.
+pub fn prepare_layer(store: &Store, opts: &StageOptions) -> Result<PreparedLayer> {
     let name = match &opts.chain_hint {
         Some(c) => c.clone(),
         None => format!("sha256:{}", berth_store::digest::random_id()?),
     };
     let staging = store.prepare_snapshot(&name)?;
-    let target = staging.fs_path();
-    let apply_opts = ApplyOptions::default();
-    let (info, blob) = if opts.keep_blob {
-        let mut tee = Tee {
-            inner: reader,
-            out: store.begin_blob()?,
-            hasher: Hasher::new(Algorithm::Sha256),
-            n: 0,
-        };
-        let info = apply(&mut tee, &target, &apply_opts)?;
-        // apply reads to the end, but a trailing garbage-free stream may still have bytes
-        // after the compressed end; keep them so the blob hashes like the original.
-        io::copy(&mut tee, &mut io::sink()).map_err(berth_image::Error::from_io)?;
-        let Tee { out, hasher, n, .. } = tee;
-        let digest = hasher.finish().to_string();
-        out.commit(&digest)?;
-        (info, Some((digest, n)))
+    let blob = if opts.keep_blob {
+        Some(store.begin_blob()?)
     } else {
-        (apply(reader, &target, &apply_opts)?, None)
+        None
     };
-    if let Some(want) = &opts.expected_diff_id
-        && *want != info.diff_id.to_string()
-    {
-        return Err(berth_image::Error::DigestMismatch {
-            what: "layer diff_id".to_owned(),
-            expected: want.clone(),
-            actual: info.diff_id.to_string(),
-        }
-        .into());
-    }
-    Ok(StagedLayer {
+    Ok(PreparedLayer {
         staging,
-        info,
         blob,
+        expected_diff_id: opts.expected_diff_id.clone(),
     })
+}
+
+impl PreparedLayer {
+    /// Applies one layer stream into the staging directory; see the module docs.
+    ///
+    /// # Errors
+    /// Digest mismatches (of the stream, from a verifying reader, or of the diff_id),
+    /// unsafe entries, malformed tars, I/O errors (a full disk among them).
+    pub fn apply<R: Read>(self, reader: R) -> Result<StagedLayer> {
+        let target = self.staging.fs_path();
+        let apply_opts = ApplyOptions::default();
+        let (info, blob) = if let Some(out) = self.blob {
+            let mut tee = Tee {
+                inner: reader,
+                out,
+                hasher: Hasher::new(Algorithm::Sha256),
+                n: 0,
+            };
+            let info = apply(&mut tee, &target, &apply_opts)?;
+            let Tee { out, hasher, n, .. } = tee;
+            let digest = hasher.finish().to_string();
+            out.commit(&digest)?;
+            (info, Some((digest, n)))
+        } else {
+            (apply(reader, &target, &apply_opts)?, None)
+        };
+        if let Some(want) = &self.expected_diff_id
+            && *want != info.diff_id.to_string()
+        {
+            return Err(berth_image::Error::DigestMismatch {
+                what: "layer diff_id".to_owned(),
+                expected: want.clone(),
+                actual: info.diff_id.to_string(),
+            }
+            .into());
+        }
+        Ok(StagedLayer {
+            staging: self.staging,
+            info,
+            blob,
+        })
+    }
+}
+
+/// [`prepare_layer`] then [`PreparedLayer::apply`] on this thread.
+///
+/// # Errors
+/// As both.
+pub fn stage_layer<R: Read>(store: &Store, reader: R, opts: &StageOptions) -> Result<StagedLayer> {
+    prepare_layer(store, opts)?.apply(reader)
 }
 
 /// The chain id of `diff_id` stacked on `parent` (OCI image spec).
@@ -163,12 +196,6 @@ pub struct StagedInfo {
     pub size: u64,
     /// The kept blob's digest and size.
     pub blob: Option<(String, u64)>,
-}
-
-/// Maps a `berth_image` error from a reader into the engine's error.
-#[allow(dead_code)]
-pub(crate) fn image_io(e: io::Error) -> Error {
-    Error::Image(berth_image::Error::from_io(e))
 }
 
 #[cfg(test)]

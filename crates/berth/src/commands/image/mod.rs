@@ -3,6 +3,7 @@
 
 pub mod import;
 pub mod load;
+pub mod pull;
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -25,6 +26,8 @@ pub enum ImageCommand {
     Load(load::LoadArgs),
     /// Import a root filesystem tarball as an image.
     Import(import::ImportArgs),
+    /// Download an image from a registry.
+    Pull(pull::PullArgs),
 }
 
 /// Runs `berth image …`.
@@ -32,6 +35,7 @@ pub fn main(paths: &Paths, args: ImageArgs) -> ExitCode {
     match args.command {
         ImageCommand::Load(a) => finish(load::run(paths, &a)),
         ImageCommand::Import(a) => finish(import::run(paths, &a)),
+        ImageCommand::Pull(a) => finish(pull::run(paths, &a)),
     }
 }
 
