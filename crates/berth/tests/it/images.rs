@@ -11,6 +11,7 @@ use crate::common::registry::{
 };
 use crate::common::skip_unless_root;
 
+#[allow(clippy::unwrap_used)] // a helper of tests: panicking is failing
 fn layers_of(skopeo_inspect: &[u8]) -> Vec<String> {
     let v: Value = serde_json::from_slice(skopeo_inspect).unwrap();
     v["Layers"]
@@ -53,8 +54,12 @@ fn load_docker_and_oci_archives_with_their_tags() {
     ]);
     assert_eq!(out, "Loaded image: pretty-empty:latest\n");
     // stdin works too, and -q is quiet.
-    let f = std::fs::File::open(dir.join("docker-unnamed.tar.xz")).unwrap();
-    let out = b.cmd(&["load", "-q"]).stdin(f).output().unwrap();
+    let f = fs_err::File::open(dir.join("docker-unnamed.tar.xz")).unwrap();
+    let out = b
+        .cmd(&["load", "-q"])
+        .stdin(f.into_parts().0)
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -123,7 +128,7 @@ fn import_alpine_with_changes() {
     // The layer really landed in its snapshot.
     let dirs = b.layer_dirs("alpine:imported");
     assert_eq!(
-        std::fs::read_to_string(dirs[0].join("etc/alpine-release")).unwrap(),
+        fs_err::read_to_string(dirs[0].join("etc/alpine-release")).unwrap(),
         "3.20.3\n"
     );
     // --format with a Go template.
@@ -199,7 +204,7 @@ fn push_then_skopeo_sees_the_same_layers() {
     assert_eq!(m["config"]["digest"], ours["Id"]);
     let blob_layers = layers_of(&theirs.stdout);
     let src_manifest: Value = serde_json::from_slice(
-        &std::fs::read(
+        &fs_err::read(
             shared_images()
                 .unwrap()
                 .join("busybox-1.38.0/glibc/image-manifest.json"),
@@ -264,7 +269,7 @@ fn pull_what_skopeo_pushed_and_save_it() {
     let bb = dirs[0].join("bin/busybox");
     assert!(bb.is_file(), "{}", bb.display());
     assert!(
-        std::fs::read_to_string(dirs[0].join("etc/passwd"))
+        fs_err::read_to_string(dirs[0].join("etc/passwd"))
             .unwrap()
             .starts_with("root:")
     );
@@ -339,11 +344,11 @@ fn busybox_static_round_trip_through_the_registry() {
     assert_eq!(a.inspect(&name)["Id"], b.inspect(&name)["Id"]);
     let dirs = b.layer_dirs(&name);
     assert_eq!(
-        std::fs::read_to_string(dirs[0].join("etc/marker")).unwrap(),
+        fs_err::read_to_string(dirs[0].join("etc/marker")).unwrap(),
         "round-trip"
     );
     assert_eq!(
-        std::fs::read_link(dirs[0].join("bin/sh")).unwrap(),
+        fs_err::read_link(dirs[0].join("bin/sh")).unwrap(),
         Path::new("busybox")
     );
 }
@@ -378,11 +383,11 @@ fn corrupted_blob_is_refused_and_the_store_stays_consistent() {
     };
     let hex = "5c3b447848a98e48dce106cb3e6acbd4fb6f9b26ee778798137349ce01f4d3c1";
     let data = reg.blob_data_path(hex);
-    let good = std::fs::read(&data).unwrap();
+    let good = fs_err::read(&data).unwrap();
     let mut bad = good.clone();
     let mid = bad.len() / 2;
     bad[mid] ^= 0xff;
-    std::fs::write(&data, &bad).unwrap();
+    fs_err::write(&data, &bad).unwrap();
 
     let b = Berth::new();
     let name = format!("{}/c/busybox:1", reg.host());
@@ -392,13 +397,13 @@ fn corrupted_blob_is_refused_and_the_store_stays_consistent() {
         "{err}"
     );
     assert_eq!(b.ok(&["images", "-q"]), "");
-    let snaps = std::fs::read_dir(b.root.path().join("snapshots"))
+    let snaps = fs_err::read_dir(b.root.path().join("snapshots"))
         .unwrap()
         .count();
     assert_eq!(snaps, 0, "a snapshot was published from a corrupt blob");
     assert!(!b.root.path().join("blobs/sha256").join(hex).exists());
 
-    std::fs::write(&data, &good).unwrap();
+    fs_err::write(&data, &good).unwrap();
     let out = b.ok(&["pull", &name]);
     assert!(out.contains("Pull complete"), "{out}");
     assert_eq!(b.ok(&["images", "-q"]).lines().count(), 1);
@@ -479,7 +484,7 @@ fn login_logout_and_authenticated_pull() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "Login Succeeded\n");
-    let cfg = std::fs::read_to_string(b.docker_config.path().join("config.json")).unwrap();
+    let cfg = fs_err::read_to_string(b.docker_config.path().join("config.json")).unwrap();
     assert!(cfg.contains(&host), "{cfg}");
 
     // An authenticated push and pull with the stored credentials.
@@ -540,7 +545,7 @@ fn full_disk_fails_cleanly() {
     assert!(err.contains("No space left on device"), "{err}");
     assert_eq!(b.ok(&["images", "-q"]), "");
     assert_eq!(
-        std::fs::read_dir(b.root.path().join("snapshots"))
+        fs_err::read_dir(b.root.path().join("snapshots"))
             .unwrap()
             .count(),
         0

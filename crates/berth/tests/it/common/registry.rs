@@ -2,6 +2,8 @@
 //! loopback port with a temporary storage directory, killed when the guard drops; and
 //! test images made from the shared folder and busybox-static.
 
+#![allow(clippy::unwrap_used)] // a failing helper is a failing test
+
 use std::io::Write as _;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -47,7 +49,7 @@ impl Registry {
             .tempdir()
             .unwrap();
         let storage = dir.path().join("storage");
-        std::fs::create_dir_all(&storage).unwrap();
+        fs_err::create_dir_all(&storage).unwrap();
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let mut config = format!(
             "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\n",
@@ -55,7 +57,7 @@ impl Registry {
         );
         if !users.is_empty() {
             let htpasswd = dir.path().join("htpasswd");
-            let mut f = std::fs::File::create(&htpasswd).unwrap();
+            let mut f = fs_err::File::create(&htpasswd).unwrap();
             for (user, password) in users {
                 writeln!(f, "{user}:{}", bcrypt::hash(password, 4).unwrap()).unwrap();
             }
@@ -65,22 +67,22 @@ impl Registry {
             ));
         }
         let cfg = dir.path().join("config.yml");
-        std::fs::write(&cfg, config).unwrap();
-        let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
+        fs_err::write(&cfg, config).unwrap();
+        let log = fs_err::File::create(dir.path().join("registry.log")).unwrap();
         let child = Command::new(REGISTRY_BIN)
             .arg("serve")
             .arg(&cfg)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(log)
+            .stderr(log.into_parts().0)
             .spawn()
             .unwrap();
         let mut reg = Registry { child, dir, addr };
         let deadline = Instant::now() + Duration::from_secs(20);
         while TcpStream::connect(addr).is_err() {
             if let Ok(Some(status)) = reg.child.try_wait() {
-                let log = std::fs::read_to_string(reg.dir.path().join("registry.log"))
-                    .unwrap_or_default();
+                let log =
+                    fs_err::read_to_string(reg.dir.path().join("registry.log")).unwrap_or_default();
                 panic!("registry exited with {status}: {log}");
             }
             assert!(
@@ -148,7 +150,7 @@ pub fn shared_images() -> Option<PathBuf> {
 
 fn sha256_hex(path: &Path) -> String {
     use sha2::Digest as _;
-    hex::encode(sha2::Sha256::digest(std::fs::read(path).unwrap()))
+    hex::encode(sha2::Sha256::digest(fs_err::read(path).unwrap()))
 }
 
 /// A busybox OCI layout as upstream publishes it, rebuilt in a temporary directory:
@@ -160,13 +162,13 @@ pub fn busybox_layout(variant: &str) -> Option<tempfile::TempDir> {
         .prefix("berth-layout-")
         .tempdir()
         .unwrap();
-    std::fs::create_dir_all(t.path().join("blobs/sha256")).unwrap();
+    fs_err::create_dir_all(t.path().join("blobs/sha256")).unwrap();
     for f in ["oci-layout", "index.json"] {
-        std::fs::copy(src.join(f), t.path().join(f)).unwrap();
+        fs_err::copy(src.join(f), t.path().join(f)).unwrap();
     }
     for f in ["image-manifest.json", "image-config.json", "rootfs.tar.gz"] {
         let hex = sha256_hex(&src.join(f));
-        std::fs::copy(src.join(f), t.path().join("blobs/sha256").join(hex)).unwrap();
+        fs_err::copy(src.join(f), t.path().join("blobs/sha256").join(hex)).unwrap();
     }
     Some(t)
 }
@@ -175,11 +177,11 @@ pub fn busybox_layout(variant: &str) -> Option<tempfile::TempDir> {
 /// marker file, gzip-compressed.
 pub fn busybox_static_tarball(dir: &Path, marker: &str) -> PathBuf {
     let root = dir.join("rootfs");
-    std::fs::create_dir_all(root.join("bin")).unwrap();
-    std::fs::create_dir_all(root.join("etc")).unwrap();
-    std::fs::copy("/bin/busybox", root.join("bin/busybox")).unwrap();
+    fs_err::create_dir_all(root.join("bin")).unwrap();
+    fs_err::create_dir_all(root.join("etc")).unwrap();
+    fs_err::copy("/bin/busybox", root.join("bin/busybox")).unwrap();
     std::os::unix::fs::symlink("busybox", root.join("bin/sh")).unwrap();
-    std::fs::write(root.join("etc/marker"), marker).unwrap();
+    fs_err::write(root.join("etc/marker"), marker).unwrap();
     let out = dir.join("rootfs.tar.gz");
     let st = Command::new("tar")
         .arg("-czf")
