@@ -555,3 +555,47 @@ fn full_disk_fails_cleanly() {
     b.ok(&["import", alpine.to_str().unwrap(), "small:1"]);
     drop(b);
 }
+
+#[test]
+fn killed_pull_leaves_a_consistent_store_and_the_next_pull_completes() {
+    if !available() {
+        return;
+    }
+    let Some(images) = shared_images() else {
+        return;
+    };
+    let reg = Registry::start(&[]);
+    let a = Berth::new();
+    let name = format!("{}/k/alpine:3.20", reg.host());
+    let tarball = images.join("alpine-3.20.3/alpine-minirootfs-3.20.3-x86_64.tar.gz");
+    a.ok(&["import", tarball.to_str().unwrap(), &name]);
+    a.ok(&["push", &name]);
+
+    let b = Berth::new();
+    for delay_ms in [20, 60, 150] {
+        let mut child = b
+            .cmd(&["pull", "-q", &name])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        // Whatever the moment of the kill: the image is either wholly there or absent,
+        // and opening the store again (recovery) leaves no staging leftovers.
+        let ids = b.ok(&["images", "-q"]);
+        assert!(ids.lines().count() <= 1, "{ids}");
+        if ids.is_empty() {
+            continue;
+        }
+        assert!(b.layer_dirs(&name)[0].join("etc/alpine-release").is_file());
+    }
+    assert_eq!(fs_err::read_dir(b.root.path().join("tmp")).unwrap().count(), 0);
+    b.ok(&["pull", &name]);
+    let dirs = b.layer_dirs(&name);
+    assert_eq!(
+        fs_err::read_to_string(dirs[0].join("etc/alpine-release")).unwrap(),
+        "3.20.3\n"
+    );
+}
