@@ -591,7 +591,10 @@ fn killed_pull_leaves_a_consistent_store_and_the_next_pull_completes() {
         }
         assert!(b.layer_dirs(&name)[0].join("etc/alpine-release").is_file());
     }
-    assert_eq!(fs_err::read_dir(b.root.path().join("tmp")).unwrap().count(), 0);
+    assert_eq!(
+        fs_err::read_dir(b.root.path().join("tmp")).unwrap().count(),
+        0
+    );
     b.ok(&["pull", &name]);
     let dirs = b.layer_dirs(&name);
     assert_eq!(
