@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Pull speed: berth vs podman vs skopeo (copy to a directory), side by side, interleaved.
 #
-# Builds a 3-layer image (~100 MB unpacked) from the Debian slim rootfs in
+# Builds a 3-layer image (~95 MB unpacked) from the Debian slim rootfs in
 # ../shared/images, pushes it to a local docker-registry on loopback, then pulls it
 # N times (default 5) into empty stores with each tool and prints medians, MB/s and ratios.
 # Run by hand as root (not in CI):  bench/pull.sh [N]
@@ -38,6 +38,7 @@ tar -xJf "$ROOTFS_TAR" -C "$WORK/rootfs" --numeric-owner
 (cd "$WORK/rootfs" && tar --numeric-owner -cf "$WORK/l2.tar" --exclude ./usr/lib .)
 mkdir -p "$WORK/extra/opt"
 cp -a "$WORK/rootfs/usr/share" "$WORK/extra/opt/share-copy"
+cp -a "$WORK/rootfs/usr/bin" "$WORK/extra/opt/bin-copy"
 (cd "$WORK/extra" && tar --numeric-owner -cf "$WORK/l3.tar" ./opt)
 python3 - "$WORK" <<'PY'
 import gzip, hashlib, json, os, shutil, sys
@@ -86,15 +87,17 @@ IMAGE=127.0.0.1:$PORT/bench/debian:3layers
 skopeo copy -q --dest-tls-verify=false "oci:$WORK/layout" "docker://$IMAGE"
 
 now() { date +%s.%N; }
-run_berth() { local d; d=$(mktemp -d "$WORK/b.XXXX"); local t0; t0=$(now)
+# Let the previous round's deletions and writeback finish, so no tool pays for another's.
+settle() { sync; sleep 1; }
+run_berth() { local d; d=$(mktemp -d "$WORK/b.XXXX"); settle; local t0; t0=$(now)
   "$BERTH" --root "$d" pull -q "$IMAGE" >/dev/null; local t1; t1=$(now)
   rm -rf "$d"; echo "$t1 - $t0" | bc -l; }
-run_podman() { local d; d=$(mktemp -d "$WORK/p.XXXX"); local t0; t0=$(now)
+run_podman() { local d; d=$(mktemp -d "$WORK/p.XXXX"); settle; local t0; t0=$(now)
   podman --root "$d/root" --runroot "$d/run" --storage-driver overlay pull -q --tls-verify=false "$IMAGE" >/dev/null
   local t1; t1=$(now)
   podman --root "$d/root" --runroot "$d/run" --storage-driver overlay system reset -f >/dev/null 2>&1 || true
   rm -rf "$d"; echo "$t1 - $t0" | bc -l; }
-run_skopeo() { local d; d=$(mktemp -d "$WORK/s.XXXX"); local t0; t0=$(now)
+run_skopeo() { local d; d=$(mktemp -d "$WORK/s.XXXX"); settle; local t0; t0=$(now)
   skopeo copy -q --src-tls-verify=false "docker://$IMAGE" "dir:$d/img" >/dev/null; local t1; t1=$(now)
   rm -rf "$d"; echo "$t1 - $t0" | bc -l; }
 
