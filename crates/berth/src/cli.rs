@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use crate::commands::image;
 use crate::commands::oci::OciArgs;
 
 /// berth: run containers like Docker, without a daemon.
@@ -25,12 +26,42 @@ pub struct Cli {
 }
 
 /// berth's commands.
+// Parsed once per process: boxing the big variants would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// The runc-compatible OCI runtime (also reachable as `berth-runc`).
     Oci(Box<OciArgs>),
     /// Show berth's version and what this host supports.
     Version,
+    // image commands
+    /// Manage images.
+    Image(image::ImageArgs),
+    /// Load images from a tar archive or STDIN.
+    Load(image::load::LoadArgs),
+    /// Import a root filesystem tarball as an image.
+    Import(image::import::ImportArgs),
+    /// Download an image from a registry.
+    Pull(image::pull::PullArgs),
+    /// Upload an image to a registry.
+    Push(image::push::PushArgs),
+    /// List images.
+    Images(image::ls::ImagesArgs),
+    /// Remove one or more images.
+    Rmi(image::rm::RmiArgs),
+    /// Create a tag TARGET that refers to SOURCE.
+    Tag(image::tag::TagArgs),
+    /// Show the history of an image.
+    History(image::history::HistoryArgs),
+    /// Save one or more images to a tar archive.
+    Save(image::save::SaveArgs),
+    /// Log in to a registry.
+    Login(image::login::LoginArgs),
+    /// Log out from a registry.
+    Logout(image::login::LogoutArgs),
+    /// Search a registry for images.
+    Search(image::login::SearchArgs),
+    // end of image commands
 }
 
 /// Docker exits 125 for its own usage errors; the runc surface exits 1 like runc.

@@ -13,6 +13,7 @@
 //! ```
 
 mod error;
+pub mod images;
 mod paths;
 
 pub use error::{Error, Result};
