@@ -12,8 +12,10 @@
 //! # Ok::<(), berth_engine::Error>(())
 //! ```
 
+pub mod containers;
 mod error;
 mod paths;
+pub mod volumes;
 
 pub use error::{Error, Result};
 pub use paths::Paths;
