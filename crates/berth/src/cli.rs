@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use crate::commands::image;
 use crate::commands::oci::OciArgs;
 
 /// berth: run containers like Docker, without a daemon.
@@ -31,6 +32,16 @@ pub enum Command {
     Oci(OciArgs),
     /// Show berth's version and what this host supports.
     Version,
+    // image commands
+    /// Manage images.
+    Image(image::ImageArgs),
+    /// Load images from a tar archive or STDIN.
+    Load(image::load::LoadArgs),
+    /// Import a root filesystem tarball as an image.
+    Import(image::import::ImportArgs),
+    /// Download an image from a registry.
+    Pull(image::pull::PullArgs),
+    // end of image commands
 }
 
 /// Docker exits 125 for its own usage errors; the runc surface exits 1 like runc.

@@ -23,6 +23,43 @@ pub enum Error {
     /// The OCI runtime failed.
     #[error(transparent)]
     Runtime(#[from] berth_runtime::Error),
+    /// A `--change` instruction that `import` cannot apply.
+    #[error(
+        "invalid --change {change:?}: {reason}\nhint: supported: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, VOLUME, WORKDIR, STOPSIGNAL"
+    )]
+    InvalidChange {
+        /// The instruction as given.
+        change: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// berth's configuration file cannot be used.
+    #[error("invalid configuration file {path}: {reason}")]
+    Config {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An image whose stored metadata is unusable (config without diff_ids, …).
+    #[error("image {image}: {reason}")]
+    BadImage {
+        /// The image id or name.
+        image: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Downloading a URL (for `import`) failed.
+    #[error("downloading {url}: {reason}")]
+    Download {
+        /// The URL.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A background task of an image operation failed to run.
+    #[error("internal task failed: {0}")]
+    Task(String),
     // container and volume errors
     /// A flag or argument has a value berth cannot use.
     #[error("invalid {flag} value {value:?}\nhint: {hint}")]
@@ -86,6 +123,13 @@ pub enum Error {
 }
 
 impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
     /// The exit status Docker uses for this error: 126/127 when the program could not
     /// run, 125 for everything else.
     pub fn exit_status(&self) -> i32 {

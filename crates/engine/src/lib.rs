@@ -14,6 +14,7 @@
 
 pub mod containers;
 mod error;
+pub mod images;
 mod paths;
 pub mod volumes;
 

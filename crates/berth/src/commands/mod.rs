@@ -1,5 +1,6 @@
 //! One module per command; `dispatch` routes a parsed command line.
 
+pub mod image;
 pub mod oci;
 
 use std::process::ExitCode;
@@ -12,6 +13,12 @@ pub fn dispatch(cli: Cli) -> ExitCode {
     let paths = Paths::new(cli.root.as_ref(), cli.config.as_ref());
     match cli.command {
         Command::Oci(args) => oci::main(&paths, args),
+        // image commands
+        Command::Image(args) => image::main(&paths, args),
+        Command::Load(a) => image::finish(image::load::run(&paths, &a)),
+        Command::Import(a) => image::finish(image::import::run(&paths, &a)),
+        Command::Pull(a) => image::finish(image::pull::run(&paths, &a)),
+        // end of image commands
         Command::Version => {
             println!("berth version {}", env!("CARGO_PKG_VERSION"));
             println!("OCI runtime spec: 1.2.0 (berth oci, berth-runc)");
