@@ -41,6 +41,24 @@ pub enum Command {
     Import(image::import::ImportArgs),
     /// Download an image from a registry.
     Pull(image::pull::PullArgs),
+    /// Upload an image to a registry.
+    Push(image::push::PushArgs),
+    /// List images.
+    Images(image::ls::ImagesArgs),
+    /// Remove one or more images.
+    Rmi(image::rm::RmiArgs),
+    /// Create a tag TARGET that refers to SOURCE.
+    Tag(image::tag::TagArgs),
+    /// Show the history of an image.
+    History(image::history::HistoryArgs),
+    /// Save one or more images to a tar archive.
+    Save(image::save::SaveArgs),
+    /// Log in to a registry.
+    Login(image::login::LoginArgs),
+    /// Log out from a registry.
+    Logout(image::login::LogoutArgs),
+    /// Search a registry for images.
+    Search(image::login::SearchArgs),
     // end of image commands
 }
 

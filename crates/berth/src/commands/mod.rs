@@ -18,6 +18,15 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Load(a) => image::finish(image::load::run(&paths, &a)),
         Command::Import(a) => image::finish(image::import::run(&paths, &a)),
         Command::Pull(a) => image::finish(image::pull::run(&paths, &a)),
+        Command::Push(a) => image::finish(image::push::run(&paths, &a)),
+        Command::Images(a) => image::finish(image::ls::run(&paths, &a)),
+        Command::Rmi(a) => image::finish(image::rm::run(&paths, &a)),
+        Command::Tag(a) => image::finish(image::tag::run(&paths, &a)),
+        Command::History(a) => image::finish(image::history::run(&paths, &a)),
+        Command::Save(a) => image::finish(image::save::run(&paths, &a)),
+        Command::Login(a) => image::finish(image::login::run_login(&paths, &a)),
+        Command::Logout(a) => image::finish(image::login::run_logout(&paths, &a)),
+        Command::Search(a) => image::finish(image::login::run_search(&paths, &a)),
         // end of image commands
         Command::Version => {
             println!("berth version {}", env!("CARGO_PKG_VERSION"));

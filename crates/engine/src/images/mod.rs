@@ -14,17 +14,23 @@
 mod change;
 mod config;
 mod import;
+mod inspect;
 mod load;
 mod manage;
 mod pull;
+mod push;
 mod runtime;
+mod save;
 pub mod unpack;
 
 pub use change::{ConfigChange, parse_change};
 pub use config::{RegistryConfig, docker_config_dir};
 pub use import::ImportOptions;
+pub use inspect::{HistoryEntry, image_inspect_json};
 pub use load::LoadedImage;
 pub use pull::{PullEvent, PullOptions, PullOutcome};
+pub use push::PushEvent;
+pub use save::SaveFormat;
 
 use berth_image::Reference;
 
