@@ -2,5 +2,6 @@
 //! One test binary with modules keeps link times down (style.md).
 
 mod common;
+mod containers;
 mod oci;
 mod oci_limits;

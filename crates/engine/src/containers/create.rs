@@ -94,6 +94,7 @@ pub fn validate(opts: &RunOptions, image: &ImageConfig) -> Result<()> {
         etc_files: Vec::new(),
         devices: Vec::new(),
         init_binary: None,
+        host_caps: super::security::all_caps(),
     };
     spec::build(&dry).map(|_| ())
 }
@@ -381,6 +382,7 @@ impl Engine {
             etc_files: etc,
             devices,
             init_binary,
+            host_caps: super::security::host_caps(),
         };
         let oci = spec::build(&input)?;
         write_spec(&dir, &oci)?;

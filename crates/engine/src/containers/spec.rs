@@ -96,6 +96,8 @@ pub struct SpecInput<'a> {
     pub devices: Vec<Device>,
     /// The berth binary to mount at [`INIT_PATH`] for `--init`.
     pub init_binary: Option<PathBuf>,
+    /// Capabilities berth itself may grant (its bounding set).
+    pub host_caps: Vec<String>,
 }
 
 /// The process's argv: entrypoint + cmd with Docker's rules (`--entrypoint` resets the
@@ -295,7 +297,12 @@ pub fn build(input: &SpecInput<'_>) -> Result<Spec> {
     let host = hostname(opts, input.id);
     let mut args = command_line(opts, input.image)?;
     let env = environment(opts, input.image, &host, &input.user.home);
-    let caps = security::capabilities(opts.privileged, &opts.cap_add, &opts.cap_drop)?;
+    let caps = security::capabilities(
+        opts.privileged,
+        &opts.cap_add,
+        &opts.cap_drop,
+        &input.host_caps,
+    )?;
     let (seccomp_opt, nnp, apparmor) = security_opts(opts)?;
     let cwd = opts
         .workdir
@@ -478,6 +485,7 @@ mod tests {
             etc_files: vec![("/etc/hosts".into(), "/h/hosts".into())],
             devices: vec![],
             init_binary: None,
+            host_caps: security::all_caps(),
         }
     }
 
