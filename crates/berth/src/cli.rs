@@ -103,6 +103,9 @@ pub enum Command {
     /// Internal: the monitor of a detached container.
     #[command(name = "__monitor", hide = true)]
     Monitor(container::monitor::MonitorArgs),
+    /// Internal: berth as a container's init (`--init`).
+    #[command(name = "__init", hide = true)]
+    Init(container::monitor::InitArgs),
     // end of container commands
 }
 

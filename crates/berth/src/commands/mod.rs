@@ -50,6 +50,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Container(a) => container::main(&paths, a),
         Command::Volume(a) => container::volume::main(&paths, a),
         Command::Monitor(a) => container::monitor::main(&paths, a),
+        Command::Init(a) => container::monitor::init(&a),
         // end of container commands
         Command::Version => {
             println!("berth version {}", env!("CARGO_PKG_VERSION"));

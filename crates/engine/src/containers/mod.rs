@@ -27,6 +27,7 @@ pub mod create;
 mod etc_files;
 pub mod exec;
 pub mod image_config;
+pub mod init;
 pub mod inspect;
 pub mod lifecycle;
 pub mod logs;

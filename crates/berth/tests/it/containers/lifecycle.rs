@@ -153,6 +153,33 @@ fn kill_signals_and_restart_policy() {
     assert_eq!(r.ok(&["wait", "tt"]).trim(), "137");
     let e = r.fails(&["kill", "tt"], 1);
     assert!(e.contains("not running"), "{e}");
+    // With --init, berth is PID 1: it forwards TERM, so the program dies of it (143),
+    // and it reaps orphans (no zombie left by a double fork).
+    r.ok(&[
+        "run",
+        "-d",
+        "--init",
+        "--name",
+        "ini",
+        "alpine:test",
+        "sh",
+        "-c",
+        "(sleep 0.1 &) ; sleep 1000",
+    ]);
+    let ps = r.ok(&["exec", "ini", "ps", "-o", "pid,stat,args"]);
+    assert!(
+        ps.lines()
+            .any(|l| l.trim_start().starts_with("1 ") && l.contains("__init")),
+        "{ps}"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let ps = r.ok(&["exec", "ini", "ps", "-o", "stat"]);
+    assert!(
+        !ps.lines().any(|l| l.trim().starts_with('Z')),
+        "zombie left: {ps}"
+    );
+    r.ok(&["kill", "-s", "TERM", "ini"]);
+    assert_eq!(r.ok(&["wait", "ini"]).trim(), "143");
     // on-failure:2 restarts twice, then gives up.
     r.ok(&[
         "run",
