@@ -21,11 +21,11 @@ fn exit_codes_follow_docker() {
     assert!(e.contains("/no/such/program"), "{e}");
     // --rm left nothing behind: no container, no container directory, no mount.
     assert!(r.all_ids().is_empty());
-    let dirs = std::fs::read_dir(r.dir.path().join("containers"))
+    let dirs = fs_err::read_dir(r.dir.path().join("containers"))
         .unwrap()
         .count();
     assert_eq!(dirs, 0);
-    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let mounts = fs_err::read_to_string("/proc/self/mountinfo").unwrap();
     assert!(!mounts.contains(r.dir.path().to_str().unwrap()));
 }
 
@@ -64,7 +64,7 @@ fn detached_container_logs_exec_stop_and_inspect() {
         .join("containers")
         .join(id)
         .join(format!("{id}-json.log"));
-    let first = std::fs::read_to_string(&log).unwrap();
+    let first = fs_err::read_to_string(&log).unwrap();
     let line: serde_json::Value = serde_json::from_str(first.lines().next().unwrap()).unwrap();
     assert_eq!(line["log"], "out-hi there\n");
     assert!(line["time"].as_str().unwrap().ends_with('Z'));
@@ -287,7 +287,7 @@ fn limits_are_enforced() {
     // Security defaults: Docker's capabilities, seccomp on, /proc/timer_list masked
     // (non-empty on the host).
     assert!(
-        !std::fs::read_to_string("/proc/timer_list")
+        !fs_err::read_to_string("/proc/timer_list")
             .unwrap()
             .is_empty()
     );
@@ -328,4 +328,35 @@ fn limits_are_enforced() {
         ]),
         "65534\n/tmp\n"
     );
+}
+
+#[test]
+fn user_and_groups_come_from_the_image() {
+    if skip() {
+        return;
+    }
+    let r = Root::with_alpine();
+    if !r.import_busybox_static() {
+        return;
+    }
+    // bbstatic's /etc/passwd and /etc/group (not the host's) decide the ids.
+    let ids = |user: &[&str]| {
+        let mut a = vec!["run", "--rm"];
+        a.extend_from_slice(user);
+        a.extend_from_slice(&[
+            "bbstatic:test",
+            "sh",
+            "-c",
+            "echo $(id -u) $(id -g) $(id -G)",
+        ]);
+        r.ok(&a).trim().to_owned()
+    };
+    assert_eq!(ids(&["-u", "web"]), "1000 1000 1000 2000");
+    assert_eq!(
+        ids(&["-u", "web:root", "--group-add", "1234"]),
+        "1000 0 0 1234"
+    );
+    let e = r.fails(&["run", "--rm", "-u", "ghost", "bbstatic:test", "id"], 125);
+    assert!(e.contains("ghost") && e.contains("/etc/passwd"), "{e}");
+    assert!(r.all_ids().is_empty(), "a refused create leaves nothing");
 }

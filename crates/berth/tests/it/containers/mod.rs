@@ -3,6 +3,8 @@
 //! Every test's [`Root`] removes its containers, volumes and mounts on drop, also
 //! when the test fails.
 
+#![allow(clippy::unwrap_used)] // test harness: a failed setup step is a failed test
+
 mod bad_input;
 mod concurrency;
 mod lifecycle;
@@ -139,18 +141,18 @@ impl Root {
         };
         let tree = self.dir.path().join("bbtree");
         for d in ["bin", "etc", "tmp", "proc", "sys", "dev"] {
-            std::fs::create_dir_all(tree.join(d)).unwrap();
+            fs_err::create_dir_all(tree.join(d)).unwrap();
         }
-        std::fs::copy(&bb, tree.join("bin/busybox")).unwrap();
+        fs_err::copy(&bb, tree.join("bin/busybox")).unwrap();
         for applet in ["sh", "echo", "cat", "sleep", "ls", "id", "true", "false"] {
             std::os::unix::fs::symlink("busybox", tree.join("bin").join(applet)).unwrap();
         }
-        std::fs::write(
+        fs_err::write(
             tree.join("etc/passwd"),
             "root:x:0:0:root:/root:/bin/sh\nweb:x:1000:1000::/home/web:/bin/sh\n",
         )
         .unwrap();
-        std::fs::write(
+        fs_err::write(
             tree.join("etc/group"),
             "root:x:0:\nweb:x:1000:\nextra:x:2000:web\n",
         )
@@ -186,7 +188,7 @@ impl Drop for Root {
         let _ = self.cmd(&["volume", "prune", "-f", "-a"]).output();
         // Anything still mounted under the root (a test that died half way): deepest first.
         let root = self.dir.path().to_string_lossy().into_owned();
-        let mut mounts: Vec<String> = std::fs::read_to_string("/proc/self/mountinfo")
+        let mut mounts: Vec<String> = fs_err::read_to_string("/proc/self/mountinfo")
             .unwrap_or_default()
             .lines()
             .filter_map(|l| l.split(' ').nth(4).map(str::to_owned))

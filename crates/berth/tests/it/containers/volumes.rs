@@ -59,10 +59,7 @@ fn volume_data_survives_its_container() {
     assert_eq!(doc[0]["Name"], "data");
     assert_eq!(doc[0]["Labels"]["k"], "v");
     let mp = doc[0]["Mountpoint"].as_str().unwrap();
-    assert_eq!(
-        std::fs::read_to_string(format!("{mp}/f")).unwrap(),
-        "kept\n"
-    );
+    assert_eq!(fs_err::read_to_string(format!("{mp}/f")).unwrap(), "kept\n");
     assert_eq!(
         r.ok(&["volume", "ls", "-q", "--filter", "label=k=v"])
             .trim(),
@@ -120,7 +117,7 @@ fn copy_up_anonymous_volumes_and_binds() {
         "echo from-container > /h/f",
     ]);
     assert_eq!(
-        std::fs::read_to_string(host.join("f")).unwrap(),
+        fs_err::read_to_string(host.join("f")).unwrap(),
         "from-container\n"
     );
     let missing = r.dir.path().join("missing");
