@@ -96,6 +96,16 @@ pub enum Command {
     Rename(container::rename::RenameArgs),
     /// Display the running processes of a container.
     Top(container::top::TopArgs),
+    /// Inspect changes to files or directories on a container's filesystem.
+    Diff(container::diff::DiffArgs),
+    /// Export a container's filesystem as a tar archive.
+    Export(container::export::ExportArgs),
+    /// Get real time events from berth.
+    Events(container::events::EventsArgs),
+    /// Display container resource usage statistics.
+    Stats(container::stats::StatsArgs),
+    /// List port mappings for the container.
+    Port(container::port::PortArgs),
     /// Manage containers.
     Container(container::ContainerArgs),
     /// Manage volumes.

@@ -129,3 +129,60 @@ fn copy_up_anonymous_volumes_and_binds() {
     r.ok(&["volume", "prune", "-f", "-a"]);
     assert!(r.ok(&["volume", "ls", "-q"]).is_empty());
 }
+
+#[test]
+fn diff_export_and_events() {
+    if skip() {
+        return;
+    }
+    let r = Root::with_alpine();
+    r.ok(&[
+        "run",
+        "--name",
+        "dd",
+        "alpine:test",
+        "sh",
+        "-c",
+        "echo x > /tmp/new; rm /etc/motd",
+    ]);
+    let diff = r.ok(&["diff", "dd"]);
+    assert!(diff.contains("A /tmp/new\n"), "{diff}");
+    assert!(diff.contains("D /etc/motd\n"), "{diff}");
+    assert!(!diff.contains("resolv.conf"), "{diff}");
+    let tarball = r.dir.path().join("dd.tar");
+    r.ok(&["export", "-o", tarball.to_str().unwrap(), "dd"]);
+    let list = std::process::Command::new("tar")
+        .arg("-tf")
+        .arg(&tarball)
+        .output()
+        .unwrap();
+    let list = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        list.lines()
+            .any(|l| l.trim_start_matches("./") == "tmp/new"),
+        "{list}"
+    );
+    assert!(
+        !list
+            .lines()
+            .any(|l| l.trim_start_matches("./") == "etc/motd")
+    );
+    let id = r.inspect("dd", "{{.Id}}");
+    r.ok(&["rm", "dd"]);
+    let filter = format!("container={id}");
+    let ev = r.ok(&[
+        "events",
+        "--since",
+        "10m",
+        "--until",
+        "0s",
+        "--filter",
+        &filter,
+        "--format",
+        "{{.Action}}",
+    ]);
+    assert_eq!(
+        ev.split_whitespace().collect::<Vec<_>>(),
+        ["create", "start", "die", "destroy"]
+    );
+}
