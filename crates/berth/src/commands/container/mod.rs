@@ -3,6 +3,7 @@
 //! `rename`, `top`, `container prune`, `volume …`, and the hidden `__monitor`.
 
 pub mod attach;
+pub mod cp;
 pub mod create;
 pub mod diff;
 pub mod events;
@@ -82,6 +83,8 @@ pub enum ContainerCommand {
     Top(top::TopArgs),
     /// Remove all stopped containers.
     Prune(prune::PruneArgs),
+    /// Copy files/folders between a container and the local filesystem.
+    Cp(cp::CpArgs),
     /// Inspect changes to files or directories on a container's filesystem.
     Diff(diff::DiffArgs),
     /// Export a container's filesystem as a tar archive.
@@ -114,6 +117,7 @@ pub fn main(paths: &Paths, args: ContainerArgs) -> ExitCode {
         C::Rename(a) => done(rename::run(paths, &a)),
         C::Top(a) => done(top::run(paths, &a)),
         C::Prune(a) => done(prune::run(paths, &a)),
+        C::Cp(a) => done(cp::run(paths, &a)),
         C::Diff(a) => done(diff::run(paths, &a)),
         C::Export(a) => done(export::run(paths, &a)),
         C::Stats(a) => done(stats::run(paths, &a)),
