@@ -96,6 +96,8 @@ pub enum Command {
     Rename(container::rename::RenameArgs),
     /// Display the running processes of a container.
     Top(container::top::TopArgs),
+    /// Create a new image from a container's changes.
+    Commit(container::commit::CommitArgs),
     /// Copy files/folders between a container and the local filesystem.
     Cp(container::cp::CpArgs),
     /// Inspect changes to files or directories on a container's filesystem.

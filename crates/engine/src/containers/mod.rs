@@ -24,6 +24,7 @@
 
 pub mod attach;
 pub mod changes;
+pub mod commit;
 pub mod copy;
 pub mod create;
 mod etc_files;
