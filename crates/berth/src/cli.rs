@@ -27,6 +27,8 @@ pub struct Cli {
 }
 
 /// berth's commands.
+// Parsed once per process: boxing the big variants would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// The runc-compatible OCI runtime (also reachable as `berth-runc`).

@@ -3,5 +3,6 @@
 
 mod common;
 mod containers;
+mod images;
 mod oci;
 mod oci_limits;
