@@ -39,6 +39,7 @@ pub mod monitor;
 pub mod mounts;
 pub mod names;
 pub mod options;
+pub mod resources;
 pub mod security;
 pub mod spec;
 pub mod stats;
