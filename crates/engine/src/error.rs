@@ -60,6 +60,66 @@ pub enum Error {
     /// A background task of an image operation failed to run.
     #[error("internal task failed: {0}")]
     Task(String),
+    // container and volume errors
+    /// A flag or argument has a value berth cannot use.
+    #[error("invalid {flag} value {value:?}\nhint: {hint}")]
+    Invalid {
+        /// The flag (`--memory`).
+        flag: &'static str,
+        /// What the user gave.
+        value: String,
+        /// What to do instead.
+        hint: String,
+    },
+    /// JSON that berth wrote or was given does not parse.
+    #[error("{what}: {source}")]
+    Json {
+        /// What was being read.
+        what: String,
+        /// The cause.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The container's state does not allow the operation.
+    #[error("container {name} is {status}: cannot {op}{hint}")]
+    ContainerState {
+        /// Container name.
+        name: String,
+        /// Its status.
+        status: String,
+        /// What was asked.
+        op: &'static str,
+        /// `\nhint: …` or empty.
+        hint: String,
+    },
+    /// A system call failed.
+    #[error("{what}: {source}")]
+    Sys {
+        /// What berth was doing.
+        what: String,
+        /// The errno.
+        #[source]
+        source: nix::Error,
+    },
+    /// No local image by that name.
+    #[error(
+        "no such image: {reference}\nhint: pull it first (berth pull {reference}), or load/import it"
+    )]
+    ImageMissing {
+        /// The name the user gave.
+        reference: String,
+    },
+    /// The container's monitor failed to start it.
+    #[error("{0}")]
+    Monitor(String),
+    /// The container's program could not be executed (126) or found (127).
+    #[error("{message}")]
+    Exec {
+        /// The runtime's explanation.
+        message: String,
+        /// 126 or 127.
+        status: i32,
+    },
 }
 
 impl Error {
@@ -67,6 +127,16 @@ impl Error {
         Error::Io {
             path: path.into(),
             source,
+        }
+    }
+
+    /// The exit status Docker uses for this error: 126/127 when the program could not
+    /// run, 125 for everything else.
+    pub fn exit_status(&self) -> i32 {
+        match self {
+            Error::Exec { status, .. }
+            | Error::Runtime(berth_runtime::Error::Exec { status, .. }) => *status,
+            _ => 125,
         }
     }
 }

@@ -12,9 +12,11 @@
 //! # Ok::<(), berth_engine::Error>(())
 //! ```
 
+pub mod containers;
 mod error;
 pub mod images;
 mod paths;
+pub mod volumes;
 
 pub use error::{Error, Result};
 pub use paths::Paths;

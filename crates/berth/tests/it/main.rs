@@ -6,6 +6,7 @@
 
 mod common;
 mod containerd;
+mod containers;
 mod images;
 mod oci;
 mod oci_conformance;

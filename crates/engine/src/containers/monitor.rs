@@ -1,0 +1,616 @@
+//! The monitor of a detached container: `berth __monitor ID DATA RUN`, a small
+//! single-threaded process (poll loop, no async runtime) started with `setsid`.
+//!
+//! It is the runtime's parent: it starts the container (holding the pty master or the
+//! output pipes), writes the output to the json-file log, serves the attach socket,
+//! records the exit in the store, applies the restart policy and `--rm`. It tells the
+//! CLI that the container runs (or why it could not start) through a pipe on fd 3.
+
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::time::Duration;
+
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::Pid;
+
+use super::logs::{self, LogOptions};
+use super::{Stored, attach};
+use crate::{Engine, Error, Paths, Result};
+
+/// The fd on which the monitor reports the start to the CLI.
+const SYNC_FD: RawFd = 3;
+
+impl Engine {
+    /// Starts a created (or stopped) container under a new monitor process and returns
+    /// once it runs; the error of a failed start comes back as the error.
+    pub fn start_detached(&self, name: &str) -> Result<String> {
+        self.spawn_monitor(name, false).map(|(id, _)| id)
+    }
+
+    /// Like [`Engine::start_detached`], but connected to the attach socket before the
+    /// container starts, so no output is missed (`start -a`, `run -t`).
+    pub fn start_attached(
+        &self,
+        name: &str,
+        opts: &super::attach::AttachOptions,
+    ) -> Result<super::attach::AttachEnd> {
+        let (id, sock) = self.spawn_monitor(name, true)?;
+        self.attach_with(&id, sock, opts)
+    }
+
+    fn spawn_monitor(&self, name: &str, wait_attach: bool) -> Result<(String, Option<UnixStream>)> {
+        use std::io::BufRead;
+        use std::os::unix::process::CommandExt;
+        let (rec, _) = self.container(name)?;
+        if matches!(
+            self.reconcile(&rec)?,
+            berth_store::ContainerStatus::Running
+                | berth_store::ContainerStatus::Paused
+                | berth_store::ContainerStatus::Restarting
+        ) {
+            return Ok((rec.id, None));
+        }
+        let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::Sys {
+            what: "creating a pipe".into(),
+            source: e,
+        })?;
+        let exe = std::env::current_exe().map_err(|e| Error::Io {
+            path: "/proc/self/exe".into(),
+            source: e,
+        })?;
+        let wfd = w.as_raw_fd();
+        let mut cmd = std::process::Command::new(exe);
+        cmd.arg("__monitor")
+            .arg(&rec.id)
+            .arg(&self.paths().data)
+            .arg(&self.paths().run)
+            .args(wait_attach.then_some("--attach"))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::dup2(wfd, SYNC_FD) < 0 || libc::setsid() < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let mut child = cmd.spawn().map_err(|e| Error::Io {
+            path: "berth __monitor".into(),
+            source: e,
+        })?;
+        drop(w);
+        let mut reader = std::io::BufReader::new(std::fs::File::from(r));
+        let mut sock = None;
+        if wait_attach {
+            let mut line = String::new();
+            let _ = reader.read_line(&mut line);
+            if line == "listening\n" {
+                let path = self.attach_socket(&rec.id);
+                sock = Some(UnixStream::connect(&path).map_err(|e| Error::Io { path, source: e })?);
+            }
+        }
+        let mut answer = String::new();
+        let _ = reader.read_to_string(&mut answer);
+        // The monitor stays; reap it only if it already ended (a failed start).
+        let _ = child.try_wait();
+        match answer.split_once('\n') {
+            Some(("ok", _)) => Ok((rec.id, sock)),
+            Some((status, msg)) if status.starts_with("err ") => {
+                let status: i32 = status[4..].parse().unwrap_or(125);
+                let _ = child.wait();
+                if status == 126 || status == 127 {
+                    Err(Error::Exec {
+                        message: msg.trim_end().to_owned(),
+                        status,
+                    })
+                } else {
+                    Err(Error::Monitor(msg.trim_end().to_owned()))
+                }
+            }
+            _ => {
+                let _ = child.wait();
+                Err(Error::Monitor(format!(
+                    "the monitor of container {} exited before starting it",
+                    super::short(&rec.id)
+                )))
+            }
+        }
+    }
+}
+
+/// Entry point of `berth __monitor ID DATA RUN [--attach]`; returns the process exit
+/// code. With `wait_attach`, the first attach client is accepted before the container
+/// starts.
+pub fn main(id: &str, paths: Paths, wait_attach: bool) -> i32 {
+    // SAFETY: fd 3 was set up by `start_detached` for us alone.
+    let sync = (nix::fcntl::fcntl(
+        unsafe { BorrowedFd::borrow_raw(SYNC_FD) },
+        nix::fcntl::FcntlArg::F_GETFD,
+    )
+    .is_ok())
+    .then(|| unsafe { OwnedFd::from_raw_fd(SYNC_FD) });
+    let _ = nix::fcntl::fcntl(
+        unsafe { BorrowedFd::borrow_raw(SYNC_FD) },
+        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+    );
+    let report = |sync: &mut Option<OwnedFd>, text: &str| {
+        if let Some(fd) = sync.take() {
+            let _ = std::fs::File::from(fd).write_all(text.as_bytes());
+        }
+    };
+    let mut sync = sync;
+    let engine = match Engine::open(paths) {
+        Ok(e) => e,
+        Err(e) => {
+            report(&mut sync, &format!("err 125\n{e}\n"));
+            return 125;
+        }
+    };
+    match Monitor::new(&engine, id) {
+        Ok(mut m) => {
+            if wait_attach {
+                m.accept_first(sync.as_ref());
+            }
+            m.run(&mut sync, report)
+        }
+        Err(e) => {
+            report(&mut sync, &format!("err {}\n{e}\n", e.exit_status()));
+            125
+        }
+    }
+}
+
+/// The container's output and input, as the monitor holds them.
+enum Io {
+    Pty(OwnedFd),
+    Pipes {
+        out: OwnedFd,
+        err: OwnedFd,
+        stdin: Option<OwnedFd>,
+    },
+}
+
+struct Client {
+    stream: UnixStream,
+    inbuf: Vec<u8>,
+}
+
+struct Monitor<'a> {
+    engine: &'a Engine,
+    id: String,
+    stored: Stored,
+    sfd: SignalFd,
+    listener: UnixListener,
+    clients: Vec<Client>,
+    log: Option<logs::Writer>,
+}
+
+fn sys(what: &str) -> impl FnOnce(nix::Error) -> Error + '_ {
+    move |e| Error::Sys {
+        what: what.into(),
+        source: e,
+    }
+}
+
+fn set_nonblock(fd: BorrowedFd<'_>) {
+    let _ = nix::fcntl::fcntl(
+        fd,
+        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+    );
+}
+
+impl<'a> Monitor<'a> {
+    fn new(engine: &'a Engine, id: &str) -> Result<Monitor<'a>> {
+        let (rec, stored) = engine.container(id)?;
+        let mut sigs = SigSet::empty();
+        for s in [
+            Signal::SIGCHLD,
+            Signal::SIGTERM,
+            Signal::SIGINT,
+            Signal::SIGHUP,
+            Signal::SIGPIPE,
+        ] {
+            sigs.add(s);
+        }
+        sigs.thread_block().map_err(sys("blocking signals"))?;
+        let sfd = SignalFd::with_flags(&sigs, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
+            .map_err(sys("creating a signalfd"))?;
+        let sock = engine.attach_socket(&rec.id);
+        if let Some(parent) = sock.parent() {
+            fs_err::create_dir_all(parent).map_err(|e| Error::Io {
+                path: parent.to_owned(),
+                source: e,
+            })?;
+        }
+        let _ = fs_err::remove_file(&sock);
+        let listener = UnixListener::bind(&sock).map_err(|e| Error::Io {
+            path: sock.clone(),
+            source: e,
+        })?;
+        listener.set_nonblocking(true).map_err(|e| Error::Io {
+            path: sock.clone(),
+            source: e,
+        })?;
+        let log = if stored.opts.log_driver.as_deref() == Some("none") {
+            None
+        } else {
+            let dir = engine.store().container_dir(&rec.id)?;
+            Some(logs::Writer::open(
+                logs::log_path(&dir, &rec.id),
+                LogOptions::parse(&stored.opts.log_opts)?,
+            )?)
+        };
+        Ok(Monitor {
+            engine,
+            id: rec.id,
+            stored,
+            sfd,
+            listener,
+            clients: Vec::new(),
+            log,
+        })
+    }
+
+    /// Says "listening" on the sync pipe and waits (10 s at most) for the first client.
+    fn accept_first(&mut self, sync: Option<&OwnedFd>) {
+        if let Some(fd) = sync {
+            let _ = nix::unistd::write(fd.as_fd(), b"listening\n");
+        }
+        let mut fds = [PollFd::new(self.listener.as_fd(), PollFlags::POLLIN)];
+        if poll(&mut fds, PollTimeout::from(10_000u16)).unwrap_or(0) > 0
+            && let Ok((s, _)) = self.listener.accept()
+        {
+            let _ = s.set_nonblocking(true);
+            self.clients.push(Client {
+                stream: s,
+                inbuf: Vec::new(),
+            });
+        }
+    }
+
+    /// Starts the container with its stdio wired to the monitor.
+    fn launch(&mut self) -> Result<(i32, Io)> {
+        if self.stored.opts.tty {
+            let l = self.engine.launch(&self.id, true)?;
+            let pty = l
+                .pty
+                .ok_or_else(|| Error::Monitor("the runtime returned no pty".into()))?;
+            set_nonblock(pty.as_fd());
+            return Ok((l.pid, Io::Pty(pty)));
+        }
+        let flags = nix::fcntl::OFlag::O_CLOEXEC;
+        let (out_r, out_w) = nix::unistd::pipe2(flags).map_err(sys("creating a pipe"))?;
+        let (err_r, err_w) = nix::unistd::pipe2(flags).map_err(sys("creating a pipe"))?;
+        let (in_r, in_w) = if self.stored.opts.interactive {
+            let (r, w) = nix::unistd::pipe2(flags).map_err(sys("creating a pipe"))?;
+            (Some(r), Some(w))
+        } else {
+            (None, None)
+        };
+        let null = fs_err::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/null")
+            .map_err(|e| Error::Io {
+                path: "/dev/null".into(),
+                source: e,
+            })?;
+        let stdin_src = in_r.as_ref().map_or(null.as_raw_fd(), AsRawFd::as_raw_fd);
+        // The container inherits the monitor's 0/1/2 when the runtime forks it.
+        unsafe {
+            libc::dup2(stdin_src, 0);
+            libc::dup2(out_w.as_raw_fd(), 1);
+            libc::dup2(err_w.as_raw_fd(), 2);
+        }
+        let launched = self.engine.launch(&self.id, false);
+        unsafe {
+            for fd in 0..3 {
+                libc::dup2(null.as_raw_fd(), fd);
+            }
+        }
+        drop((out_w, err_w, in_r));
+        let l = launched?;
+        set_nonblock(out_r.as_fd());
+        set_nonblock(err_r.as_fd());
+        Ok((
+            l.pid,
+            Io::Pipes {
+                out: out_r,
+                err: err_r,
+                stdin: in_w,
+            },
+        ))
+    }
+
+    fn run(
+        &mut self,
+        sync: &mut Option<OwnedFd>,
+        report: impl Fn(&mut Option<OwnedFd>, &str),
+    ) -> i32 {
+        let policy = self.stored.restart_policy();
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            let (pid, mut io) = match self.launch() {
+                Ok(x) => x,
+                Err(e) => {
+                    report(sync, &format!("err {}\n{e}\n", e.exit_status()));
+                    self.close();
+                    if self.stored.opts.auto_remove {
+                        let _ = self.engine.remove_container(&self.id, true, true);
+                    }
+                    return 1;
+                }
+            };
+            report(sync, "ok\n");
+            shed_clean_pages();
+            let code = self.serve(pid, &mut io);
+            drop(io);
+            if let Some(l) = &mut self.log {
+                let _ = l.flush_partial();
+            }
+            let state = match self.engine.finish(&self.id, code) {
+                Ok(s) => s,
+                Err(_) => break,
+            };
+            self.send_all(3, code.to_string().as_bytes());
+            let by_user = state
+                .extra
+                .get("stopped_by_user")
+                .and_then(serde_json::Value::as_bool)
+                .unwrap_or(false);
+            if !policy.should_restart(code, state.restart_count, by_user) {
+                break;
+            }
+            if self
+                .engine
+                .store()
+                .update_container_state(&self.id, |s| {
+                    s.restart_count += 1;
+                    s.status = berth_store::ContainerStatus::Restarting;
+                    Ok(())
+                })
+                .is_err()
+            {
+                break;
+            }
+            std::thread::sleep(backoff);
+            backoff = (backoff * 2).min(Duration::from_secs(10));
+        }
+        self.close();
+        if self.stored.opts.auto_remove {
+            let _ = self.engine.remove_container(&self.id, true, true);
+        }
+        0
+    }
+
+    fn close(&mut self) {
+        self.clients.clear();
+        let _ = fs_err::remove_file(self.engine.attach_socket(&self.id));
+    }
+
+    /// Relays I/O until the container's init exits; returns its exit code.
+    fn serve(&mut self, pid: i32, io: &mut Io) -> i32 {
+        loop {
+            // Reap: the container's init, and orphans re-parented to us (subreaper).
+            loop {
+                match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+                    Ok(WaitStatus::StillAlive) | Err(_) => break,
+                    Ok(ws) => {
+                        if ws.pid() == Some(Pid::from_raw(pid))
+                            && let Some(code) = berth_runtime::exit_code_of(ws)
+                        {
+                            self.drain(io);
+                            return code;
+                        }
+                    }
+                }
+            }
+            let io_ref: &Io = io;
+            let outs: Vec<BorrowedFd<'_>> = match io_ref {
+                Io::Pty(p) => vec![p.as_fd()],
+                Io::Pipes { out, err, .. } => vec![out.as_fd(), err.as_fd()],
+            };
+            let mut fds = vec![
+                PollFd::new(self.sfd.as_fd(), PollFlags::POLLIN),
+                PollFd::new(self.listener.as_fd(), PollFlags::POLLIN),
+            ];
+            for o in &outs {
+                fds.push(PollFd::new(*o, PollFlags::POLLIN));
+            }
+            let nouts = outs.len();
+            for c in &self.clients {
+                fds.push(PollFd::new(c.stream.as_fd(), PollFlags::POLLIN));
+            }
+            let _ = poll(&mut fds, PollTimeout::from(1000u16));
+            let ready: Vec<bool> = fds
+                .iter()
+                .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
+                .collect();
+            drop(fds);
+            drop(outs);
+            if ready[0] {
+                while let Ok(Some(info)) = self.sfd.read_signal() {
+                    let signo = i32::try_from(info.ssi_signo).unwrap_or(0);
+                    if matches!(signo, libc::SIGTERM | libc::SIGINT | libc::SIGHUP) {
+                        // SAFETY: signalling the container's init.
+                        unsafe { libc::kill(pid, signo) };
+                    }
+                }
+            }
+            if ready[1] {
+                while let Ok((s, _)) = self.listener.accept() {
+                    let _ = s.set_nonblocking(false);
+                    let _ = s.set_write_timeout(Some(Duration::from_secs(2)));
+                    let _ = s.set_nonblocking(true);
+                    self.clients.push(Client {
+                        stream: s,
+                        inbuf: Vec::new(),
+                    });
+                }
+            }
+            for i in 0..nouts {
+                if ready[2 + i] {
+                    self.pump(io, i);
+                }
+            }
+            let mut gone = Vec::new();
+            for (k, r) in ready[2 + nouts..].iter().enumerate() {
+                if *r && !self.client_input(k, io) {
+                    gone.push(k);
+                }
+            }
+            for k in gone.into_iter().rev() {
+                self.clients.remove(k);
+            }
+        }
+    }
+
+    /// Reads one chunk of output `i` (0 stdout/pty, 1 stderr); false at EOF.
+    fn pump(&mut self, io: &Io, i: usize) -> bool {
+        let fd = match (io, i) {
+            (Io::Pty(p), _) => p.as_fd(),
+            (Io::Pipes { out, .. }, 0) => out.as_fd(),
+            (Io::Pipes { err, .. }, _) => err.as_fd(),
+        };
+        let mut buf = [0u8; 16384];
+        match nix::unistd::read(fd, &mut buf) {
+            Ok(0) | Err(_) => false,
+            Ok(n) => {
+                let data = &buf[..n];
+                if let Some(l) = &mut self.log {
+                    let _ = l.write(i, data);
+                }
+                self.send_all(if i == 0 { 1 } else { 2 }, data);
+                true
+            }
+        }
+    }
+
+    fn drain(&mut self, io: &Io) {
+        let n = match io {
+            Io::Pty(_) => 1,
+            Io::Pipes { .. } => 2,
+        };
+        for i in 0..n {
+            while self.pump(io, i) {}
+        }
+    }
+
+    fn send_all(&mut self, kind: u8, data: &[u8]) {
+        let frame = attach::frame(kind, data);
+        self.clients.retain_mut(|c| {
+            let _ = c.stream.set_nonblocking(false);
+            let ok = c.stream.write_all(&frame).is_ok();
+            let _ = c.stream.set_nonblocking(true);
+            ok
+        });
+    }
+
+    /// Handles input from client `k`; false when it went away.
+    fn client_input(&mut self, k: usize, io: &mut Io) -> bool {
+        let Some(c) = self.clients.get_mut(k) else {
+            return false;
+        };
+        let mut buf = [0u8; 8192];
+        match c.stream.read(&mut buf) {
+            Ok(0) => return false,
+            Ok(n) => c.inbuf.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return true,
+            Err(_) => return false,
+        }
+        while let Some((kind, payload, used)) = attach::parse_frame(&c.inbuf) {
+            let payload = payload.to_vec();
+            c.inbuf.drain(..used);
+            match (kind, &mut *io) {
+                (attach::STDIN, Io::Pty(p)) => write_fully(p.as_fd(), &payload),
+                (attach::STDIN, Io::Pipes { stdin: Some(s), .. }) => {
+                    write_fully(s.as_fd(), &payload)
+                }
+                (attach::EOF, Io::Pipes { stdin, .. }) => *stdin = None,
+                (attach::RESIZE, Io::Pty(p)) if payload.len() == 4 => {
+                    let ws = libc::winsize {
+                        ws_row: u16::from_be_bytes([payload[0], payload[1]]),
+                        ws_col: u16::from_be_bytes([payload[2], payload[3]]),
+                        ws_xpixel: 0,
+                        ws_ypixel: 0,
+                    };
+                    // SAFETY: TIOCSWINSZ on our pty master with a valid winsize.
+                    unsafe { libc::ioctl(p.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+                }
+                _ => {}
+            }
+        }
+        true
+    }
+}
+
+fn write_fully(fd: BorrowedFd<'_>, mut data: &[u8]) {
+    let mut tries = 0;
+    while !data.is_empty() && tries < 1000 {
+        match nix::unistd::write(fd, data) {
+            Ok(n) => data = &data[n..],
+            Err(nix::Error::EAGAIN | nix::Error::EINTR) => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Err(_) => return,
+        }
+    }
+}
+
+/// Drops from this process the clean file-backed pages it touched while starting
+/// (mostly berth's own code: argument parsing, SQLite, the runtime). They are not
+/// needed by the poll loop and would otherwise count fully in the monitor's PSS, as no
+/// other process maps this binary. Only mappings without a single dirty or anonymous
+/// page are touched: for those, `MADV_DONTNEED` just unmaps page-cache pages, which
+/// fault back in unchanged if ever used again.
+fn shed_clean_pages() {
+    let smaps = fs_err::read_to_string("/proc/self/smaps").unwrap_or_default();
+    let mut current: Option<(usize, usize)> = None;
+    let mut clean = true;
+    let flush = |range: Option<(usize, usize)>, clean: bool| {
+        if let Some((start, end)) = range
+            && clean
+        {
+            // SAFETY: the range is one of our own file-backed mappings with no private
+            // (COW) or anonymous pages, so discarding its pages loses nothing.
+            unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
+        }
+    };
+    for line in smaps.lines() {
+        let mut words = line.split_whitespace();
+        let first = words.next().unwrap_or("");
+        if let Some((a, b)) = first.split_once('-')
+            && let (Ok(start), Ok(end)) =
+                (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16))
+        {
+            flush(current.take(), clean);
+            let perms = words.next().unwrap_or("");
+            let path = words.nth(3).unwrap_or("");
+            clean = path.starts_with('/') && perms.ends_with('p') && !perms.contains('w');
+            current = Some((start, end));
+            continue;
+        }
+        let value = words
+            .next()
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+        if matches!(
+            first,
+            "Private_Dirty:" | "Shared_Dirty:" | "Anonymous:" | "Swap:"
+        ) && value != 0
+        {
+            clean = false;
+        }
+    }
+    flush(current.take(), clean);
+    // SAFETY: returns freed heap memory to the kernel; no pointers are affected.
+    unsafe { libc::malloc_trim(0) };
+}
