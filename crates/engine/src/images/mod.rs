@@ -24,6 +24,8 @@ mod save;
 pub mod unpack;
 
 pub use change::{ConfigChange, parse_change};
+// build support: the builder stores the images it makes
+pub(crate) use manage::put_image as manage_put_image;
 pub use config::{RegistryConfig, docker_config_dir};
 pub use import::ImportOptions;
 pub use inspect::{HistoryEntry, image_inspect_json};
