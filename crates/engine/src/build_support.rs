@@ -195,6 +195,36 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// Downloads `url` (an `ADD` source) into a temporary file in the store.
+    pub fn download_to_temp(&self, url: &str) -> Result<tempfile::NamedTempFile> {
+        let tmp_dir = self.store().root().join("tmp");
+        let mut file = tempfile::Builder::new()
+            .prefix("build-add-")
+            .tempfile_in(&tmp_dir)
+            .map_err(|e| Error::io(tmp_dir.clone(), e))?;
+        let fail = |reason: String| Error::Download {
+            url: url.to_owned(),
+            reason,
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Task(format!("cannot start the I/O runtime: {e}")))?;
+        let bytes = rt.block_on(async {
+            let resp = reqwest::get(url).await.map_err(|e| fail(e.to_string()))?;
+            if !resp.status().is_success() {
+                return Err(fail(format!("server answered {}", resp.status())));
+            }
+            resp.bytes().await.map_err(|e| fail(e.to_string()))
+        });
+        // Wait for the resolver threads: RUN steps need a single-threaded process.
+        rt.shutdown_timeout(std::time::Duration::from_secs(10));
+        std::io::Write::write_all(&mut file, &bytes?).map_err(|e| Error::io(file.path(), e))?;
+        Ok(file)
+    }
+}
+
 /// `/etc/hosts` and `/etc/resolv.conf` for a build container, bind-mounted so the
 /// step's layer never captures them (as Docker's builder does).
 fn write_etc_files(dir: &Path, host_net: bool) -> Result<Vec<(String, std::path::PathBuf)>> {
