@@ -60,6 +60,10 @@ pub enum Command {
     /// Search a registry for images.
     Search(image::login::SearchArgs),
     // end of image commands
+    // build command
+    /// Build an image from a Dockerfile.
+    Build(crate::commands::build::BuildArgs),
+    // end of build command
 }
 
 /// Docker exits 125 for its own usage errors; the runc surface exits 1 like runc.

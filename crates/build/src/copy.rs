@@ -242,46 +242,74 @@ pub fn plan(
             });
         }
     }
-    // Missing parent directories: 0755, owned by --chown at and below the destination.
-    let mut dirs: Vec<Entry> = Vec::new();
-    let mut seen = std::collections::BTreeSet::new();
-    let mut want = |parts: &[String], dirs: &mut Vec<Entry>| {
-        for i in 1..=parts.len() {
-            let p = &parts[..i];
-            let s = p.join("/");
-            if seen.contains(&s) || image.lstat(p).is_some() {
-                continue;
-            }
-            seen.insert(s.clone());
-            let under_dest = i >= dest_parts.len();
-            let (u, g) = if under_dest && owned { (uid, gid) } else { (0, 0) };
-            dirs.push(Entry {
-                path: s,
-                body: Body::Dir,
-                mode: 0o755,
-                uid: u,
-                gid: g,
-                mtime: 0,
-            });
-        }
-    };
-    if touched_dest_dir {
-        want(&dest_parts, &mut dirs);
-    }
     let explicit: std::collections::BTreeSet<String> = entries
         .iter()
         .filter(|e| matches!(e.body, Body::Dir))
         .map(|e| e.path.clone())
         .collect();
+    let mut wanted: Vec<Vec<String>> = Vec::new();
+    if touched_dest_dir {
+        wanted.push(dest_parts.clone());
+    }
     for e in &entries {
         let parts = components(&e.path);
         if let Some((_, parents)) = parts.split_last() {
-            want(parents, &mut dirs);
+            wanted.push(parents.to_vec());
         }
     }
+    let dest_len = dest_parts.len();
+    let mut dirs = parent_dirs(image, &wanted, |depth| {
+        if depth >= dest_len && owned { (uid, gid) } else { (0, 0) }
+    });
     dirs.retain(|d| !explicit.contains(&d.path));
     dirs.extend(entries);
     Ok(dirs)
+}
+
+/// Directory entries for every ancestor in `wanted` (each a directory path), parents
+/// first. A directory the image has keeps its metadata: overlayfs shows the topmost
+/// layer's copy, so an implicit root-owned parent would silently re-own it. Missing
+/// ones are made 0755, owned as `owner(depth)` says.
+pub fn parent_dirs(
+    image: &Lowers,
+    wanted: &[Vec<String>],
+    owner: impl Fn(usize) -> (u32, u32),
+) -> Vec<Entry> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    for parts in wanted {
+        for i in 1..=parts.len() {
+            let p = &parts[..i];
+            let s = p.join("/");
+            if !seen.insert(s.clone()) {
+                continue;
+            }
+            let entry = match image.lstat(p) {
+                Some((_, m)) if m.is_dir() => Entry {
+                    path: s,
+                    body: Body::Dir,
+                    mode: m.permissions().mode() & 0o7777,
+                    uid: m.uid(),
+                    gid: m.gid(),
+                    mtime: mtime(&m),
+                },
+                Some(_) => continue,
+                None => {
+                    let (u, g) = owner(i);
+                    Entry {
+                        path: s,
+                        body: Body::Dir,
+                        mode: 0o755,
+                        uid: u,
+                        gid: g,
+                        mtime: 0,
+                    }
+                }
+            };
+            out.push(entry);
+        }
+    }
+    out
 }
 
 fn last_name(src: &str) -> String {

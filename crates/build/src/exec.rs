@@ -17,7 +17,7 @@ use crate::config;
 use crate::context::Context;
 use crate::copy::{self, CopyRequest, FromRoot};
 use crate::error::{Error, Result};
-use crate::layer::{self, Body, Entry};
+use crate::layer::{self, Entry};
 use crate::lowers::{Lowers, components};
 use crate::memo::HashMemo;
 
@@ -448,19 +448,12 @@ impl Builder<'_> {
                 let parts = lowers.resolve(&abs, true);
                 let user = state.config.pointer("/config/User").and_then(Value::as_str).unwrap_or("").to_owned();
                 let (uid, gid) = if user.is_empty() { (0, 0) } else { copy::resolve_chown(&user, &lowers).unwrap_or((0, 0)) };
-                let mut entries = Vec::new();
-                for i in 1..=parts.len() {
-                    if lowers.lstat(&parts[..i]).is_none() {
-                        entries.push(Entry {
-                            path: parts[..i].join("/"),
-                            body: Body::Dir,
-                            mode: 0o755,
-                            uid,
-                            gid,
-                            mtime: 0,
-                        });
-                    }
-                }
+                let exists = lowers.lstat(&parts).is_some();
+                let entries = if exists {
+                    Vec::new()
+                } else {
+                    copy::parent_dirs(&lowers, &[parts], |_| (uid, gid))
+                };
                 if entries.is_empty() { Plan::Meta } else { Plan::Files(entries) }
             }
             _ => Plan::Meta,

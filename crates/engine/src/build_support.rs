@@ -180,6 +180,15 @@ impl Engine {
             ));
         }
         let upper = dir.join("upper");
+        // The runtime creates empty files as mount points for the bind-mounted
+        // /etc/hosts and /etc/resolv.conf when the image lacks them; they are not the
+        // step's output.
+        for name in ["hosts", "resolv.conf"] {
+            let p = upper.join("etc").join(name);
+            if fs_err::symlink_metadata(&p).is_ok_and(|m| m.is_file() && m.len() == 0) {
+                let _ = fs_err::remove_file(&p);
+            }
+        }
         let tmp_dir = self.store().root().join("tmp");
         let mut tmp = tempfile::Builder::new()
             .prefix("build-layer-")

@@ -1,5 +1,8 @@
 //! One module per command; `dispatch` routes a parsed command line.
 
+// build command
+pub mod build;
+// end of build command
 pub mod image;
 pub mod oci;
 
@@ -28,6 +31,9 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Logout(a) => image::finish(image::login::run_logout(&paths, &a)),
         Command::Search(a) => image::finish(image::login::run_search(&paths, &a)),
         // end of image commands
+        // build command
+        Command::Build(a) => build::main(&paths, &a),
+        // end of build command
         Command::Version => {
             println!("berth version {}", env!("CARGO_PKG_VERSION"));
             println!("OCI runtime spec: 1.2.0 (berth oci, berth-runc)");
