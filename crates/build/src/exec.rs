@@ -135,20 +135,17 @@ pub fn build(engine: &Engine, opts: &BuildOptions, out: &mut dyn Write) -> Resul
     let result = b.run_stages(&order);
     b.memo.save();
     let mut state = result?;
-    let last = order.last().copied().unwrap_or(0);
-    let _ = last;
     if !opts.labels.is_empty() {
-        let mut from_base = false;
-        let kvs = opts
+        let labels = opts
             .labels
             .iter()
-            .map(|(k, v)| format!("{k}={}", serde_json::to_string(v).unwrap_or_default()))
-            .collect::<Vec<_>>()
-            .join(" ");
-        let parsed = berth_dockerfile::parse(&format!("FROM scratch\nLABEL {kvs}\n"), "--label")?;
-        if let Some(i) = parsed.stages.first().and_then(|s| s.instructions.first()) {
-            config::apply(&mut state.config, &i.value, &mut from_base);
-        }
+            .map(|(k, v)| berth_dockerfile::KeyValue {
+                key: k.clone(),
+                value: v.clone(),
+            })
+            .collect();
+        let mut from_base = false;
+        config::apply(&mut state.config, &Instruction::Label(labels), &mut from_base);
     }
     let bytes = state.config_bytes()?;
     let layers: Vec<BuiltLayer> = state.layers.iter().map(BuiltLayer::from).collect();

@@ -1,6 +1,7 @@
 //! berth's integration tests: the real binary, real containers, temporary roots.
 //! One test binary with modules keeps link times down (style.md).
 
+mod build;
 mod common;
 mod oci;
 mod oci_limits;
