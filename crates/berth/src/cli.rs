@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use crate::commands::container;
 use crate::commands::image;
 use crate::commands::oci::OciArgs;
 
@@ -64,6 +65,64 @@ pub enum Command {
     /// Build an image from a Dockerfile.
     Build(crate::commands::build::BuildArgs),
     // end of build command
+    // container commands
+    /// Create and run a new container from an image.
+    Run(container::run::RunArgs),
+    /// Create a new container.
+    Create(container::create::CreateArgs),
+    /// Start one or more stopped containers.
+    Start(container::start::StartArgs),
+    /// List containers.
+    Ps(container::ps::PsArgs),
+    /// Stop one or more running containers.
+    Stop(container::stop::StopArgs),
+    /// Kill one or more running containers.
+    Kill(container::kill::KillArgs),
+    /// Restart one or more containers.
+    Restart(container::restart::RestartArgs),
+    /// Remove one or more containers.
+    Rm(container::rm::RmArgs),
+    /// Fetch the logs of a container.
+    Logs(container::logs::LogsArgs),
+    /// Display detailed information on containers (and volumes).
+    Inspect(container::inspect::InspectArgs),
+    /// Execute a command in a running container.
+    Exec(container::exec::ExecArgs),
+    /// Block until one or more containers stop, then print their exit codes.
+    Wait(container::wait::WaitArgs),
+    /// Attach to a running container.
+    Attach(container::attach::AttachArgs),
+    /// Pause all processes within one or more containers.
+    Pause(container::pause::PauseArgs),
+    /// Unpause all processes within one or more containers.
+    Unpause(container::pause::PauseArgs),
+    /// Rename a container.
+    Rename(container::rename::RenameArgs),
+    /// Display the running processes of a container.
+    Top(container::top::TopArgs),
+    /// Copy files/folders between a container and the local filesystem.
+    Cp(container::cp::CpArgs),
+    /// Inspect changes to files or directories on a container's filesystem.
+    Diff(container::diff::DiffArgs),
+    /// Export a container's filesystem as a tar archive.
+    Export(container::export::ExportArgs),
+    /// Get real time events from berth.
+    Events(container::events::EventsArgs),
+    /// Display container resource usage statistics.
+    Stats(container::stats::StatsArgs),
+    /// List port mappings for the container.
+    Port(container::port::PortArgs),
+    /// Manage containers.
+    Container(container::ContainerArgs),
+    /// Manage volumes.
+    Volume(container::volume::VolumeArgs),
+    /// Internal: the monitor of a detached container.
+    #[command(name = "__monitor", hide = true)]
+    Monitor(container::monitor::MonitorArgs),
+    /// Internal: berth as a container's init (`--init`).
+    #[command(name = "__init", hide = true)]
+    Init(container::monitor::InitArgs),
+    // end of container commands
 }
 
 /// Docker exits 125 for its own usage errors; the runc surface exits 1 like runc.

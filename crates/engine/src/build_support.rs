@@ -148,7 +148,8 @@ impl Engine {
             mounts: Vec::new(),
             etc_files: etc,
             devices: Vec::new(),
-            init_binary: None,
+            init_dir: None,
+            host_caps: crate::containers::security::host_caps(),
         };
         let oci = spec::build(&input)?;
         let text = serde_json::to_vec_pretty(&oci).map_err(|e| Error::Json {

@@ -3,5 +3,6 @@
 
 mod build;
 mod common;
+mod containers;
 mod oci;
 mod oci_limits;
