@@ -155,8 +155,8 @@ impl Cache {
             what: "build cache entry".into(),
             source: e,
         })?;
-        let mut tmp =
-            tempfile::NamedTempFile::new_in(&self.dir).map_err(|e| Error::io(self.dir.clone(), e))?;
+        let mut tmp = tempfile::NamedTempFile::new_in(&self.dir)
+            .map_err(|e| Error::io(self.dir.clone(), e))?;
         std::io::Write::write_all(&mut tmp, &bytes).map_err(|e| Error::io(tmp.path(), e))?;
         let path = self.dir.join(format!("{}.json", state.key));
         tmp.persist(&path).map_err(|e| Error::io(path, e.error))?;

@@ -201,7 +201,10 @@ pub fn record(config: &mut Value, created_by: &str, diff_id: Option<&str>) {
     let mut h = json!({"created": now, "created_by": created_by, "comment": "berth build"});
     match diff_id {
         Some(d) => {
-            if !config.pointer("/rootfs/diff_ids").is_some_and(Value::is_array) {
+            if !config
+                .pointer("/rootfs/diff_ids")
+                .is_some_and(Value::is_array)
+            {
                 config["rootfs"] = json!({"type": "layers", "diff_ids": []});
             }
             if let Some(Value::Array(ids)) = config.pointer_mut("/rootfs/diff_ids") {
@@ -224,7 +227,10 @@ mod tests {
     use berth_dockerfile::parse;
 
     fn inst(text: &str) -> Instruction {
-        parse(&format!("FROM scratch\n{text}\n"), "Dockerfile").unwrap().stages[0].instructions[0]
+        parse(&format!("FROM scratch\n{text}\n"), "Dockerfile")
+            .unwrap()
+            .stages[0]
+            .instructions[0]
             .value
             .clone()
     }
@@ -233,11 +239,21 @@ mod tests {
     fn metadata_lands_in_the_config() {
         let mut c = json!({"config": {"Cmd": ["sh"]}});
         let mut from_base = true;
-        for t in ["ENV A=1 B=2", "ENV A=3", "EXPOSE 80 53/UDP", "ENTRYPOINT [\"/app\"]", "USER node", "LABEL x=y"] {
+        for t in [
+            "ENV A=1 B=2",
+            "ENV A=3",
+            "EXPOSE 80 53/UDP",
+            "ENTRYPOINT [\"/app\"]",
+            "USER node",
+            "LABEL x=y",
+        ] {
             apply(&mut c, &inst(t), &mut from_base);
         }
         assert_eq!(c["config"]["Env"], json!(["B=2", "A=3"]));
-        assert_eq!(c["config"]["ExposedPorts"], json!({"80/tcp": {}, "53/udp": {}}));
+        assert_eq!(
+            c["config"]["ExposedPorts"],
+            json!({"80/tcp": {}, "53/udp": {}})
+        );
         assert_eq!(c["config"]["Entrypoint"], json!(["/app"]));
         assert_eq!(c["config"]["Cmd"], Value::Null);
         assert_eq!(c["config"]["User"], json!("node"));

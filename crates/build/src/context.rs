@@ -52,7 +52,8 @@ impl Context {
             .map_err(|e| Error::io(tmp_parent, e))?;
         let mut ar = tar::Archive::new(input);
         ar.set_preserve_permissions(true);
-        ar.unpack(tmp.path()).map_err(|e| Error::io(tmp.path(), e))?;
+        ar.unpack(tmp.path())
+            .map_err(|e| Error::io(tmp.path(), e))?;
         Ok(Context {
             root: tmp.path().to_owned(),
             ignore: IgnoreMatcher::default(),
@@ -94,7 +95,9 @@ impl Context {
             let rel_s = rel.join("/");
             if !rel_s.is_empty() && self.ignore.matches(&rel_s) {
                 if single {
-                    return Err(err("excluded by .dockerignore, or not found in the build context"));
+                    return Err(err(
+                        "excluded by .dockerignore, or not found in the build context",
+                    ));
                 }
                 continue;
             }
@@ -162,11 +165,23 @@ impl Context {
     }
 
     /// The contents of a directory (not the directory itself), ignore rules applied.
-    fn walk(&self, ctx_rel: &[String], host: &Path, rel: &str, out: &mut Vec<Matched>) -> Result<()> {
+    fn walk(
+        &self,
+        ctx_rel: &[String],
+        host: &Path,
+        rel: &str,
+        out: &mut Vec<Matched>,
+    ) -> Result<()> {
         self.walk_into(ctx_rel, host, rel, out)
     }
 
-    fn walk_into(&self, ctx_rel: &[String], host: &Path, rel: &str, out: &mut Vec<Matched>) -> Result<()> {
+    fn walk_into(
+        &self,
+        ctx_rel: &[String],
+        host: &Path,
+        rel: &str,
+        out: &mut Vec<Matched>,
+    ) -> Result<()> {
         let rd = fs_err::read_dir(host).map_err(|e| Error::io(host, e))?;
         let mut entries: Vec<_> = rd.filter_map(std::result::Result::ok).collect();
         entries.sort_by_key(fs_err::DirEntry::file_name);

@@ -48,8 +48,10 @@ pub struct CopyRequest<'a> {
 /// Resolves `USER[:GROUP]` for `--chown` against the image's own passwd and group
 /// files; a missing group means the same number as the user, as Docker documents.
 pub fn resolve_chown(spec: &str, lowers: &Lowers) -> Result<(u32, u32)> {
-    let passwd = String::from_utf8_lossy(&lowers.read("/etc/passwd").unwrap_or_default()).into_owned();
-    let group = String::from_utf8_lossy(&lowers.read("/etc/group").unwrap_or_default()).into_owned();
+    let passwd =
+        String::from_utf8_lossy(&lowers.read("/etc/passwd").unwrap_or_default()).into_owned();
+    let group =
+        String::from_utf8_lossy(&lowers.read("/etc/group").unwrap_or_default()).into_owned();
     let (u, g) = match spec.split_once(':') {
         Some((u, g)) => (u, Some(g)),
         None => (spec, None),
@@ -66,7 +68,19 @@ pub fn resolve_chown(spec: &str, lowers: &Lowers) -> Result<(u32, u32)> {
             .ok_or_else(|| Error::Invalid {
                 what,
                 value: name.to_owned(),
-                hint: format!("the image has no such {} in its /etc/{}", if what == "--chown user" { "user" } else { "group" }, if what == "--chown user" { "passwd" } else { "group" }),
+                hint: format!(
+                    "the image has no such {} in its /etc/{}",
+                    if what == "--chown user" {
+                        "user"
+                    } else {
+                        "group"
+                    },
+                    if what == "--chown user" {
+                        "passwd"
+                    } else {
+                        "group"
+                    }
+                ),
             })
     };
     let uid = lookup(u, &passwd, "--chown user")?;
@@ -119,7 +133,11 @@ pub fn plan(
     let dest_parts = image.resolve(&dest_abs, true);
     let dest_exists_dir = image.lstat(&dest_parts).is_some_and(|(_, m)| m.is_dir());
     let many = req.sources.len() > 1 || req.sources.iter().any(|s| s.contains(['*', '?', '[']));
-    let dest_is_dir = req.dest.ends_with('/') || req.dest.ends_with("/.") || req.dest == "." || many || dest_exists_dir;
+    let dest_is_dir = req.dest.ends_with('/')
+        || req.dest.ends_with("/.")
+        || req.dest == "."
+        || many
+        || dest_exists_dir;
 
     let mut entries: Vec<Entry> = Vec::new();
     let mut touched_dest_dir = dest_is_dir;
@@ -259,7 +277,11 @@ pub fn plan(
     }
     let dest_len = dest_parts.len();
     let mut dirs = parent_dirs(image, &wanted, |depth| {
-        if depth >= dest_len && owned { (uid, gid) } else { (0, 0) }
+        if depth >= dest_len && owned {
+            (uid, gid)
+        } else {
+            (0, 0)
+        }
     });
     dirs.retain(|d| !explicit.contains(&d.path));
     dirs.extend(entries);

@@ -145,7 +145,11 @@ pub fn build(engine: &Engine, opts: &BuildOptions, out: &mut dyn Write) -> Resul
             })
             .collect();
         let mut from_base = false;
-        config::apply(&mut state.config, &Instruction::Label(labels), &mut from_base);
+        config::apply(
+            &mut state.config,
+            &Instruction::Label(labels),
+            &mut from_base,
+        );
     }
     let bytes = state.config_bytes()?;
     let layers: Vec<BuiltLayer> = state.layers.iter().map(BuiltLayer::from).collect();
@@ -154,7 +158,11 @@ pub fn build(engine: &Engine, opts: &BuildOptions, out: &mut dyn Write) -> Resul
     let mut tags = Vec::new();
     for t in &opts.tags {
         engine.tag(&id, t)?;
-        let _ = writeln!(b.out, "Successfully tagged {}", berth_engine::images::familiar(t));
+        let _ = writeln!(
+            b.out,
+            "Successfully tagged {}",
+            berth_engine::images::familiar(t)
+        );
         tags.push(t.clone());
     }
     let _ = writeln!(
@@ -219,7 +227,11 @@ impl Builder<'_> {
         };
         let id = state.id()?;
         self.say(&format!(" ---> {}", short(&id)));
-        let mut scope = Scope::new(&self.df, &self.opts.build_args, config::env_pairs(&state.config))?;
+        let mut scope = Scope::new(
+            &self.df,
+            &self.opts.build_args,
+            config::env_pairs(&state.config),
+        )?;
         let mut cmd_from_base = true;
         // ONBUILD triggers of the base run first, then are cleared.
         let triggers = config::strings(state.config.pointer("/config/OnBuild")).unwrap_or_default();
@@ -265,10 +277,12 @@ impl Builder<'_> {
                 self.engine.find_image(&pulled.id)?
             }
         };
-        let config: Value = serde_json::from_str(img.config.as_deref().unwrap_or("{}"))
-            .map_err(|e| Error::Json {
-                what: format!("config of image {name}"),
-                source: e,
+        let config: Value =
+            serde_json::from_str(img.config.as_deref().unwrap_or("{}")).map_err(|e| {
+                Error::Json {
+                    what: format!("config of image {name}"),
+                    source: e,
+                }
             })?;
         let layers = self
             .engine
@@ -303,12 +317,13 @@ impl Builder<'_> {
         Ok(Lowers::new(top_first))
     }
 
-    fn from_root(&mut self, from: &str) -> Result<FromRoot> {
+    fn root_of(&mut self, from: &str) -> Result<FromRoot> {
         let state = match self.df.classify_from(from)? {
             StageRef::Stage(i) => self.built.get(&i).cloned().ok_or_else(|| Error::Invalid {
                 what: "--from",
                 value: from.to_owned(),
-                hint: "the stage is not built before this one (stages refer to earlier stages)".into(),
+                hint: "the stage is not built before this one (stages refer to earlier stages)"
+                    .into(),
             })?,
             StageRef::Image(name) => self.base_image(&name)?,
         };
@@ -364,8 +379,10 @@ impl Builder<'_> {
                     script = full;
                 }
                 let argv = config::argv(&form, &state.config);
-                let env_keys: Vec<String> =
-                    config::env_pairs(&state.config).into_iter().map(|(k, _)| k).collect();
+                let env_keys: Vec<String> = config::env_pairs(&state.config)
+                    .into_iter()
+                    .map(|(k, _)| k)
+                    .collect();
                 let env: Vec<String> = scope
                     .args()
                     .into_iter()
@@ -393,7 +410,7 @@ impl Builder<'_> {
             }
             Instruction::Copy(c) => {
                 let from = match &c.from {
-                    Some(f) => Some(self.from_root(f)?),
+                    Some(f) => Some(self.root_of(f)?),
                     None => None,
                 };
                 let req = CopyRequest {
@@ -409,7 +426,14 @@ impl Builder<'_> {
                 };
                 let lowers = self.lowers(state)?;
                 let wd = config::workdir(&state.config);
-                Plan::Files(copy::plan(&req, &wd, &lowers, &self.opts.context, &mut self.memo, &mut key)?)
+                Plan::Files(copy::plan(
+                    &req,
+                    &wd,
+                    &lowers,
+                    &self.opts.context,
+                    &mut self.memo,
+                    &mut key,
+                )?)
             }
             Instruction::Add(a) => {
                 let downloads = self.downloads(&a.sources, &a.heredocs)?;
@@ -422,11 +446,21 @@ impl Builder<'_> {
                     heredocs: &a.heredocs,
                     from: None,
                     extract: true,
-                    downloads: &downloads.iter().map(|(u, f)| (u.clone(), f.path().to_owned())).collect::<Vec<_>>(),
+                    downloads: &downloads
+                        .iter()
+                        .map(|(u, f)| (u.clone(), f.path().to_owned()))
+                        .collect::<Vec<_>>(),
                 };
                 let lowers = self.lowers(state)?;
                 let wd = config::workdir(&state.config);
-                Plan::Files(copy::plan(&req, &wd, &lowers, &self.opts.context, &mut self.memo, &mut key)?)
+                Plan::Files(copy::plan(
+                    &req,
+                    &wd,
+                    &lowers,
+                    &self.opts.context,
+                    &mut self.memo,
+                    &mut key,
+                )?)
             }
             Instruction::Workdir(w) => {
                 let old = config::workdir(&state.config);
@@ -443,15 +477,28 @@ impl Builder<'_> {
                 }
                 let lowers = self.lowers(state)?;
                 let parts = lowers.resolve(&abs, true);
-                let user = state.config.pointer("/config/User").and_then(Value::as_str).unwrap_or("").to_owned();
-                let (uid, gid) = if user.is_empty() { (0, 0) } else { copy::resolve_chown(&user, &lowers).unwrap_or((0, 0)) };
+                let user = state
+                    .config
+                    .pointer("/config/User")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned();
+                let (uid, gid) = if user.is_empty() {
+                    (0, 0)
+                } else {
+                    copy::resolve_chown(&user, &lowers).unwrap_or((0, 0))
+                };
                 let exists = lowers.lstat(&parts).is_some();
                 let entries = if exists {
                     Vec::new()
                 } else {
                     copy::parent_dirs(&lowers, &[parts], |_| (uid, gid))
                 };
-                if entries.is_empty() { Plan::Meta } else { Plan::Files(entries) }
+                if entries.is_empty() {
+                    Plan::Meta
+                } else {
+                    Plan::Files(entries)
+                }
             }
             _ => Plan::Meta,
         };
@@ -487,7 +534,10 @@ impl Builder<'_> {
                 self.ran += 1;
                 let _ = self.out.flush();
                 // SAFETY: the caller's descriptor stays open for the build.
-                let echo = self.opts.step_output.map(|fd| unsafe { BorrowedFd::borrow_raw(fd) });
+                let echo = self
+                    .opts
+                    .step_output
+                    .map(|fd| unsafe { BorrowedFd::borrow_raw(fd) });
                 let (outcome, tail) = crate::run::run_step(self.engine, &run, echo)?;
                 if outcome.code != 0 {
                     return Err(Error::RunFailed {

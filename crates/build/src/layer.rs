@@ -93,7 +93,8 @@ fn write_entries<W: Write>(out: W, entries: &[Entry]) -> Result<()> {
         match &e.body {
             Body::Dir => {
                 let mut h = header(e, EntryType::Directory, 0);
-                b.append_data(&mut h, format!("{path}/"), io::empty()).map_err(werr)?;
+                b.append_data(&mut h, format!("{path}/"), io::empty())
+                    .map_err(werr)?;
             }
             Body::File(host) => {
                 let f = fs_err::File::open(host).map_err(|err| Error::io(host, err))?;
@@ -134,7 +135,11 @@ fn write_entries<W: Write>(out: W, entries: &[Entry]) -> Result<()> {
                         EntryType::Link => {
                             let l = link.unwrap_or_default();
                             let l = crate::lowers::components(&l.to_string_lossy()).join("/");
-                            let l = if path.is_empty() { l } else { format!("{path}/{l}") };
+                            let l = if path.is_empty() {
+                                l
+                            } else {
+                                format!("{path}/{l}")
+                            };
                             b.append_link(&mut h, &full, l).map_err(werr)?;
                         }
                         _ => {
@@ -151,10 +156,14 @@ fn write_entries<W: Write>(out: W, entries: &[Entry]) -> Result<()> {
 
 /// Writes `entries` as a layer on top of `parent` and commits it.
 pub fn commit(engine: &Engine, entries: &[Entry], parent: Option<&str>) -> Result<Layer> {
-    let (reader, writer) = io::pipe().map_err(|e| Error::io("pipe", e))?;
+    let (reader, writer) =
+        nix::unistd::pipe().map_err(|e| Error::io("pipe", io::Error::from(e)))?;
+    let (reader, writer) = (std::fs::File::from(reader), std::fs::File::from(writer));
     std::thread::scope(|s| {
-        let producer = s.spawn(move || write_entries(io::BufWriter::with_capacity(1 << 20, writer), entries));
-        let committed = engine.commit_layer_tar(io::BufReader::with_capacity(1 << 20, reader), parent);
+        let producer =
+            s.spawn(move || write_entries(io::BufWriter::with_capacity(1 << 20, writer), entries));
+        let committed =
+            engine.commit_layer_tar(io::BufReader::with_capacity(1 << 20, reader), parent);
         let produced = producer
             .join()
             .unwrap_or_else(|_| Err(Error::io("layer tar", io::Error::other("writer panicked"))));

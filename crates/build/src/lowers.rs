@@ -72,7 +72,9 @@ impl Lowers {
                 }
             }
             if rel.is_empty() {
-                return fs_err::symlink_metadata(layer).ok().map(|m| (layer.clone(), m));
+                return fs_err::symlink_metadata(layer)
+                    .ok()
+                    .map(|m| (layer.clone(), m));
             }
         }
         None

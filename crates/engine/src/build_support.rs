@@ -162,7 +162,11 @@ impl Engine {
             opts: opts.clone(),
             image: image.clone(),
             path: run.argv.first().cloned().unwrap_or_default(),
-            args: run.argv.get(1..).map(<[String]>::to_vec).unwrap_or_default(),
+            args: run
+                .argv
+                .get(1..)
+                .map(<[String]>::to_vec)
+                .unwrap_or_default(),
             mounts: Vec::new(),
             hostname: id[..12].to_owned(),
         };
@@ -197,7 +201,10 @@ impl Engine {
             .map_err(|e| Error::io(tmp_dir.clone(), e))?;
         berth_image::layer::diff::write_diff(&upper, std::io::BufWriter::new(&mut tmp), false)?;
         let f = fs_err::File::open(tmp.path()).map_err(|e| Error::io(tmp.path(), e))?;
-        let layer = self.commit_layer_tar(std::io::BufReader::new(f), run.layers.last().map(String::as_str))?;
+        let layer = self.commit_layer_tar(
+            std::io::BufReader::new(f),
+            run.layers.last().map(String::as_str),
+        )?;
         Ok(BuildRunOutcome {
             code,
             layer: Some(layer),

@@ -54,7 +54,11 @@ pub struct BuildArgs {
     pub context: String,
 }
 
-fn key_values(items: &[String], from_env: bool, flag: &str) -> anyhow::Result<Vec<(String, String)>> {
+fn key_values(
+    items: &[String],
+    from_env: bool,
+    flag: &str,
+) -> anyhow::Result<Vec<(String, String)>> {
     let mut out = Vec::new();
     for i in items {
         match i.split_once('=') {
@@ -104,7 +108,11 @@ fn run(paths: &Paths, args: &BuildArgs) -> anyhow::Result<()> {
         let want = berth_image::Platform::parse(p)?;
         let host = berth_image::Platform::host();
         if want.os != host.os || want.architecture != host.architecture {
-            bail!("platform {p} is not this host's ({}/{})\nhint: berth builds for the host's platform only; drop --platform", host.os, host.architecture);
+            bail!(
+                "platform {p} is not this host's ({}/{})\nhint: berth builds for the host's platform only; drop --platform",
+                host.os,
+                host.architecture
+            );
         }
     }
     let engine = super::image::engine(paths)?;
@@ -113,10 +121,15 @@ fn run(paths: &Paths, args: &BuildArgs) -> anyhow::Result<()> {
     let stdin_dockerfile = args.file.as_deref() == Some("-");
     let (context, dockerfile, name) = if args.context == "-" {
         if stdin_dockerfile {
-            bail!("the context and the Dockerfile cannot both come from STDIN\nhint: give a context directory or a -f FILE");
+            bail!(
+                "the context and the Dockerfile cannot both come from STDIN\nhint: give a context directory or a -f FILE"
+            );
         }
         let mut buf = Vec::new();
-        std::io::stdin().lock().read_to_end(&mut buf).context("reading STDIN")?;
+        std::io::stdin()
+            .lock()
+            .read_to_end(&mut buf)
+            .context("reading STDIN")?;
         if is_tar(&buf) {
             let reader: Box<dyn std::io::Read> = if buf.starts_with(&[0x1f, 0x8b]) {
                 Box::new(flate2::read::GzDecoder::new(&buf[..]))
@@ -132,26 +145,37 @@ fn run(paths: &Paths, args: &BuildArgs) -> anyhow::Result<()> {
             ctx.set_ignore(ignore);
             (ctx, text, name)
         } else {
-            let ctx = Context::from_tar(std::io::empty(), &tmp).or_else(|_| -> anyhow::Result<Context> {
-                bail!("cannot make an empty context")
-            })?;
-            (ctx, String::from_utf8_lossy(&buf).into_owned(), "Dockerfile".to_owned())
+            let ctx = Context::from_tar(std::io::empty(), &tmp).or_else(
+                |_| -> anyhow::Result<Context> { bail!("cannot make an empty context") },
+            )?;
+            (
+                ctx,
+                String::from_utf8_lossy(&buf).into_owned(),
+                "Dockerfile".to_owned(),
+            )
         }
     } else {
         let root = PathBuf::from(&args.context);
         if !root.is_dir() {
-            bail!("unable to prepare context: path {:?} not found\nhint: give the context directory, e.g. `berth build .`", args.context);
+            bail!(
+                "unable to prepare context: path {:?} not found\nhint: give the context directory, e.g. `berth build .`",
+                args.context
+            );
         }
         let (text, name, df_path) = if stdin_dockerfile {
             let mut s = String::new();
-            std::io::stdin().lock().read_to_string(&mut s).context("reading the Dockerfile from STDIN")?;
+            std::io::stdin()
+                .lock()
+                .read_to_string(&mut s)
+                .context("reading the Dockerfile from STDIN")?;
             (s, "Dockerfile".to_owned(), None)
         } else {
             let p = match &args.file {
                 Some(f) => PathBuf::from(f),
                 None => root.join("Dockerfile"),
             };
-            let text = fs_err::read_to_string(&p).with_context(|| "reading the Dockerfile".to_string())?;
+            let text =
+                fs_err::read_to_string(&p).with_context(|| "reading the Dockerfile".to_string())?;
             let name = args.file.clone().unwrap_or_else(|| "Dockerfile".into());
             (text, name, Some(p))
         };

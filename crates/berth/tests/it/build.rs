@@ -1,6 +1,8 @@
 //! `berth build` end to end: real Dockerfiles, real base images imported from
 //! /work/shared/images, real RUN containers, each test in its own `--root`.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -17,7 +19,7 @@ struct Bench {
 impl Drop for Bench {
     fn drop(&mut self) {
         let root = self.dir.path().to_string_lossy().into_owned();
-        let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        let info = fs_err::read_to_string("/proc/self/mountinfo").unwrap_or_default();
         let mut points: Vec<&str> = info
             .lines()
             .filter_map(|l| l.split(' ').nth(4))
@@ -58,7 +60,7 @@ impl Bench {
         assert!(o.status.success(), "{}", out_text(&o));
         let o = b.berth(&["import", BUSYBOX, "busybox:latest"]);
         assert!(o.status.success(), "{}", out_text(&o));
-        std::fs::create_dir_all(b.ctx()).unwrap();
+        fs_err::create_dir_all(b.ctx()).unwrap();
         Some(b)
     }
 
@@ -68,8 +70,8 @@ impl Bench {
 
     fn write(&self, rel: &str, text: &str) {
         let p = self.ctx().join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
+        fs_err::create_dir_all(p.parent().unwrap()).unwrap();
+        fs_err::write(p, text).unwrap();
     }
 
     fn cmd(&self, args: &[&str]) -> Command {
@@ -109,14 +111,19 @@ impl Bench {
         }
         let dir = tempfile::tempdir_in(self.dir.path()).unwrap();
         let df = format!("FROM {image}\nRUN {}\n", script.replace('\n', " "));
-        std::fs::write(dir.path().join("Dockerfile"), df).unwrap();
+        fs_err::write(dir.path().join("Dockerfile"), df).unwrap();
         let o = self.berth(&["build", "--no-cache", dir.path().to_str().unwrap()]);
         assert!(o.status.success(), "{}", out_text(&o));
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
 
     fn images(&self) -> String {
-        let o = self.berth(&["images", "-a", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"]);
+        let o = self.berth(&[
+            "images",
+            "-a",
+            "--format",
+            "{{.Repository}}:{{.Tag}} {{.ID}}",
+        ]);
         assert!(o.status.success(), "{}", out_text(&o));
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
@@ -141,7 +148,10 @@ fn node_style_app_with_non_root_user_and_chown() {
     );
     let out = b.build_ok(&["-t", "app:1"]);
     assert!(out.contains("Step 1/8 : FROM alpine:3.20"), "{out}");
-    assert!(out.contains("manifest-present"), "step output is streamed: {out}");
+    assert!(
+        out.contains("manifest-present"),
+        "step output is streamed: {out}"
+    );
     assert!(out.contains("Successfully tagged app:1"), "{out}");
     let listing = b.sh_in(
         "app:1",
@@ -160,7 +170,10 @@ fn node_style_app_with_non_root_user_and_chown() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v[0]["Config"]["User"], "node");
     assert_eq!(v[0]["Config"]["WorkingDir"], "/home/node/app");
-    assert_eq!(v[0]["Config"]["Cmd"], serde_json::json!(["sh", "server.sh"]));
+    assert_eq!(
+        v[0]["Config"]["Cmd"],
+        serde_json::json!(["sh", "server.sh"])
+    );
     // alpine's layer + RUN + WORKDIR + two COPYs + RUN (which wrote nothing but still
     // gets a layer, as Docker's builder does).
     assert_eq!(v[0]["RootFS"]["Layers"].as_array().unwrap().len(), 6, "{v}");
@@ -201,7 +214,10 @@ fn multi_stage_keeps_only_the_artefact_and_skips_unneeded_stages() {
     }
     // --target builds only the stage asked for (and what it needs).
     let out = b.build_ok(&["--target", "builder", "-t", "builder:1"]);
-    assert!(out.contains("Step 1/4 : FROM alpine:3.20 AS builder"), "{out}");
+    assert!(
+        out.contains("Step 1/4 : FROM alpine:3.20 AS builder"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -228,8 +244,9 @@ fn cache_reuses_steps_and_rebuilds_from_the_changed_copy() {
     assert!(!warm.contains("\nran-step-two\n"), "{warm}");
     // Only the mtime changes: still cached (the key holds content, not times).
     let a = b.ctx().join("a.txt");
-    let f = std::fs::File::options().write(true).open(&a).unwrap();
-    f.set_modified(std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000))
+    let f = fs_err::OpenOptions::new().write(true).open(&a).unwrap();
+    f.file()
+        .set_modified(std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000))
         .unwrap();
     let touched = b.build_ok(&["-q", "-t", "cached:1"]);
     assert_eq!(touched, id1, "same inputs give the same image");
@@ -247,13 +264,21 @@ fn cache_reuses_steps_and_rebuilds_from_the_changed_copy() {
         }
     }
     let seen = b.sh_in("cached:1", "cat /a.txt /b.txt /two");
-    assert!(seen.contains("first file") && seen.contains("second file v2") && seen.contains("ran-step-two"), "{seen}");
+    assert!(
+        seen.contains("first file")
+            && seen.contains("second file v2")
+            && seen.contains("ran-step-two"),
+        "{seen}"
+    );
 }
 
 #[test]
 fn dockerignore_excludes_files() {
     let Some(b) = Bench::new() else { return };
-    b.write(".dockerignore", "# secrets stay out\n*.secret\nlogs/\n!logs/keep.log\n");
+    b.write(
+        ".dockerignore",
+        "# secrets stay out\n*.secret\nlogs/\n!logs/keep.log\n",
+    );
     b.write("app.txt", "app\n");
     b.write("db.secret", "password\n");
     b.write("logs/debug.log", "noise\n");
@@ -269,7 +294,11 @@ fn dockerignore_excludes_files() {
     b.write("Dockerfile", "FROM busybox:latest\nCOPY db.secret /\n");
     let o = b.build(&[]);
     assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("db.secret"), "{}", out_text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("db.secret"),
+        "{}",
+        out_text(&o)
+    );
 }
 
 #[test]
@@ -294,7 +323,10 @@ fn failing_run_names_command_and_code_and_tags_nothing() {
 #[test]
 fn parse_errors_name_file_line_and_column() {
     let Some(b) = Bench::new() else { return };
-    b.write("Dockerfile", "FROM busybox:latest\nRUN true\nFROBNICATE now\n");
+    b.write(
+        "Dockerfile",
+        "FROM busybox:latest\nRUN true\nFROBNICATE now\n",
+    );
     let o = b.build(&[]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
@@ -304,8 +336,21 @@ fn parse_errors_name_file_line_and_column() {
 #[test]
 fn dockerfile_from_stdin_and_metadata_steps() {
     let Some(b) = Bench::new() else { return };
-    let mut c = b.cmd(&["build", "-f", "-", "-t", "meta:1", "--label", "team=core", "--build-arg", "GREETING=hey"]);
-    c.arg(b.ctx()).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut c = b.cmd(&[
+        "build",
+        "-f",
+        "-",
+        "-t",
+        "meta:1",
+        "--label",
+        "team=core",
+        "--build-arg",
+        "GREETING=hey",
+    ]);
+    c.arg(b.ctx())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = c.spawn().unwrap();
     {
         use std::io::Write as _;
