@@ -374,3 +374,53 @@ fn dockerfile_from_stdin_and_metadata_steps() {
     assert_eq!(cfg["Entrypoint"], serde_json::json!(["sh", "-c"]));
     assert!(b.sh_in("meta:1", "cat /greeting").contains("hey"));
 }
+
+#[test]
+fn add_extracts_archives_and_copy_handles_globs_chmod_heredocs_and_onbuild() {
+    let Some(b) = Bench::new() else { return };
+    // A gzip tar made with the system tar: ADD must unpack it into the destination.
+    let src = b.dir.path().join("tarsrc");
+    fs_err::create_dir_all(src.join("pkg")).unwrap();
+    fs_err::write(src.join("pkg/readme.txt"), "from the archive\n").unwrap();
+    let st = Command::new("tar")
+        .arg("-czf")
+        .arg(b.ctx().join("bundle.tar.gz"))
+        .arg("-C")
+        .arg(&src)
+        .arg("pkg")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    b.write("conf/a.conf", "a\n");
+    b.write("conf/b.conf", "b\n");
+    b.write("conf/skip.txt", "no\n");
+    b.write("tool.sh", "echo tool\n");
+    b.write(
+        "Dockerfile",
+        "FROM busybox:latest AS base\n\
+         ONBUILD RUN echo triggered > /onbuild.txt\n\
+         FROM base\n\
+         ADD bundle.tar.gz /opt/\n\
+         COPY conf/*.conf /etc/app/\n\
+         COPY --chmod=755 tool.sh /usr/local/bin/tool\n\
+         COPY <<EOF /etc/motd\n\
+         hello from a heredoc\n\
+         EOF\n",
+    );
+    b.build_ok(&["-t", "misc:1"]);
+    let seen = b.sh_in(
+        "misc:1",
+        "cat /opt/pkg/readme.txt; ls /etc/app; stat -c '%a' /usr/local/bin/tool; tool; cat /etc/motd; cat /onbuild.txt",
+    );
+    for want in [
+        "from the archive",
+        "a.conf\nb.conf\n",
+        "755",
+        "tool",
+        "hello from a heredoc",
+        "triggered",
+    ] {
+        assert!(seen.contains(want), "missing {want:?} in {seen}");
+    }
+    assert!(!seen.contains("skip.txt"), "{seen}");
+}
