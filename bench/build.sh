@@ -5,7 +5,7 @@
 # CMD) built by `berth build` and `podman build`, each with its own temporary root,
 # interleaved: cold build (fresh store, base image present), fully cached rebuild, and
 # a rebuild after changing only the COPY source. Prints medians (ms) and ratios.
-# Needs: podman (apt-get install podman).
+# Needs: podman runc (apt-get install podman runc).
 set -euo pipefail
 ROUNDS=${1:-5}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,7 +14,9 @@ IMG=${IMG:-/work/shared/images/busybox-1.38.0/musl/rootfs.tar.gz}
 command -v podman >/dev/null || { echo "missing podman: apt-get install podman" >&2; exit 1; }
 [ -x "$BERTH" ] || { echo "build berth first: cargo build --release -p berth" >&2; exit 1; }
 WORK=$(mktemp -d /tmp/berth-bench-build.XXXXXX)
-P() { podman --root "$WORK/podman/$ROOTN" --runroot "$WORK/podman-run/$ROOTN" --storage-driver overlay "$@"; }
+# runc + cgroupfs: crun refuses cgroup v1 hybrid hosts ("drop all controllers from cgroupv2").
+P() { podman --root "$WORK/podman/$ROOTN" --runroot "$WORK/podman-run/$ROOTN" --storage-driver overlay \
+  --cgroup-manager cgroupfs --runtime "${PODMAN_RUNTIME:-runc}" "$@"; }
 B() { "$BERTH" --root "$WORK/berth/$ROOTN" "$@"; }
 cleanup() {
   grep -o "$WORK[^ ]*" /proc/self/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
