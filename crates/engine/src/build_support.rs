@@ -8,7 +8,7 @@
 //! use berth_engine::build_support::BuildRun;
 //! let engine = Engine::open(Paths::under("/tmp/berth-demo"))?;
 //! let run = BuildRun { layers: vec![], config_json: "{}".into(), argv: vec!["true".into()],
-//!     env: vec![], network: None };
+//!     env: vec![], network: None, mounts: vec![] };
 //! let out = engine.run_build_step(&run)?;
 //! # Ok::<(), berth_engine::Error>(())
 //! ```
@@ -49,6 +49,8 @@ pub struct BuildRun {
     pub env: Vec<String>,
     /// `default`, `none` or `host`.
     pub network: Option<String>,
+    /// `RUN --mount`s: (target, host directory or `None` for a tmpfs, read-only).
+    pub mounts: Vec<(String, Option<std::path::PathBuf>, bool)>,
 }
 
 /// What a `RUN` step did.
@@ -145,7 +147,16 @@ impl Engine {
             image,
             rootfs,
             user: resolved,
-            mounts: Vec::new(),
+            mounts: run
+                .mounts
+                .iter()
+                .map(|(target, source, readonly)| spec::ResolvedMount {
+                    target: target.clone(),
+                    source: source.clone(),
+                    options: Vec::new(),
+                    readonly: *readonly,
+                })
+                .collect(),
             etc_files: etc,
             devices: Vec::new(),
             init_dir: None,

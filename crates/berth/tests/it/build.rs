@@ -424,3 +424,28 @@ fn add_extracts_archives_and_copy_handles_globs_chmod_heredocs_and_onbuild() {
     }
     assert!(!seen.contains("skip.txt"), "{seen}");
 }
+
+#[test]
+fn run_cache_mounts_persist_between_builds_and_stay_out_of_the_image() {
+    let Some(b) = Bench::new() else { return };
+    b.write("input.txt", "from the context\n");
+    b.write(
+        "Dockerfile",
+        "FROM busybox:latest\n\
+         RUN --mount=type=cache,target=/cache echo \"runs=$(cat /cache/n 2>/dev/null)\" && echo x >> /cache/n\n\
+         RUN --mount=type=bind,target=/src cat /src/input.txt > /copied.txt\n",
+    );
+    let first = b.build_ok(&["--no-cache", "-t", "mounts:1"]);
+    assert!(first.contains("\nruns=\n"), "{first}");
+    let second = b.build_ok(&["--no-cache", "-t", "mounts:1"]);
+    assert!(second.contains("\nruns=x\n"), "{second}");
+    let seen = b.sh_in(
+        "mounts:1",
+        "ls -A /cache | wc -l; cat /copied.txt; ls /src 2>/dev/null | wc -l",
+    );
+    assert_eq!(
+        seen.split_whitespace().collect::<Vec<_>>(),
+        ["0", "from", "the", "context", "0"],
+        "{seen}"
+    );
+}
