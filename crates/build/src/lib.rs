@@ -31,6 +31,7 @@ mod exec;
 mod layer;
 mod lowers;
 mod memo;
+mod mounts;
 mod run;
 
 pub use context::Context;

@@ -449,3 +449,48 @@ fn run_cache_mounts_persist_between_builds_and_stay_out_of_the_image() {
         "{seen}"
     );
 }
+
+#[test]
+fn context_as_a_tar_on_stdin_and_dockerfile_alone_on_stdin() {
+    let Some(b) = Bench::new() else { return };
+    b.write("hello.txt", "hello from the tar context\n");
+    b.write("Dockerfile", "FROM busybox:latest\nCOPY hello.txt /\n");
+    let tar = Command::new("tar")
+        .arg("-c")
+        .arg("-C")
+        .arg(b.ctx())
+        .arg(".")
+        .output()
+        .unwrap();
+    assert!(tar.status.success());
+    let feed = |args: &[&str], input: &[u8]| {
+        use std::io::Write as _;
+        let mut c = b.cmd(args);
+        c.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let o = feed(&["build", "-t", "fromtar:1", "-"], &tar.stdout);
+    assert!(o.status.success(), "{}", out_text(&o));
+    assert!(
+        b.sh_in("fromtar:1", "cat /hello.txt")
+            .contains("hello from the tar context")
+    );
+    let o = feed(
+        &["build", "-q", "-t", "alone:1", "-"],
+        b"FROM busybox:latest\nRUN echo no context needed > /note\n",
+    );
+    assert!(o.status.success(), "{}", out_text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout)
+            .trim()
+            .starts_with("sha256:")
+    );
+    assert!(
+        b.sh_in("alone:1", "cat /note")
+            .contains("no context needed")
+    );
+}
