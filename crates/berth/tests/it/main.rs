@@ -4,5 +4,6 @@
 mod build;
 mod common;
 mod containers;
+mod images;
 mod oci;
 mod oci_limits;

@@ -28,6 +28,22 @@ impl Engine {
     /// Starts a created (or stopped) container under a new monitor process and returns
     /// once it runs; the error of a failed start comes back as the error.
     pub fn start_detached(&self, name: &str) -> Result<String> {
+        self.spawn_monitor(name, false).map(|(id, _)| id)
+    }
+
+    /// Like [`Engine::start_detached`], but connected to the attach socket before the
+    /// container starts, so no output is missed (`start -a`, `run -t`).
+    pub fn start_attached(
+        &self,
+        name: &str,
+        opts: &super::attach::AttachOptions,
+    ) -> Result<super::attach::AttachEnd> {
+        let (id, sock) = self.spawn_monitor(name, true)?;
+        self.attach_with(&id, sock, opts)
+    }
+
+    fn spawn_monitor(&self, name: &str, wait_attach: bool) -> Result<(String, Option<UnixStream>)> {
+        use std::io::BufRead;
         use std::os::unix::process::CommandExt;
         let (rec, _) = self.container(name)?;
         if matches!(
@@ -36,7 +52,7 @@ impl Engine {
                 | berth_store::ContainerStatus::Paused
                 | berth_store::ContainerStatus::Restarting
         ) {
-            return Ok(rec.id);
+            return Ok((rec.id, None));
         }
         let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::Sys {
             what: "creating a pipe".into(),
@@ -52,6 +68,7 @@ impl Engine {
             .arg(&rec.id)
             .arg(&self.paths().data)
             .arg(&self.paths().run)
+            .args(wait_attach.then_some("--attach"))
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null());
@@ -69,12 +86,22 @@ impl Engine {
             source: e,
         })?;
         drop(w);
+        let mut reader = std::io::BufReader::new(std::fs::File::from(r));
+        let mut sock = None;
+        if wait_attach {
+            let mut line = String::new();
+            let _ = reader.read_line(&mut line);
+            if line == "listening\n" {
+                let path = self.attach_socket(&rec.id);
+                sock = Some(UnixStream::connect(&path).map_err(|e| Error::Io { path, source: e })?);
+            }
+        }
         let mut answer = String::new();
-        let _ = std::fs::File::from(r).read_to_string(&mut answer);
+        let _ = reader.read_to_string(&mut answer);
         // The monitor stays; reap it only if it already ended (a failed start).
         let _ = child.try_wait();
         match answer.split_once('\n') {
-            Some(("ok", _)) => Ok(rec.id),
+            Some(("ok", _)) => Ok((rec.id, sock)),
             Some((status, msg)) if status.starts_with("err ") => {
                 let status: i32 = status[4..].parse().unwrap_or(125);
                 let _ = child.wait();
@@ -98,8 +125,10 @@ impl Engine {
     }
 }
 
-/// Entry point of `berth __monitor ID DATA RUN`; returns the process exit code.
-pub fn main(id: &str, paths: Paths) -> i32 {
+/// Entry point of `berth __monitor ID DATA RUN [--attach]`; returns the process exit
+/// code. With `wait_attach`, the first attach client is accepted before the container
+/// starts.
+pub fn main(id: &str, paths: Paths, wait_attach: bool) -> i32 {
     // SAFETY: fd 3 was set up by `start_detached` for us alone.
     let sync = (nix::fcntl::fcntl(
         unsafe { BorrowedFd::borrow_raw(SYNC_FD) },
@@ -125,7 +154,12 @@ pub fn main(id: &str, paths: Paths) -> i32 {
         }
     };
     match Monitor::new(&engine, id) {
-        Ok(mut m) => m.run(&mut sync, report),
+        Ok(mut m) => {
+            if wait_attach {
+                m.accept_first(sync.as_ref());
+            }
+            m.run(&mut sync, report)
+        }
         Err(e) => {
             report(&mut sync, &format!("err {}\n{e}\n", e.exit_status()));
             125
@@ -222,6 +256,23 @@ impl<'a> Monitor<'a> {
             clients: Vec::new(),
             log,
         })
+    }
+
+    /// Says "listening" on the sync pipe and waits (10 s at most) for the first client.
+    fn accept_first(&mut self, sync: Option<&OwnedFd>) {
+        if let Some(fd) = sync {
+            let _ = nix::unistd::write(fd.as_fd(), b"listening\n");
+        }
+        let mut fds = [PollFd::new(self.listener.as_fd(), PollFlags::POLLIN)];
+        if poll(&mut fds, PollTimeout::from(10_000u16)).unwrap_or(0) > 0
+            && let Ok((s, _)) = self.listener.accept()
+        {
+            let _ = s.set_nonblocking(true);
+            self.clients.push(Client {
+                stream: s,
+                inbuf: Vec::new(),
+            });
+        }
     }
 
     /// Starts the container with its stdio wired to the monitor.

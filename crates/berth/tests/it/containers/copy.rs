@@ -75,3 +75,37 @@ fn cp_both_ways_and_stays_inside_the_container() {
     let e = r.fails(&["cp", "cpc:/no/such", host.to_str().unwrap()], 1);
     assert!(e.contains("/no/such"), "{e}");
 }
+
+#[test]
+fn commit_then_run_the_new_image() {
+    if skip() {
+        return;
+    }
+    let r = Root::with_alpine();
+    r.ok(&[
+        "run",
+        "--name",
+        "cm",
+        "alpine:test",
+        "sh",
+        "-c",
+        "echo committed > /hello; rm /etc/motd",
+    ]);
+    let id = r.ok(&[
+        "commit",
+        "-m",
+        "add hello",
+        "-c",
+        "CMD [\"cat\", \"/hello\"]",
+        "cm",
+        "mine:v1",
+    ]);
+    assert!(id.trim().starts_with("sha256:"), "{id}");
+    assert_eq!(r.ok(&["run", "--rm", "mine:v1"]), "committed\n");
+    // The deletion is in the new layer too (a whiteout).
+    r.fails(&["run", "--rm", "mine:v1", "ls", "/etc/motd"], 1);
+    // The committed image outlives its container, and the original is untouched.
+    r.ok(&["rm", "cm"]);
+    assert_eq!(r.ok(&["run", "--rm", "mine:v1"]), "committed\n");
+    r.ok(&["run", "--rm", "alpine:test", "ls", "/etc/motd"]);
+}
