@@ -368,6 +368,8 @@ impl Builder<'_> {
             Run(BuildRun, String),
             Files(Vec<Entry>),
         }
+        // Downloaded ADD sources live until the step's layer is written.
+        let mut held: Vec<tempfile::NamedTempFile> = Vec::new();
         let plan = match &expanded {
             Instruction::Run(r) => {
                 let mut script = match &r.command {
@@ -467,14 +469,16 @@ impl Builder<'_> {
                 };
                 let lowers = self.lowers(state)?;
                 let wd = config::workdir(&state.config);
-                Plan::Files(copy::plan(
+                let planned = copy::plan(
                     &req,
                     &wd,
                     &lowers,
                     &self.opts.context,
                     &mut self.memo,
                     &mut key,
-                )?)
+                )?;
+                held.extend(downloads.into_iter().map(|(_, f)| f));
+                Plan::Files(planned)
             }
             Instruction::Workdir(w) => {
                 let old = config::workdir(&state.config);

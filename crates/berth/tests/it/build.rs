@@ -494,3 +494,45 @@ fn context_as_a_tar_on_stdin_and_dockerfile_alone_on_stdin() {
             .contains("no context needed")
     );
 }
+
+#[test]
+fn add_downloads_a_url() {
+    use std::io::{Read as _, Write as _};
+    let Some(b) = Bench::new() else { return };
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // Serves one request; gives up after 30 s so a failed build cannot hang the test.
+    listener.set_nonblocking(true).unwrap();
+    let server = std::thread::spawn(move || {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
+            let Ok((mut s, _)) = listener.accept() else {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                continue;
+            };
+            s.set_nonblocking(false).unwrap();
+            s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+                .unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let body = "downloaded content\n";
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            return;
+        }
+    });
+    b.write(
+        "Dockerfile",
+        &format!("FROM busybox:latest\nADD http://127.0.0.1:{port}/files/note.txt /dl/\n"),
+    );
+    let o = b.build(&["-t", "url:1"]);
+    server.join().unwrap();
+    assert!(o.status.success(), "{}", out_text(&o));
+    assert!(
+        b.sh_in("url:1", "cat /dl/note.txt")
+            .contains("downloaded content")
+    );
+}
