@@ -43,6 +43,8 @@ pub struct CopyRequest<'a> {
     pub extract: bool,
     /// Downloaded `ADD` URLs: (url, local file).
     pub downloads: &'a [(String, std::path::PathBuf)],
+    /// `--exclude` patterns (`.dockerignore` syntax, relative to each source).
+    pub excludes: &'a [String],
 }
 
 /// Resolves `USER[:GROUP]` for `--chown` against the image's own passwd and group
@@ -139,6 +141,8 @@ pub fn plan(
         || many
         || dest_exists_dir;
 
+    let exclude = berth_dockerfile::IgnoreMatcher::from_patterns(req.excludes)?;
+    key.add("exclude", &req.excludes.join("\0"));
     let mut entries: Vec<Entry> = Vec::new();
     let mut touched_dest_dir = dest_is_dir;
     for src in req.sources {
@@ -200,6 +204,9 @@ pub fn plan(
             },
         };
         for m in matched {
+            if !m.rel.is_empty() && !exclude.is_empty() && exclude.matches(&m.rel) {
+                continue;
+            }
             let single_file = m.rel.is_empty();
             let target: Vec<String> = if single_file {
                 if dest_is_dir {

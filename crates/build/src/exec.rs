@@ -439,6 +439,7 @@ impl Builder<'_> {
                     from: from.as_ref(),
                     extract: false,
                     downloads: &[],
+                    excludes: &c.excludes,
                 };
                 let lowers = self.lowers(state)?;
                 let wd = config::workdir(&state.config);
@@ -462,6 +463,7 @@ impl Builder<'_> {
                     heredocs: &a.heredocs,
                     from: None,
                     extract: true,
+                    excludes: &a.excludes,
                     downloads: &downloads
                         .iter()
                         .map(|(u, f)| (u.clone(), f.path().to_owned()))

@@ -402,6 +402,7 @@ fn add_extracts_archives_and_copy_handles_globs_chmod_heredocs_and_onbuild() {
          FROM base\n\
          ADD bundle.tar.gz /opt/\n\
          COPY conf/*.conf /etc/app/\n\
+         COPY --exclude=*.txt conf /etc/conf-all/\n\
          COPY --chmod=755 tool.sh /usr/local/bin/tool\n\
          COPY <<EOF /etc/motd\n\
          hello from a heredoc\n\
@@ -410,11 +411,12 @@ fn add_extracts_archives_and_copy_handles_globs_chmod_heredocs_and_onbuild() {
     b.build_ok(&["-t", "misc:1"]);
     let seen = b.sh_in(
         "misc:1",
-        "cat /opt/pkg/readme.txt; ls /etc/app; stat -c '%a' /usr/local/bin/tool; tool; cat /etc/motd; cat /onbuild.txt",
+        "cat /opt/pkg/readme.txt; ls /etc/app; ls /etc/conf-all | tr '\\n' ' '; echo; stat -c '%a' /usr/local/bin/tool; tool; cat /etc/motd; cat /onbuild.txt",
     );
     for want in [
         "from the archive",
         "a.conf\nb.conf\n",
+        "a.conf b.conf \n",
         "755",
         "tool",
         "hello from a heredoc",
