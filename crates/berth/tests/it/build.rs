@@ -248,8 +248,10 @@ fn cache_reuses_steps_and_rebuilds_from_the_changed_copy() {
     f.file()
         .set_modified(std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000))
         .unwrap();
-    let touched = b.build_ok(&["-q", "-t", "cached:1"]);
+    let iid = b.dir.path().join("iid");
+    let touched = b.build_ok(&["-q", "-t", "cached:1", "--iidfile", iid.to_str().unwrap()]);
     assert_eq!(touched, id1, "same inputs give the same image");
+    assert_eq!(fs_err::read_to_string(&iid).unwrap(), id1.trim());
 
     b.write("b.txt", "second file v2\n");
     let changed = b.build_ok(&["-t", "cached:1"]);
@@ -317,6 +319,12 @@ fn failing_run_names_command_and_code_and_tags_nothing() {
     assert!(err.contains("exit code: 3"), "{err}");
     assert!(err.contains("last output lines:\nabout to fail"), "{err}");
     assert_eq!(b.images(), before);
+    let ps = b.berth(&["ps", "-a", "-q"]);
+    assert!(
+        ps.status.success() && ps.stdout.is_empty(),
+        "the step's container is gone: {}",
+        out_text(&ps)
+    );
     assert!(!b.berth(&["image", "inspect", "broken:1"]).status.success());
 }
 
