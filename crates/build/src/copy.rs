@@ -388,3 +388,124 @@ fn walk_lowers(l: &Lowers, dir: &[String], rel: &str, out: &mut Vec<Matched>) ->
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
+
+    fn plan_for(
+        sources: &[&str],
+        dest: &str,
+        ctx: &Context,
+        image: &Lowers,
+    ) -> Vec<(String, String)> {
+        let sources: Vec<String> = sources.iter().map(|s| (*s).to_owned()).collect();
+        let req = CopyRequest {
+            instruction: "COPY",
+            sources: &sources,
+            dest,
+            chown: None,
+            chmod: None,
+            heredocs: &[],
+            from: None,
+            extract: false,
+            downloads: &[],
+            excludes: &[],
+        };
+        let memo_dir = tempfile::tempdir().unwrap();
+        let mut memo = HashMemo::load(&memo_dir.path().join("m.json"));
+        let mut key = KeyBuilder::new("p");
+        plan(&req, "/work", image, ctx, &mut memo, &mut key)
+            .unwrap()
+            .into_iter()
+            .map(|e| {
+                let kind = match e.body {
+                    Body::Dir => format!("dir {:o} {}", e.mode, e.uid),
+                    _ => "file".to_owned(),
+                };
+                (e.path, kind)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn destinations_follow_docker_directory_rules() {
+        let ctx_dir = tempfile::tempdir().unwrap();
+        fs_err::create_dir_all(ctx_dir.path().join("src/sub")).unwrap();
+        fs_err::write(ctx_dir.path().join("src/sub/a.txt"), "a").unwrap();
+        fs_err::write(ctx_dir.path().join("one.txt"), "1").unwrap();
+        let ctx = Context::dir(ctx_dir.path(), berth_dockerfile::IgnoreMatcher::default());
+        let layer = tempfile::tempdir().unwrap();
+        fs_err::create_dir_all(layer.path().join("etc")).unwrap();
+        fs_err::set_permissions(
+            layer.path().join("etc"),
+            std::fs::Permissions::from_mode(0o711),
+        )
+        .unwrap();
+        let image = Lowers::new(vec![layer.path().into()]);
+
+        // A directory's contents, not the directory itself.
+        let p = plan_for(&["src"], "/app", &ctx, &image);
+        let paths: Vec<&str> = p.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(paths, ["app", "app/sub", "app/sub/a.txt"]);
+        // Into an existing directory without a trailing slash; its metadata is kept.
+        let p = plan_for(&["one.txt"], "/etc", &ctx, &image);
+        assert_eq!(
+            p,
+            [
+                ("etc".into(), "dir 711 0".into()),
+                ("etc/one.txt".into(), "file".into())
+            ]
+        );
+        // A new name; a relative destination is under WORKDIR.
+        let p = plan_for(&["one.txt"], "renamed.txt", &ctx, &image);
+        assert_eq!(p.last().unwrap().0, "work/renamed.txt");
+        assert_eq!(p[0], ("work".into(), "dir 755 0".into()));
+        // A missing source names itself.
+        let sources = vec!["nope".to_owned()];
+        let req = CopyRequest {
+            instruction: "COPY",
+            sources: &sources,
+            dest: "/x",
+            chown: None,
+            chmod: None,
+            heredocs: &[],
+            from: None,
+            extract: false,
+            downloads: &[],
+            excludes: &[],
+        };
+        let mut memo = HashMemo::default();
+        let err = plan(
+            &req,
+            "/",
+            &image,
+            &ctx,
+            &mut memo,
+            &mut KeyBuilder::new("p"),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "COPY: nope: not found in the build context"
+        );
+    }
+
+    #[test]
+    fn chown_resolves_names_in_the_image() {
+        let layer = tempfile::tempdir().unwrap();
+        fs_err::create_dir_all(layer.path().join("etc")).unwrap();
+        fs_err::write(
+            layer.path().join("etc/passwd"),
+            "root:x:0:0::/root:/bin/sh\nnode:x:1000:1000::/home/node:/bin/sh\n",
+        )
+        .unwrap();
+        fs_err::write(layer.path().join("etc/group"), "root:x:0:\nstaff:x:50:\n").unwrap();
+        let image = Lowers::new(vec![layer.path().into()]);
+        assert_eq!(resolve_chown("node", &image).unwrap(), (1000, 1000));
+        assert_eq!(resolve_chown("node:staff", &image).unwrap(), (1000, 50));
+        assert_eq!(resolve_chown("7:8", &image).unwrap(), (7, 8));
+        assert!(resolve_chown("ghost", &image).is_err());
+    }
+}
