@@ -392,7 +392,6 @@ fn walk_lowers(l: &Lowers, dir: &[String], rel: &str, out: &mut Vec<Matched>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt as _;
 
     fn plan_for(
         sources: &[&str],
