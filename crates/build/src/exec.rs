@@ -133,6 +133,28 @@ pub fn build(engine: &Engine, opts: &BuildOptions, out: &mut dyn Write) -> Resul
         built: BTreeMap::new(),
     };
     let result = b.run_stages(&order);
+    let mut declared: Vec<&str> = b.df.global_args.iter().map(|a| a.name.as_str()).collect();
+    for s in order.iter().filter_map(|i| b.df.stages.get(*i)) {
+        for inst in &s.instructions {
+            if let Instruction::Arg(args) = &inst.value {
+                declared.extend(args.iter().map(|a| a.name.as_str()));
+            }
+        }
+    }
+    let mut unused: Vec<&str> = opts
+        .build_args
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !declared.contains(k) && !berth_dockerfile::PROXY_ARGS.contains(k))
+        .collect();
+    if result.is_ok() && !unused.is_empty() {
+        unused.sort_unstable();
+        let _ = writeln!(
+            b.out,
+            "[Warning] One or more build-args [{}] were not consumed",
+            unused.join(" ")
+        );
+    }
     b.memo.save();
     let mut state = result?;
     if !opts.labels.is_empty() {

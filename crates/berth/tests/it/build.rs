@@ -354,6 +354,8 @@ fn dockerfile_from_stdin_and_metadata_steps() {
         "team=core",
         "--build-arg",
         "GREETING=hey",
+        "--build-arg",
+        "UNUSED=1",
     ]);
     c.arg(b.ctx())
         .stdin(Stdio::piped())
@@ -371,6 +373,12 @@ fn dockerfile_from_stdin_and_metadata_steps() {
     }
     let o = child.wait_with_output().unwrap();
     assert!(o.status.success(), "{}", out_text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout)
+            .contains("[Warning] One or more build-args [UNUSED] were not consumed"),
+        "{}",
+        out_text(&o)
+    );
     let o = b.berth(&["image", "inspect", "meta:1"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let cfg = &v[0]["Config"];
