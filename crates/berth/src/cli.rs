@@ -63,6 +63,10 @@ pub enum Command {
     /// Search a registry for images.
     Search(image::login::SearchArgs),
     // end of image commands
+    // build command
+    /// Build an image from a Dockerfile.
+    Build(crate::commands::build::BuildArgs),
+    // end of build command
     // container commands
     /// Create and run a new container from an image.
     Run(container::run::RunArgs),

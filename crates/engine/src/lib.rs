@@ -12,6 +12,7 @@
 //! # Ok::<(), berth_engine::Error>(())
 //! ```
 
+pub mod build_support;
 pub mod containers;
 mod error;
 pub mod images;

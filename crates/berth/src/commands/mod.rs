@@ -1,5 +1,8 @@
 //! One module per command; `dispatch` routes a parsed command line.
 
+// build command
+pub mod build;
+// end of build command
 pub mod container;
 pub mod image;
 pub mod oci;
@@ -29,6 +32,9 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Logout(a) => image::finish(image::login::run_logout(&paths, &a)),
         Command::Search(a) => image::finish(image::login::run_search(&paths, &a)),
         // end of image commands
+        // build command
+        Command::Build(a) => build::main(&paths, &a),
+        // end of build command
         // container commands
         Command::Run(a) => container::run::main(&paths, a),
         Command::Create(a) => container::create::main(&paths, a),

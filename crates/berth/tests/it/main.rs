@@ -4,6 +4,7 @@
 // Test code: a panic is the failure report, and std::fs is fine here.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
+mod build;
 mod common;
 mod containerd;
 mod containers;

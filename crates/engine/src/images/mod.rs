@@ -24,10 +24,12 @@ mod save;
 pub mod unpack;
 
 pub use change::{ConfigChange, parse_change};
+// build support: the builder stores the images it makes
 pub use config::{RegistryConfig, docker_config_dir};
 pub use import::ImportOptions;
 pub use inspect::{HistoryEntry, image_inspect_json};
 pub use load::LoadedImage;
+pub(crate) use manage::put_image as manage_put_image;
 pub use pull::{PullEvent, PullOptions, PullOutcome};
 pub use push::PushEvent;
 pub use save::SaveFormat;

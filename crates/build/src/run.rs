@@ -1,0 +1,100 @@
+//! `RUN`: the step's process runs in a temporary container (engine) while its output
+//! is streamed to the user and kept in a file, so a failure can quote the last lines.
+//!
+//! The container inherits this process's stdio, so fds 1 and 2 are pointed at a pipe
+//! for the step's duration; a forked copier (this process is single-threaded here, as
+//! containers require) forwards the pipe to the user's output and the capture file.
+
+use std::io::{Read as _, Seek as _, Write as _};
+use std::os::fd::{AsFd as _, AsRawFd as _, BorrowedFd, OwnedFd, RawFd};
+
+use berth_engine::Engine;
+use berth_engine::build_support::{BuildRun, BuildRunOutcome};
+use nix::sys::wait::waitpid;
+use nix::unistd::{ForkResult, dup, dup2_raw, fork, pipe};
+
+use crate::error::{Error, Result};
+
+/// How many output lines a failure quotes.
+const TAIL_LINES: usize = 10;
+
+fn sys(what: &str, e: nix::Error) -> Error {
+    Error::io(what, std::io::Error::from(e))
+}
+
+/// Restores fds 0–2 when dropped.
+struct SavedStdio {
+    saved: Vec<(RawFd, OwnedFd)>,
+}
+
+impl Drop for SavedStdio {
+    fn drop(&mut self) {
+        for (fd, old) in self.saved.drain(..) {
+            // SAFETY: putting back the descriptor this process had before the step.
+            let _ = unsafe { dup2_raw(old.as_fd(), fd) }.map(std::mem::forget::<OwnedFd>);
+        }
+    }
+}
+
+/// Runs `run`, echoing its output to `echo` (none when quiet); returns the outcome and
+/// the last lines of its output.
+pub fn run_step(
+    engine: &Engine,
+    run: &BuildRun,
+    echo: Option<BorrowedFd<'_>>,
+) -> Result<(BuildRunOutcome, String)> {
+    let tmp = engine.store().root().join("tmp");
+    let mut capture = tempfile::tempfile_in(&tmp).map_err(|e| Error::io(tmp.clone(), e))?;
+    let (rd, wr) = pipe().map_err(|e| sys("pipe", e))?;
+    let echo_raw = echo.map(|f| f.as_raw_fd());
+    let cap_raw = capture.as_raw_fd();
+    // SAFETY: this process is single-threaded here (the engine refuses to start
+    // containers otherwise); the child only reads, writes and exits.
+    let child = match unsafe { fork() }.map_err(|e| sys("fork", e))? {
+        ForkResult::Child => {
+            drop(wr);
+            let mut buf = [0u8; 8192];
+            loop {
+                let n = match nix::unistd::read(&rd, &mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                };
+                for fd in echo_raw.into_iter().chain([cap_raw]) {
+                    // SAFETY: fds inherited from the parent, valid for the child's life.
+                    let f = unsafe { BorrowedFd::borrow_raw(fd) };
+                    let _ = nix::unistd::write(f, &buf[..n]);
+                }
+            }
+            // SAFETY: leave without running the parent's destructors or atexit hooks.
+            unsafe { libc::_exit(0) }
+        }
+        ForkResult::Parent { child } => child,
+    };
+    drop(rd);
+    let outcome = {
+        let mut guard = SavedStdio { saved: Vec::new() };
+        let null = fs_err::File::open("/dev/null").map_err(|e| Error::io("/dev/null", e))?;
+        for (fd, src) in [(0, null.as_fd()), (1, wr.as_fd()), (2, wr.as_fd())] {
+            let old = dup(unsafe { BorrowedFd::borrow_raw(fd) }).map_err(|e| sys("dup", e))?;
+            guard.saved.push((fd, old));
+            // SAFETY: replacing a standard descriptor; the guard restores it.
+            let new = unsafe { dup2_raw(src, fd) }.map_err(|e| sys("dup2", e))?;
+            std::mem::forget(new);
+        }
+        drop(wr);
+        let r = engine.run_build_step(run);
+        drop(guard);
+        r
+    };
+    let _ = waitpid(child, None);
+    let outcome = outcome?;
+    let mut text = String::new();
+    let _ = capture.rewind();
+    let mut bytes = Vec::new();
+    let _ = capture.read_to_end(&mut bytes);
+    text.push_str(&String::from_utf8_lossy(&bytes));
+    let lines: Vec<&str> = text.lines().collect();
+    let tail = lines[lines.len().saturating_sub(TAIL_LINES)..].join("\n");
+    let _ = std::io::stdout().flush();
+    Ok((outcome, tail))
+}
