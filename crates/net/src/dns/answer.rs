@@ -1,0 +1,248 @@
+//! What the resolver answers: pure logic over a parsed query and the records.
+
+use std::net::Ipv4Addr;
+
+use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
+use hickory_proto::rr::rdata::{A, PTR};
+use hickory_proto::rr::{Name, RData, Record as Rr, RecordType};
+
+use super::records::Record;
+
+/// Docker's embedded DNS answers with this TTL too.
+const TTL: u32 = 600;
+
+/// What to do with a query.
+#[derive(Debug)]
+pub(crate) enum Action {
+    /// Send this response.
+    Reply(Vec<u8>),
+    /// Not ours: pass the raw query to the upstream resolvers.
+    Forward,
+    /// Unparseable: ignore it.
+    Drop,
+}
+
+fn matches(r: &Record, name: &str) -> bool {
+    r.names.iter().any(|n| n.eq_ignore_ascii_case(name))
+}
+
+/// `4.3.2.1.in-addr.arpa` → 1.2.3.4.
+fn ptr_addr(name: &str) -> Option<Ipv4Addr> {
+    let rest = name.strip_suffix(".in-addr.arpa")?;
+    let octets: Vec<u8> = rest
+        .split('.')
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
+    match octets.as_slice() {
+        [d, c, b, a] => Some(Ipv4Addr::new(*a, *b, *c, *d)),
+        _ => None,
+    }
+}
+
+/// Answers `query` from `records`; `subnet_has` tells whether an address
+/// belongs to this network (PTR for an unknown address of ours is NXDOMAIN
+/// rather than a question for the upstream resolvers).
+pub(crate) fn answer(
+    query: &[u8],
+    records: &[Record],
+    subnet_has: &dyn Fn(Ipv4Addr) -> bool,
+) -> Action {
+    let Ok(req) = Message::from_vec(query) else {
+        return Action::Drop;
+    };
+    if req.metadata.message_type != MessageType::Query {
+        return Action::Drop;
+    }
+    let mut resp = Message::response(req.metadata.id, req.metadata.op_code);
+    resp.metadata.recursion_desired = req.metadata.recursion_desired;
+    resp.metadata.recursion_available = true;
+    let reply = |mut resp: Message, code: ResponseCode| {
+        resp.metadata.response_code = code;
+        resp.to_vec().map_or(Action::Drop, Action::Reply)
+    };
+    if req.metadata.op_code != OpCode::Query || req.queries.len() != 1 {
+        return reply(resp, ResponseCode::NotImp);
+    }
+    let q = req.queries[0].clone();
+    resp.add_query(q.clone());
+    let qname = q.name().to_ascii();
+    let name = qname.trim_end_matches('.').to_ascii_lowercase();
+
+    if q.query_type() == RecordType::PTR {
+        if let Some(ip) = ptr_addr(&name) {
+            if let Some(r) = records.iter().find(|r| r.ipv4 == ip) {
+                let Some(target) = r
+                    .names
+                    .first()
+                    .and_then(|n| Name::from_ascii(format!("{n}.")).ok())
+                else {
+                    return reply(resp, ResponseCode::ServFail);
+                };
+                resp.metadata.authoritative = true;
+                resp.add_answer(Rr::from_rdata(
+                    q.name().clone(),
+                    TTL,
+                    RData::PTR(PTR(target)),
+                ));
+                return reply(resp, ResponseCode::NoError);
+            }
+            if subnet_has(ip) {
+                resp.metadata.authoritative = true;
+                return reply(resp, ResponseCode::NXDomain);
+            }
+        }
+        return Action::Forward;
+    }
+
+    let found: Vec<&Record> = records.iter().filter(|r| matches(r, &name)).collect();
+    if !found.is_empty() {
+        resp.metadata.authoritative = true;
+        if matches!(q.query_type(), RecordType::A | RecordType::ANY) {
+            for r in found {
+                resp.add_answer(Rr::from_rdata(q.name().clone(), TTL, RData::A(A(r.ipv4))));
+            }
+        }
+        // AAAA and other types of a known name: NOERROR without answers, so
+        // clients fall back to the A record at once.
+        return reply(resp, ResponseCode::NoError);
+    }
+    // Unknown single-label names cannot exist upstream; answer at once
+    // instead of making the container wait for a forward.
+    if !name.is_empty() && !name.contains('.') {
+        return reply(resp, ResponseCode::NXDomain);
+    }
+    Action::Forward
+}
+
+/// A SERVFAIL for `query` (when forwarding failed).
+pub(crate) fn servfail(query: &[u8]) -> Option<Vec<u8>> {
+    let req = Message::from_vec(query).ok()?;
+    let mut resp = Message::error_msg(
+        req.metadata.id,
+        req.metadata.op_code,
+        ResponseCode::ServFail,
+    );
+    resp.metadata.recursion_desired = req.metadata.recursion_desired;
+    resp.metadata.recursion_available = true;
+    resp.add_queries(req.queries);
+    resp.to_vec().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use hickory_proto::op::Query;
+
+    use super::*;
+
+    fn q(name: &str, ty: RecordType) -> Vec<u8> {
+        let mut m = Message::query();
+        m.metadata.recursion_desired = true;
+        m.add_query(Query::query(Name::from_ascii(name).unwrap(), ty));
+        m.to_vec().unwrap()
+    }
+
+    fn recs() -> Vec<Record> {
+        vec![
+            Record {
+                container: "c1".into(),
+                names: vec!["web".into(), "www".into()],
+                ipv4: Ipv4Addr::new(10, 1, 0, 2),
+            },
+            Record {
+                container: "c2".into(),
+                names: vec!["db".into(), "svc".into()],
+                ipv4: Ipv4Addr::new(10, 1, 0, 3),
+            },
+            Record {
+                container: "c3".into(),
+                names: vec!["db2".into(), "svc".into()],
+                ipv4: Ipv4Addr::new(10, 1, 0, 4),
+            },
+        ]
+    }
+
+    fn ours(ip: Ipv4Addr) -> bool {
+        ip.octets()[..2] == [10, 1]
+    }
+
+    fn reply(query: Vec<u8>) -> Message {
+        match answer(&query, &recs(), &ours) {
+            Action::Reply(b) => Message::from_vec(&b).unwrap(),
+            other => panic!("expected a reply, got {other:?}"),
+        }
+    }
+
+    fn a_answers(m: &Message) -> Vec<Ipv4Addr> {
+        m.answers
+            .iter()
+            .filter_map(|r| match r.data {
+                RData::A(A(ip)) => Some(ip),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn names_aliases_and_services_resolve() {
+        let m = reply(q("WEB.", RecordType::A));
+        assert_eq!(m.metadata.response_code, ResponseCode::NoError);
+        assert_eq!(a_answers(&m), vec![Ipv4Addr::new(10, 1, 0, 2)]);
+        assert_eq!(
+            a_answers(&reply(q("www", RecordType::A))),
+            vec![Ipv4Addr::new(10, 1, 0, 2)]
+        );
+        let both = a_answers(&reply(q("svc.", RecordType::A)));
+        assert_eq!(
+            both,
+            vec![Ipv4Addr::new(10, 1, 0, 3), Ipv4Addr::new(10, 1, 0, 4)]
+        );
+        let aaaa = reply(q("web.", RecordType::AAAA));
+        assert_eq!(
+            (aaaa.metadata.response_code, aaaa.answers.len()),
+            (ResponseCode::NoError, 0)
+        );
+    }
+
+    #[test]
+    fn unknown_single_label_is_nxdomain_and_dotted_names_forward() {
+        assert_eq!(
+            reply(q("nosuch.", RecordType::A)).metadata.response_code,
+            ResponseCode::NXDomain
+        );
+        assert!(matches!(
+            answer(&q("example.org.", RecordType::A), &recs(), &ours),
+            Action::Forward
+        ));
+    }
+
+    #[test]
+    fn ptr_for_our_addresses() {
+        let m = reply(q("3.0.1.10.in-addr.arpa.", RecordType::PTR));
+        match &m.answers[0].data {
+            RData::PTR(PTR(n)) => assert_eq!(n.to_ascii(), "db."),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            reply(q("99.0.1.10.in-addr.arpa.", RecordType::PTR))
+                .metadata
+                .response_code,
+            ResponseCode::NXDomain
+        );
+        assert!(matches!(
+            answer(&q("8.8.8.8.in-addr.arpa.", RecordType::PTR), &recs(), &ours),
+            Action::Forward
+        ));
+    }
+
+    #[test]
+    fn garbage_is_dropped_and_servfail_keeps_the_id() {
+        assert!(matches!(answer(b"\x01", &recs(), &ours), Action::Drop));
+        let query = q("example.org.", RecordType::A);
+        let id = Message::from_vec(&query).unwrap().metadata.id;
+        let sf = Message::from_vec(&servfail(&query).unwrap()).unwrap();
+        assert_eq!(
+            (sf.metadata.id, sf.metadata.response_code),
+            (id, ResponseCode::ServFail)
+        );
+    }
+}

@@ -1,0 +1,98 @@
+//! The resolver's configuration and records: one JSON file per network that
+//! the engine rewrites atomically (under a lock) and the running resolver
+//! reloads when it changes. Removing the file stops the resolver.
+
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+
+use ipnet::Ipv4Net;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::state;
+
+/// One container's names on a network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// Container id (the key for updates and removal).
+    pub container: String,
+    /// Its name, `--network-alias`es and (for compose) the service name.
+    pub names: Vec<String>,
+    /// Its address on this network.
+    pub ipv4: Ipv4Addr,
+}
+
+/// Everything the resolver of one network needs.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ResolverConfig {
+    /// Address to listen on: the network's gateway.
+    pub listen: Option<Ipv4Addr>,
+    /// UDP and TCP port (53).
+    pub port: u16,
+    /// The network's subnet: PTR questions for its unknown addresses get
+    /// NXDOMAIN instead of being forwarded.
+    pub subnet: Option<Ipv4Net>,
+    /// Where other names go: the host's resolvers, minus loopback ones
+    /// (which containers cannot reach), see [`crate::files::host_nameservers`].
+    pub upstreams: Vec<SocketAddr>,
+    /// Containers on the network.
+    pub records: Vec<Record>,
+}
+
+/// The records file in `dir`.
+pub fn records_path(dir: &Path) -> PathBuf {
+    dir.join("resolver.json")
+}
+
+/// Sets where the resolver listens and forwards, keeping existing records.
+pub fn configure(
+    dir: &Path,
+    listen: SocketAddrV4,
+    subnet: Ipv4Net,
+    upstreams: &[SocketAddr],
+) -> Result<()> {
+    state::update(&records_path(dir), |c: &mut ResolverConfig| {
+        c.listen = Some(*listen.ip());
+        c.port = listen.port();
+        c.subnet = Some(subnet);
+        c.upstreams = upstreams.to_vec();
+        Ok(())
+    })
+}
+
+/// Adds or replaces the record of `record.container`.
+pub fn add_record(dir: &Path, record: Record) -> Result<()> {
+    state::update(&records_path(dir), |c: &mut ResolverConfig| {
+        c.records.retain(|r| r.container != record.container);
+        c.records.push(record);
+        Ok(())
+    })
+}
+
+/// Removes the record of `container`; returns how many records remain (the
+/// engine stops the resolver at zero).
+pub fn remove_record(dir: &Path, container: &str) -> Result<usize> {
+    state::update(&records_path(dir), |c: &mut ResolverConfig| {
+        c.records.retain(|r| r.container != container);
+        Ok(c.records.len())
+    })
+}
+
+/// Reads the current configuration (default if there is none).
+pub fn load(dir: &Path) -> Result<ResolverConfig> {
+    let path = records_path(dir);
+    let _lock = state::lock(&state::lock_path(&path))?;
+    state::read_json(&path)
+}
+
+/// Stops the resolver of `dir`: it notices the file is gone and exits.
+pub fn stop(dir: &Path) -> Result<()> {
+    let path = records_path(dir);
+    let _lock = state::lock(&state::lock_path(&path))?;
+    match fs_err::remove_file(&path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}

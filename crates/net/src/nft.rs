@@ -1,0 +1,321 @@
+//! berth's nftables table: its skeleton, rule builders, and removal of
+//! everything carrying a tag. Every rule berth adds lives in table `ip berth`
+//! and has a comment `berth net <id>` or `berth ctr <id>`, so teardown and
+//! [`crate::cleanup_stale`] find exactly what berth made.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+use nftables::batch::Batch;
+use nftables::expr::{
+    Expression, Fib, FibFlag, FibResult, Meta, MetaKey, NamedExpression, Payload, PayloadField,
+    Prefix,
+};
+use nftables::helper::{self, NftablesError};
+use nftables::schema::{
+    Chain, Element, NfListObject, NfObject, Rule, Set, SetType, SetTypeValue, Table,
+};
+use nftables::stmt::{Match, Operator, Statement};
+use nftables::types::{NfChainPolicy, NfChainType, NfFamily, NfHook};
+
+use crate::error::{Error, Result};
+
+/// The table holding every rule berth adds.
+pub const TABLE: &str = "berth";
+/// Named set of every berth bridge (for isolation between networks).
+pub(crate) const BRIDGES: &str = "bridges";
+const FAMILY: NfFamily = NfFamily::IP;
+
+/// The base chains: name, type, hook, priority.
+const CHAINS: [(&str, NfChainType, NfHook, i32); 4] = [
+    ("prerouting", NfChainType::NAT, NfHook::Prerouting, -100),
+    ("output", NfChainType::NAT, NfHook::Output, -100),
+    ("postrouting", NfChainType::NAT, NfHook::Postrouting, 100),
+    ("forward", NfChainType::Filter, NfHook::Forward, 0),
+];
+
+/// Checks that nftables can be driven here (the `nft` tool and the kernel's
+/// nf_tables); the error says what is missing.
+pub fn available() -> Result<()> {
+    helper::get_current_ruleset_raw(helper::DEFAULT_NFT, ["list", "tables"])
+        .map(|_| ())
+        .map_err(|e| unsupported(&e))
+}
+
+fn unsupported(e: &NftablesError) -> Error {
+    Error::Unsupported {
+        feature: "nftables",
+        detail: detail(e),
+        hint: "install the nftables package and make sure the nf_tables module loads; berth falls back to a userspace proxy for published ports",
+    }
+}
+
+fn detail(e: &NftablesError) -> String {
+    match e {
+        NftablesError::NftFailed { stderr, hint, .. } => format!("{hint}: {}", stderr.trim()),
+        other => other.to_string(),
+    }
+}
+
+/// Adds the table, chains and set if missing (`add` of an existing object is
+/// a no-op in nftables, so concurrent callers do not clash).
+pub(crate) fn skeleton(batch: &mut Batch<'static>) {
+    batch.add(NfListObject::Table(Table {
+        family: FAMILY,
+        name: TABLE.into(),
+        handle: None,
+    }));
+    for (name, ty, hook, prio) in CHAINS {
+        batch.add(NfListObject::Chain(Chain {
+            family: FAMILY,
+            table: TABLE.into(),
+            name: name.into(),
+            _type: Some(ty),
+            hook: Some(hook),
+            prio: Some(prio),
+            policy: Some(NfChainPolicy::Accept),
+            ..Chain::default()
+        }));
+    }
+    batch.add(NfListObject::Set(Box::new(Set {
+        family: FAMILY,
+        table: TABLE.into(),
+        name: BRIDGES.into(),
+        handle: None,
+        set_type: SetTypeValue::Single(SetType::Ifname),
+        policy: None,
+        flags: None,
+        elem: None,
+        timeout: None,
+        gc_interval: None,
+        size: None,
+        comment: None,
+    })));
+}
+
+/// Runs one batch as a single nftables transaction: all of it or nothing.
+pub(crate) fn apply(batch: Batch<'static>, op: &str) -> Result<()> {
+    helper::apply_ruleset(&batch.to_nftables()).map_err(|e| match e {
+        NftablesError::NftExecution { .. } => unsupported(&e),
+        _ => Error::Nft {
+            op: op.to_string(),
+            detail: detail(&e),
+        },
+    })
+}
+
+/// A rule in one of berth's chains.
+pub(crate) fn rule(
+    chain: &str,
+    expr: Vec<Statement<'static>>,
+    comment: String,
+) -> NfListObject<'static> {
+    NfListObject::Rule(Rule {
+        family: FAMILY,
+        table: TABLE.into(),
+        chain: chain.to_string().into(),
+        expr: Cow::Owned(expr),
+        handle: None,
+        index: None,
+        comment: Some(comment.into()),
+    })
+}
+
+/// An element of the bridges set.
+pub(crate) fn bridge_element(bridge: &str) -> NfListObject<'static> {
+    NfListObject::Element(Element {
+        family: FAMILY,
+        table: TABLE.into(),
+        name: BRIDGES.into(),
+        elem: Cow::Owned(vec![Expression::String(bridge.to_string().into())]),
+    })
+}
+
+fn m(left: Expression<'static>, op: Operator, right: Expression<'static>) -> Statement<'static> {
+    Statement::Match(Match { left, right, op })
+}
+
+fn payload(proto: &'static str, field: &'static str) -> Expression<'static> {
+    Expression::Named(NamedExpression::Payload(Payload::PayloadField(
+        PayloadField {
+            protocol: proto.into(),
+            field: field.into(),
+        },
+    )))
+}
+
+fn meta(key: MetaKey) -> Expression<'static> {
+    Expression::Named(NamedExpression::Meta(Meta { key }))
+}
+
+fn s(v: impl ToString) -> Expression<'static> {
+    Expression::String(v.to_string().into())
+}
+
+/// `ip saddr|daddr == NET`.
+pub(crate) fn ip_in(field: &'static str, net: Ipv4Net) -> Statement<'static> {
+    let right = Expression::Named(NamedExpression::Prefix(Prefix {
+        addr: Box::new(s(net.network())),
+        len: u32::from(net.prefix_len()),
+    }));
+    m(payload("ip", field), Operator::EQ, right)
+}
+
+/// `ip daddr == ADDR`.
+pub(crate) fn daddr_is(ip: Ipv4Addr) -> Statement<'static> {
+    m(payload("ip", "daddr"), Operator::EQ, s(ip))
+}
+
+/// `iifname|oifname ==|!= NAME` (or `@set`).
+pub(crate) fn ifname(input: bool, op: Operator, name: &str) -> Statement<'static> {
+    let key = if input {
+        MetaKey::Iifname
+    } else {
+        MetaKey::Oifname
+    };
+    m(meta(key), op, s(name))
+}
+
+/// `fib daddr type local`: the packet is for one of the host's addresses.
+pub(crate) fn to_local_address() -> Statement<'static> {
+    let fib = Fib {
+        result: FibResult::Type,
+        flags: HashSet::from([FibFlag::Daddr]),
+    };
+    m(
+        Expression::Named(NamedExpression::Fib(fib)),
+        Operator::EQ,
+        s("local"),
+    )
+}
+
+/// `tcp|udp dport == PORT`.
+pub(crate) fn dport(proto: &'static str, port: u16) -> Statement<'static> {
+    m(
+        payload(proto, "dport"),
+        Operator::EQ,
+        Expression::Number(u32::from(port)),
+    )
+}
+
+/// `dnat to IP:PORT`.
+pub(crate) fn dnat(ip: Ipv4Addr, port: u16) -> Statement<'static> {
+    Statement::DNAT(Some(nftables::stmt::NAT {
+        addr: Some(s(ip)),
+        family: None,
+        port: Some(Expression::Number(u32::from(port))),
+        flags: None,
+    }))
+}
+
+/// `masquerade`.
+pub(crate) fn masquerade() -> Statement<'static> {
+    Statement::Masquerade(None)
+}
+
+/// `drop`.
+pub(crate) fn drop() -> Statement<'static> {
+    Statement::Drop(None)
+}
+
+/// Objects of berth's table as nft lists them (empty if the table is absent).
+fn list() -> Result<Vec<NfListObject<'static>>> {
+    match helper::get_current_ruleset_with_args(helper::DEFAULT_NFT, ["list", "table", "ip", TABLE])
+    {
+        Ok(set) => Ok(set
+            .objects
+            .iter()
+            .filter_map(|o| match o {
+                NfObject::ListObject(l) => Some(l.clone()),
+                NfObject::CmdObject(_) => None,
+            })
+            .collect()),
+        Err(NftablesError::NftFailed { ref stderr, .. })
+            if stderr.contains("No such file or directory") =>
+        {
+            Ok(Vec::new())
+        }
+        Err(e @ NftablesError::NftExecution { .. }) => Err(unsupported(&e)),
+        Err(e) => Err(Error::Nft {
+            op: "list table ip berth".to_string(),
+            detail: detail(&e),
+        }),
+    }
+}
+
+/// The comments of all rules in berth's table.
+pub fn rule_comments() -> Result<Vec<String>> {
+    Ok(list()?
+        .into_iter()
+        .filter_map(|o| match o {
+            NfListObject::Rule(r) => r.comment.map(|c| c.into_owned()),
+            _ => None,
+        })
+        .collect())
+}
+
+/// The members of the bridges set.
+pub(crate) fn bridges_in_set() -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for o in list()? {
+        if let NfListObject::Set(set) = o
+            && set.name == BRIDGES
+        {
+            for e in set.elem.iter().flat_map(|e| e.iter()) {
+                if let Expression::String(name) = e {
+                    out.push(name.to_string());
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Deletes, in one transaction, every rule whose comment `matches`; `extra`
+/// deletions (set elements) join the same transaction. Returns how many
+/// rules went.
+pub(crate) fn delete_tagged(
+    matches: &dyn Fn(&str) -> bool,
+    extra: Vec<NfListObject<'static>>,
+) -> Result<usize> {
+    let mut batch = Batch::new();
+    let mut n = 0;
+    for o in list()? {
+        if let NfListObject::Rule(r) = o
+            && r.comment.as_deref().is_some_and(matches)
+            && r.handle.is_some()
+        {
+            batch.delete(NfListObject::Rule(Rule {
+                expr: Cow::Owned(Vec::new()),
+                index: None,
+                comment: None,
+                ..r
+            }));
+            n += 1;
+        }
+    }
+    let any = n > 0 || !extra.is_empty();
+    for e in extra {
+        batch.delete(e);
+    }
+    if any {
+        apply(batch, "delete berth rules")?;
+    }
+    Ok(n)
+}
+
+/// Deletes berth's whole table (everything berth ever added to nftables).
+pub fn remove_table() -> Result<()> {
+    if list()?.is_empty() {
+        return Ok(());
+    }
+    let mut batch = Batch::new();
+    batch.delete(NfListObject::Table(Table {
+        family: FAMILY,
+        name: TABLE.into(),
+        handle: None,
+    }));
+    apply(batch, "delete table ip berth")
+}

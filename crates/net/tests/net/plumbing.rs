@@ -1,0 +1,60 @@
+//! Bridge + veth + namespace plumbing.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::common::*;
+
+#[test]
+fn two_namespaces_on_one_bridge_talk_tcp() {
+    if !can_run() {
+        return;
+    }
+    let br = Bridge::new();
+    let (a, b) = (Ns::new(), Ns::new());
+    let _va = br.plug(&a, 2);
+    let _vb = br.plug(&b, 3);
+    let _srv = echo_server(&a, 7000);
+    let target = SocketAddr::from((br.host(2), 7000));
+    let got = b.within(move || {
+        tcp_roundtrip_retry(target, "hello over the bridge", Duration::from_secs(5))
+    });
+    assert_eq!(got.unwrap(), "hello over the bridge");
+    // inside b: eth0 has the address, MAC derived from it, and lo is up
+    let out = b.busybox(&["ip", "addr"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&format!("inet {}/24", br.host(3))), "{text}");
+    let o = br.host(3).octets();
+    assert!(
+        text.contains(&format!(
+            "link/ether 02:42:{:02x}:{:02x}:{:02x}:{:02x}",
+            o[0], o[1], o[2], o[3]
+        )),
+        "{text}"
+    );
+    assert!(text.contains("127.0.0.1/8"), "{text}");
+    let route = b.busybox(&["ip", "route"]).output().unwrap();
+    let route = String::from_utf8_lossy(&route.stdout);
+    assert!(
+        route.contains(&format!("default via {}", br.gateway)),
+        "{route}"
+    );
+}
+
+#[test]
+fn detach_removes_both_ends_and_bridge_delete_is_idempotent() {
+    if !can_run() {
+        return;
+    }
+    let br = Bridge::new();
+    let ns = Ns::new();
+    let veth = br.plug(&ns, 2);
+    assert!(berth_net::link_exists(&veth.0).unwrap());
+    let name = veth.0.clone();
+    drop(veth);
+    assert!(!berth_net::link_exists(&name).unwrap());
+    let inside = ns.within(|| berth_net::link_exists("eth0").unwrap());
+    assert!(!inside, "eth0 must vanish with its host end");
+    // a second create of the same bridge is a no-op that reports "not created"
+    assert!(!berth_net::bridge::create(&br.name, br.gateway, 24).unwrap());
+}
