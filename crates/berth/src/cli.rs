@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use crate::commands::container;
 use crate::commands::image;
 use crate::commands::oci::OciArgs;
 
@@ -60,6 +61,49 @@ pub enum Command {
     /// Search a registry for images.
     Search(image::login::SearchArgs),
     // end of image commands
+    // container commands
+    /// Create and run a new container from an image.
+    Run(container::run::RunArgs),
+    /// Create a new container.
+    Create(container::create::CreateArgs),
+    /// Start one or more stopped containers.
+    Start(container::start::StartArgs),
+    /// List containers.
+    Ps(container::ps::PsArgs),
+    /// Stop one or more running containers.
+    Stop(container::stop::StopArgs),
+    /// Kill one or more running containers.
+    Kill(container::kill::KillArgs),
+    /// Restart one or more containers.
+    Restart(container::restart::RestartArgs),
+    /// Remove one or more containers.
+    Rm(container::rm::RmArgs),
+    /// Fetch the logs of a container.
+    Logs(container::logs::LogsArgs),
+    /// Display detailed information on containers (and volumes).
+    Inspect(container::inspect::InspectArgs),
+    /// Execute a command in a running container.
+    Exec(container::exec::ExecArgs),
+    /// Block until one or more containers stop, then print their exit codes.
+    Wait(container::wait::WaitArgs),
+    /// Attach to a running container.
+    Attach(container::attach::AttachArgs),
+    /// Pause all processes within one or more containers.
+    Pause(container::pause::PauseArgs),
+    /// Unpause all processes within one or more containers.
+    Unpause(container::pause::PauseArgs),
+    /// Rename a container.
+    Rename(container::rename::RenameArgs),
+    /// Display the running processes of a container.
+    Top(container::top::TopArgs),
+    /// Manage containers.
+    Container(container::ContainerArgs),
+    /// Manage volumes.
+    Volume(container::volume::VolumeArgs),
+    /// Internal: the monitor of a detached container.
+    #[command(name = "__monitor", hide = true)]
+    Monitor(container::monitor::MonitorArgs),
+    // end of container commands
 }
 
 /// Docker exits 125 for its own usage errors; the runc surface exits 1 like runc.

@@ -1,5 +1,6 @@
 //! One module per command; `dispatch` routes a parsed command line.
 
+pub mod container;
 pub mod image;
 pub mod oci;
 
@@ -28,6 +29,28 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Logout(a) => image::finish(image::login::run_logout(&paths, &a)),
         Command::Search(a) => image::finish(image::login::run_search(&paths, &a)),
         // end of image commands
+        // container commands
+        Command::Run(a) => container::run::main(&paths, a),
+        Command::Create(a) => container::create::main(&paths, a),
+        Command::Start(a) => container::start::main(&paths, a),
+        Command::Ps(a) => container::done(container::ps::run(&paths, &a)),
+        Command::Stop(a) => container::done(container::stop::run(&paths, &a)),
+        Command::Kill(a) => container::done(container::kill::run(&paths, &a)),
+        Command::Restart(a) => container::done(container::restart::run(&paths, &a)),
+        Command::Rm(a) => container::done(container::rm::run(&paths, &a)),
+        Command::Logs(a) => container::done(container::logs::run(&paths, &a)),
+        Command::Inspect(a) => container::done(container::inspect::run(&paths, &a)),
+        Command::Exec(a) => container::exec::main(&paths, a),
+        Command::Wait(a) => container::done(container::wait::run(&paths, &a)),
+        Command::Attach(a) => container::attach::main(&paths, a),
+        Command::Pause(a) => container::done(container::pause::run(&paths, &a, true)),
+        Command::Unpause(a) => container::done(container::pause::run(&paths, &a, false)),
+        Command::Rename(a) => container::done(container::rename::run(&paths, &a)),
+        Command::Top(a) => container::done(container::top::run(&paths, &a)),
+        Command::Container(a) => container::main(&paths, a),
+        Command::Volume(a) => container::volume::main(&paths, a),
+        Command::Monitor(a) => container::monitor::main(&paths, a),
+        // end of container commands
         Command::Version => {
             println!("berth version {}", env!("CARGO_PKG_VERSION"));
             println!("OCI runtime spec: 1.2.0 (berth oci, berth-runc)");

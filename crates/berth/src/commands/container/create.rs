@@ -1,0 +1,323 @@
+//! `berth create [OPTIONS] IMAGE [COMMAND] [ARG...]`, and the flags it shares with `run`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use berth_engine::containers::{RunOptions, units};
+use berth_engine::{Engine, Paths};
+use clap::{ArgAction, Args};
+
+/// The flags of `create` and `run` (Docker's names and short forms).
+#[derive(Debug, Args, Clone)]
+pub struct ContainerFlags {
+    /// Print help.
+    #[arg(long, action = ArgAction::Help)]
+    pub help: Option<bool>,
+    /// Assign a name to the container.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Keep STDIN open even if not attached.
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-TTY.
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Automatically remove the container when it exits.
+    #[arg(long)]
+    pub rm: bool,
+    /// Run an init inside the container that forwards signals and reaps processes.
+    #[arg(long)]
+    pub init: bool,
+    /// Set environment variables.
+    #[arg(short, long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Read in a file of environment variables.
+    #[arg(long)]
+    pub env_file: Vec<PathBuf>,
+    /// Username or UID (format: <name|uid>[:<group|gid>]).
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Working directory inside the container.
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    /// Overwrite the default ENTRYPOINT of the image.
+    #[arg(long)]
+    pub entrypoint: Option<String>,
+    /// Container host name.
+    #[arg(short = 'h', long)]
+    pub hostname: Option<String>,
+    /// Set meta data on a container.
+    #[arg(short, long = "label")]
+    pub label: Vec<String>,
+    /// Memory limit.
+    #[arg(short, long)]
+    pub memory: Option<String>,
+    /// Swap limit equal to memory plus swap: '-1' to enable unlimited swap.
+    #[arg(long, allow_hyphen_values = true)]
+    pub memory_swap: Option<String>,
+    /// Number of CPUs.
+    #[arg(long)]
+    pub cpus: Option<String>,
+    /// CPU shares (relative weight).
+    #[arg(short = 'c', long)]
+    pub cpu_shares: Option<u64>,
+    /// CPUs in which to allow execution (0-3, 0,1).
+    #[arg(long)]
+    pub cpuset_cpus: Option<String>,
+    /// Tune container pids limit (set -1 for unlimited).
+    #[arg(long, allow_hyphen_values = true)]
+    pub pids_limit: Option<i64>,
+    /// Ulimit options.
+    #[arg(long)]
+    pub ulimit: Vec<String>,
+    /// Mount the container's root filesystem as read only.
+    #[arg(long)]
+    pub read_only: bool,
+    /// Mount a tmpfs directory.
+    #[arg(long)]
+    pub tmpfs: Vec<String>,
+    /// Add Linux capabilities.
+    #[arg(long)]
+    pub cap_add: Vec<String>,
+    /// Drop Linux capabilities.
+    #[arg(long)]
+    pub cap_drop: Vec<String>,
+    /// Give extended privileges to this container.
+    #[arg(long)]
+    pub privileged: bool,
+    /// Security Options.
+    #[arg(long)]
+    pub security_opt: Vec<String>,
+    /// Add a host device to the container.
+    #[arg(long)]
+    pub device: Vec<String>,
+    /// User namespace to use (only "host", the default, for now).
+    #[arg(long)]
+    pub userns: Option<String>,
+    /// Restart policy to apply when a container exits.
+    #[arg(long)]
+    pub restart: Option<String>,
+    /// Signal to stop the container.
+    #[arg(long)]
+    pub stop_signal: Option<String>,
+    /// Timeout (in seconds) to stop a container.
+    #[arg(long)]
+    pub stop_timeout: Option<i64>,
+    /// Logging driver for the container (json-file, none).
+    #[arg(long)]
+    pub log_driver: Option<String>,
+    /// Log driver options.
+    #[arg(long)]
+    pub log_opt: Vec<String>,
+    /// Override the key sequence for detaching a container.
+    #[arg(long)]
+    pub detach_keys: Option<String>,
+    /// Attach to STDIN, STDOUT or STDERR.
+    #[arg(short, long)]
+    pub attach: Vec<String>,
+    /// Write the container ID to the file.
+    #[arg(long)]
+    pub cidfile: Option<PathBuf>,
+    /// Bind mount a volume.
+    #[arg(short, long = "volume")]
+    pub volume: Vec<String>,
+    /// Attach a filesystem mount to the container.
+    #[arg(long)]
+    pub mount: Vec<String>,
+    /// Add additional groups to join.
+    #[arg(long)]
+    pub group_add: Vec<String>,
+    /// Set platform if server is multi-platform capable.
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// Pull image before running ("always", "missing", "never").
+    #[arg(long, default_value = "missing", value_parser = ["always", "missing", "never"])]
+    pub pull: String,
+    /// Connect a container to a network (host, none).
+    #[arg(long, visible_alias = "net")]
+    pub network: Option<String>,
+    /// The image, then the command and its arguments.
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "IMAGE [COMMAND] [ARG...]"
+    )]
+    pub image_and_command: Vec<String>,
+}
+
+fn read_env_file(path: &PathBuf, out: &mut Vec<String>) -> anyhow::Result<()> {
+    let text = fs_err::read_to_string(path)?;
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim_start();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if line.contains(char::is_whitespace) && !line.contains('=') {
+            anyhow::bail!(
+                "{}:{}: variable {line:?} contains whitespace\nhint: write KEY=VALUE, one per line",
+                path.display(),
+                n + 1
+            );
+        }
+        out.push(line.to_owned());
+    }
+    Ok(())
+}
+
+/// `-e KEY` takes KEY from berth's environment (dropped when unset), as Docker.
+fn resolve_env(items: Vec<String>) -> Vec<String> {
+    items
+        .into_iter()
+        .filter_map(|e| {
+            if e.contains('=') {
+                Some(e)
+            } else {
+                std::env::var(&e).ok().map(|v| format!("{e}={v}"))
+            }
+        })
+        .collect()
+}
+
+impl ContainerFlags {
+    /// The image named on the command line.
+    pub fn image(&self) -> &str {
+        self.image_and_command.first().map_or("", String::as_str)
+    }
+
+    /// Converts the flags into the engine's options, checking their values.
+    pub fn options(&self) -> anyhow::Result<RunOptions> {
+        // Everything after the image is the command; before it, a word with a dash is a
+        // flag clap did not know.
+        if let Some(flag) = self.image().strip_prefix('-') {
+            anyhow::bail!("unknown flag: -{flag}\nhint: see berth run --help");
+        }
+        let mut env = Vec::new();
+        for f in &self.env_file {
+            read_env_file(f, &mut env)?;
+        }
+        env.extend(self.env.iter().cloned());
+        if let Some(u) = &self.userns
+            && u != "host"
+            && !u.is_empty()
+        {
+            anyhow::bail!(
+                "invalid --userns value {u:?}\nhint: only the host user namespace is supported for now"
+            );
+        }
+        Ok(RunOptions {
+            name: self.name.clone(),
+            interactive: self.interactive,
+            tty: self.tty,
+            init: self.init,
+            env: resolve_env(env),
+            user: self.user.clone(),
+            workdir: self.workdir.clone(),
+            entrypoint: self.entrypoint.clone(),
+            cmd: self
+                .image_and_command
+                .get(1..)
+                .map(<[String]>::to_vec)
+                .unwrap_or_default(),
+            hostname: self.hostname.clone(),
+            labels: self.label.clone(),
+            memory: self
+                .memory
+                .as_deref()
+                .map(|m| units::parse_bytes("--memory", m))
+                .transpose()?,
+            memory_swap: match self.memory_swap.as_deref() {
+                Some("-1") => Some(-1),
+                Some(s) => Some(units::parse_bytes("--memory-swap", s)?),
+                None => None,
+            },
+            nano_cpus: self.cpus.as_deref().map(units::parse_cpus).transpose()?,
+            cpu_shares: self.cpu_shares,
+            cpuset_cpus: self.cpuset_cpus.clone(),
+            pids_limit: self.pids_limit,
+            ulimits: self.ulimit.clone(),
+            read_only: self.read_only,
+            tmpfs: self.tmpfs.clone(),
+            cap_add: self.cap_add.clone(),
+            cap_drop: self.cap_drop.clone(),
+            privileged: self.privileged,
+            security_opt: self.security_opt.clone(),
+            devices: self.device.clone(),
+            group_add: self.group_add.clone(),
+            restart: self.restart.clone(),
+            stop_signal: self.stop_signal.clone(),
+            stop_timeout: self.stop_timeout,
+            volumes: self.volume.clone(),
+            mounts: self.mount.clone(),
+            network: self.network.clone(),
+            log_driver: self.log_driver.clone(),
+            log_opts: self.log_opt.clone(),
+            auto_remove: self.rm,
+            detach_keys: self.detach_keys.clone(),
+        })
+    }
+
+    /// Creates the container: pulls the image if needed (`--pull`), writes `--cidfile`.
+    pub fn create(&self, paths: &Paths) -> anyhow::Result<(Engine, String)> {
+        let opts = self.options()?;
+        if let Some(cid) = &self.cidfile
+            && cid.exists()
+        {
+            anyhow::bail!(
+                "container ID file found, make sure the other container isn't running or delete {}",
+                cid.display()
+            );
+        }
+        if let Some(k) = &self.detach_keys {
+            berth_engine::containers::attach::parse_detach_keys(k)?;
+        }
+        let engine = super::engine(paths)?;
+        let image = self.image();
+        let missing = matches!(
+            engine.find_image(image),
+            Err(berth_engine::Error::ImageMissing { .. })
+        );
+        if self.pull == "always" || (missing && self.pull == "missing") {
+            let args = crate::commands::image::pull::PullArgs {
+                quiet: false,
+                platform: self.platform.clone(),
+                name: image.to_owned(),
+            };
+            if let Err(e) = crate::commands::image::pull::run(paths, &args) {
+                if missing {
+                    return Err(e.context(format!("unable to find image {image:?} locally")));
+                }
+            }
+        }
+        let rec = engine.create_container(image, &opts)?;
+        if let Some(cid) = &self.cidfile {
+            fs_err::write(cid, &rec.id)
+                .with_context(|| format!("writing the container id to {}", cid.display()))?;
+        }
+        Ok((engine, rec.id))
+    }
+}
+
+/// Create a new container.
+#[derive(Debug, Args)]
+#[command(disable_help_flag = true)]
+pub struct CreateArgs {
+    /// The flags.
+    #[command(flatten)]
+    pub flags: ContainerFlags,
+}
+
+/// Runs `berth create`: prints the new container's full id.
+pub fn main(paths: &Paths, args: CreateArgs) -> ExitCode {
+    match args.flags.create(paths) {
+        Ok((_, id)) => {
+            println!("{id}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            super::print_error(&e);
+            ExitCode::from(super::status_of(&e))
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! `berth exec [-d] [-i] [-t] [-e K=V] [-u USER] [-w DIR] [--privileged] CONTAINER CMD...`.
+
+use std::process::ExitCode;
+
+use berth_engine::Paths;
+use berth_engine::containers::exec::ExecRequest;
+use clap::Args;
+
+/// Execute a command in a running container.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Detached mode: run command in the background.
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Keep STDIN open even if not attached.
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-TTY.
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Set environment variables.
+    #[arg(short, long = "env")]
+    pub env: Vec<String>,
+    /// Username or UID (format: <name|uid>[:<group|gid>]).
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Working directory inside the container.
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    /// Give extended privileges to the command.
+    #[arg(long)]
+    pub privileged: bool,
+    /// Override the key sequence for detaching (accepted).
+    #[arg(long)]
+    pub detach_keys: Option<String>,
+    /// The container, then the command and its arguments.
+    #[arg(required = true, num_args = 2.., trailing_var_arg = true, allow_hyphen_values = true, value_name = "CONTAINER COMMAND [ARG...]")]
+    pub target: Vec<String>,
+}
+
+/// Runs `berth exec`; the exit code is the command's.
+pub fn main(paths: &Paths, args: ExecArgs) -> ExitCode {
+    let r = (|| -> anyhow::Result<i32> {
+        let engine = super::engine(paths)?;
+        if !args.interactive && !args.detach {
+            if let Ok(null) = fs_err::File::open("/dev/null") {
+                use std::os::fd::AsRawFd;
+                // SAFETY: fd 0 becomes /dev/null: without -i the command gets no input.
+                unsafe { libc::dup2(null.as_raw_fd(), 0) };
+            }
+        }
+        let env = args
+            .env
+            .iter()
+            .filter_map(|e| {
+                if e.contains('=') {
+                    Some(e.clone())
+                } else {
+                    std::env::var(e).ok().map(|v| format!("{e}={v}"))
+                }
+            })
+            .collect();
+        let req = ExecRequest {
+            cmd: args.target[1..].to_vec(),
+            tty: args.tty,
+            detach: args.detach,
+            env,
+            user: args.user.clone(),
+            workdir: args.workdir.clone(),
+            privileged: args.privileged,
+        };
+        Ok(engine.exec(&args.target[0], &req)?)
+    })();
+    match r {
+        Ok(code) => super::exit(code),
+        Err(e) => {
+            super::print_error(&e);
+            ExitCode::from(super::status_of(&e).max(1))
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! `berth inspect [-f FORMAT] NAME...` for containers (and volumes by name).
+
+use berth_engine::Paths;
+use clap::Args;
+use serde_json::Value;
+
+/// Display detailed information on one or more containers.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Format output using a Go template or `json`.
+    #[arg(short, long)]
+    pub format: Option<String>,
+    /// Display total file sizes (accepted).
+    #[arg(short, long)]
+    pub size: bool,
+    /// Only inspect objects of this type (container, volume).
+    #[arg(long = "type")]
+    pub kind: Option<String>,
+    /// Containers.
+    #[arg(required = true)]
+    pub names: Vec<String>,
+}
+
+/// Runs `berth inspect`.
+pub fn run(paths: &Paths, args: &InspectArgs) -> anyhow::Result<()> {
+    let engine = super::engine(paths)?;
+    let mut docs = Vec::new();
+    let mut failed = false;
+    for n in &args.names {
+        let r = match args.kind.as_deref() {
+            Some("volume") => engine.inspect_volume(n),
+            None | Some("container") => engine.inspect_container(n),
+            Some(k) => anyhow::bail!("invalid --type {k:?}\nhint: container or volume"),
+        };
+        match r {
+            Ok(d) => docs.push(d),
+            Err(e) => {
+                let _ = std::io::Write::write_all(
+                    &mut std::io::stderr(),
+                    format!("Error: no such object: {n}\n").as_bytes(),
+                );
+                let _ = e;
+                failed = true;
+            }
+        }
+    }
+    print_docs(&docs, args.format.as_deref())?;
+    if failed {
+        return Err(super::Reported.into());
+    }
+    Ok(())
+}
+
+/// Prints inspect documents: a JSON array, or one rendered template per document.
+pub fn print_docs(docs: &[Value], format: Option<&str>) -> anyhow::Result<()> {
+    match format {
+        None | Some("") => println!(
+            "{}",
+            serde_json::to_string_pretty(&Value::Array(docs.to_vec()))?
+        ),
+        Some("json") => {
+            for d in docs {
+                println!("{d}");
+            }
+        }
+        Some(t) => {
+            for d in docs {
+                println!("{}", crate::format::render(t, d)?);
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,28 @@
+//! `berth __monitor ID DATA RUN`: the monitor of a detached container (internal).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use berth_engine::Paths;
+use clap::Args;
+
+/// Internal: the monitor of a detached container.
+#[derive(Debug, Args)]
+pub struct MonitorArgs {
+    /// Container id.
+    pub id: String,
+    /// Data directory.
+    pub data: PathBuf,
+    /// Run directory.
+    pub run: PathBuf,
+}
+
+/// Runs the monitor until the container is gone.
+pub fn main(paths: &Paths, args: MonitorArgs) -> ExitCode {
+    let paths = Paths {
+        data: args.data,
+        run: args.run,
+        config: paths.config.clone(),
+    };
+    super::exit(berth_engine::containers::monitor::main(&args.id, paths))
+}

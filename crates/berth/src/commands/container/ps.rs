@@ -1,0 +1,216 @@
+//! `berth ps [-a] [-q] [-s] [-l] [-n N] [--no-trunc] [--filter K=V] [--format F]`.
+
+use std::io::Write as _;
+
+use berth_engine::containers::inspect::status_text;
+use berth_engine::{Engine, Paths};
+use berth_store::{ContainerFilter, ContainerRecord, ContainerStatus, LabelFilter};
+use clap::Args;
+use serde_json::{Value, json};
+
+use crate::format;
+
+/// List containers.
+#[derive(Debug, Args)]
+pub struct PsArgs {
+    /// Show all containers (default shows just running).
+    #[arg(short, long)]
+    pub all: bool,
+    /// Only display container IDs.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Display total file sizes.
+    #[arg(short, long)]
+    pub size: bool,
+    /// Show the latest created container (includes all states).
+    #[arg(short, long)]
+    pub latest: bool,
+    /// Show n last created containers (includes all states).
+    #[arg(short = 'n', long)]
+    pub last: Option<usize>,
+    /// Don't truncate output.
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Filter output based on conditions provided (status, name, label, ancestor, id, exited).
+    #[arg(short, long)]
+    pub filter: Vec<String>,
+    /// Format output using a Go template, or `json`, or `table`.
+    #[arg(long)]
+    pub format: Option<String>,
+}
+
+fn status_of(s: &str) -> anyhow::Result<ContainerStatus> {
+    Ok(match s {
+        "created" => ContainerStatus::Created,
+        "running" => ContainerStatus::Running,
+        "paused" => ContainerStatus::Paused,
+        "restarting" => ContainerStatus::Restarting,
+        "removing" => ContainerStatus::Removing,
+        "exited" => ContainerStatus::Exited,
+        "dead" => ContainerStatus::Dead,
+        _ => anyhow::bail!(
+            "invalid filter 'status={s}'\nhint: status is one of created, restarting, running, removing, paused, exited, dead"
+        ),
+    })
+}
+
+/// Builds the store filter from `ps`'s flags.
+fn filter(engine: &Engine, args: &PsArgs) -> anyhow::Result<ContainerFilter> {
+    let mut f = ContainerFilter::default();
+    for kv in &args.filter {
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("bad format of filter (expected name=value): {kv:?}"))?;
+        match k {
+            "status" => f.statuses.push(status_of(v)?),
+            "name" => f.names.push(v.to_owned()),
+            "id" => f.ids.push(v.to_owned()),
+            "label" => f.labels.push(LabelFilter::parse(v)),
+            "exited" => f.exit_codes.push(
+                v.parse()
+                    .map_err(|_| anyhow::anyhow!("invalid filter 'exited={v}': not a number"))?,
+            ),
+            "ancestor" => match engine.find_image(v) {
+                Ok(img) => f.image_ids.push(img.id),
+                // An unknown image matches nothing, as Docker.
+                Err(_) => f.image_ids.push(format!("missing:{v}")),
+            },
+            _ => anyhow::bail!(
+                "invalid filter {k:?}\nhint: ps filters: status, name, label, ancestor, id, exited"
+            ),
+        }
+    }
+    let all = args.all || args.latest || args.last.is_some() || !f.exit_codes.is_empty();
+    if !all && f.statuses.is_empty() {
+        f.statuses = vec![
+            ContainerStatus::Running,
+            ContainerStatus::Paused,
+            ContainerStatus::Restarting,
+        ];
+    }
+    f.limit = if args.latest { Some(1) } else { args.last };
+    f.include_config = !args.quiet;
+    Ok(f)
+}
+
+fn command_of(c: &ContainerRecord, no_trunc: bool) -> String {
+    let stored =
+        berth_engine::containers::Stored::parse(&c.id, c.config.as_deref()).unwrap_or_default();
+    let mut cmd = std::iter::once(stored.path.clone())
+        .chain(stored.args.iter().cloned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    if !no_trunc && cmd.chars().count() > 20 {
+        cmd = cmd.chars().take(19).collect::<String>() + "…";
+    }
+    format!("\"{cmd}\"")
+}
+
+fn dir_size(path: &std::path::Path) -> u64 {
+    let Ok(rd) = fs_err::read_dir(path) else {
+        return 0;
+    };
+    rd.flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_size(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+fn row(engine: &Engine, c: &ContainerRecord, args: &PsArgs) -> Value {
+    let id = if args.no_trunc {
+        c.id.clone()
+    } else {
+        c.id.chars().take(12).collect()
+    };
+    let mut v = json!({
+        "ID": id,
+        "Image": c.image_ref,
+        "Command": command_of(c, args.no_trunc),
+        "CreatedAt": berth_engine::containers::inspect::rfc3339(Some(c.created)),
+        "RunningFor": format::since_ns(c.created),
+        "Status": status_text(c),
+        "State": c.state.status.as_str(),
+        "Ports": "",
+        "Names": c.name,
+        "Labels": c.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","),
+        "Mounts": "",
+        "Networks": "",
+        "Size": "",
+    });
+    if args.size {
+        let upper = engine
+            .store()
+            .container_dir(&c.id)
+            .map(|d| d.join("upper"))
+            .unwrap_or_default();
+        v["Size"] = json!(format::human_size(dir_size(&upper)));
+    }
+    v
+}
+
+/// Runs `berth ps`.
+pub fn run(paths: &Paths, args: &PsArgs) -> anyhow::Result<()> {
+    let engine = super::engine(paths)?;
+    let list = engine.store().list_containers(&filter(&engine, args)?)?;
+    let mut out = std::io::stdout().lock();
+    if args.quiet {
+        let mut s = String::with_capacity(list.len() * 13);
+        for c in &list {
+            if args.no_trunc {
+                s.push_str(&c.id);
+            } else {
+                s.push_str(&c.id[..12.min(c.id.len())]);
+            }
+            s.push('\n');
+        }
+        out.write_all(s.as_bytes())?;
+        return Ok(());
+    }
+    let rows: Vec<Value> = list.iter().map(|c| row(&engine, c, args)).collect();
+    match args.format.as_deref() {
+        Some("json") => {
+            for r in &rows {
+                writeln!(out, "{r}")?;
+            }
+        }
+        Some(t) if t != "table" => {
+            let headers = [
+                ("ID", "CONTAINER ID"),
+                ("Names", "NAMES"),
+                ("RunningFor", "CREATED"),
+                ("CreatedAt", "CREATED AT"),
+            ];
+            out.write_all(format::render_table(t, &rows, &headers)?.as_bytes())?;
+        }
+        _ => {
+            let mut lines = vec![if args.size {
+                "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES\tSIZE".to_owned()
+            } else {
+                "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES".to_owned()
+            }];
+            for r in &rows {
+                let s = |k: &str| r[k].as_str().unwrap_or("").to_owned();
+                let mut l = [
+                    s("ID"),
+                    s("Image"),
+                    s("Command"),
+                    s("RunningFor"),
+                    s("Status"),
+                    s("Ports"),
+                    s("Names"),
+                ]
+                .join("\t");
+                if args.size {
+                    l.push('\t');
+                    l.push_str(&s("Size"));
+                }
+                lines.push(l);
+            }
+            out.write_all(format::tabwrite(&lines).as_bytes())?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,89 @@
+//! `berth run [OPTIONS] IMAGE [COMMAND] [ARG...]`.
+//!
+//! Without `-t`, berth itself is the container's parent (no monitor): it waits,
+//! relays signals and records the exit. With `-t` (so that ctrl-p ctrl-q can detach)
+//! and with `-d`, a monitor owns the container and `run` attaches to it.
+
+use std::process::ExitCode;
+
+use berth_engine::Paths;
+use berth_engine::containers::attach::{AttachEnd, AttachOptions, parse_detach_keys};
+use berth_engine::containers::lifecycle::single_threaded;
+use clap::Args;
+
+use super::create::ContainerFlags;
+
+/// Create and run a new container from an image.
+#[derive(Debug, Args)]
+#[command(disable_help_flag = true)]
+pub struct RunArgs {
+    /// Run container in background and print container ID.
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Proxy received signals to the process.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub sig_proxy: bool,
+    /// The flags shared with `create`.
+    #[command(flatten)]
+    pub flags: ContainerFlags,
+}
+
+fn fail(e: &anyhow::Error) -> ExitCode {
+    super::print_error(e);
+    ExitCode::from(super::status_of(e))
+}
+
+/// Runs `berth run`.
+pub fn main(paths: &Paths, args: RunArgs) -> ExitCode {
+    let (engine, id) = match args.flags.create(paths) {
+        Ok(x) => x,
+        Err(e) => return fail(&e),
+    };
+    if args.detach {
+        return match engine.start_detached(&id) {
+            Ok(id) => {
+                println!("{id}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                let e = anyhow::Error::from(e);
+                fail(&e)
+            }
+        };
+    }
+    if args.flags.tty || !single_threaded() {
+        let keys = args
+            .flags
+            .detach_keys
+            .as_deref()
+            .map_or(Ok(vec![0x10, 0x11]), parse_detach_keys);
+        let opts = AttachOptions {
+            stdin: args.flags.interactive,
+            detach_keys: keys.unwrap_or_else(|_| vec![0x10, 0x11]),
+        };
+        if let Err(e) = engine.start_detached(&id) {
+            return fail(&anyhow::Error::from(e));
+        }
+        return match engine.attach(&id, &opts) {
+            Ok(AttachEnd::Exited(code)) => super::exit(code),
+            Ok(AttachEnd::Detached) => ExitCode::SUCCESS,
+            Err(e) => fail(&anyhow::Error::from(e)),
+        };
+    }
+    if !args.flags.interactive {
+        // Without -i the container's stdin is empty, as Docker's.
+        if let Ok(null) = fs_err::File::open("/dev/null") {
+            use std::os::fd::AsRawFd;
+            // SAFETY: replacing fd 0 with /dev/null; nothing else uses stdin.
+            unsafe { libc::dup2(null.as_raw_fd(), 0) };
+        }
+    }
+    match engine.run_foreground(&id) {
+        Ok(code) => super::exit(code),
+        // The container's init already said why on the container's stderr (ours).
+        Err(e @ berth_engine::Error::Exec { .. }) => {
+            ExitCode::from(u8::try_from(e.exit_status()).unwrap_or(125))
+        }
+        Err(e) => fail(&anyhow::Error::from(e)),
+    }
+}
