@@ -15,6 +15,7 @@
 pub mod containers;
 mod error;
 pub mod images;
+pub mod networks;
 mod paths;
 pub mod volumes;
 
