@@ -2,6 +2,7 @@
 
 pub mod container;
 pub mod image;
+pub mod network;
 pub mod oci;
 
 use std::process::ExitCode;
@@ -51,6 +52,12 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Volume(a) => container::volume::main(&paths, a),
         Command::Monitor(a) => container::monitor::main(&paths, a),
         // end of container commands
+        // network commands
+        Command::Network(a) => network::main(&paths, a),
+        Command::Port(a) => container::done(network::port::run(&paths, &a)),
+        Command::Dns(a) => network::dns_main(&a),
+        Command::Proxy(a) => network::proxy_main(&a),
+        // end of network commands
         Command::Version => {
             println!("berth version {}", env!("CARGO_PKG_VERSION"));
             println!("OCI runtime spec: 1.2.0 (berth oci, berth-runc)");
