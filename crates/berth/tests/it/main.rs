@@ -4,3 +4,4 @@
 mod common;
 mod oci;
 mod oci_limits;
+mod networks;

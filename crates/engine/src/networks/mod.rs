@@ -232,6 +232,15 @@ impl Engine {
                 }
             }
         };
+        // Docker lists `host` and `none` too; they are records only.
+        for (name, driver) in [("host", "host"), ("none", "null")] {
+            let _ = self.store().create_network(&NewNetwork {
+                id: berth_store::digest::random_id()?,
+                name: name.to_owned(),
+                driver: driver.to_owned(),
+                ..NewNetwork::default()
+            });
+        }
         let made = self.store().create_network(&NewNetwork {
             id: berth_store::digest::random_id()?,
             name: DEFAULT_NETWORK.to_owned(),
@@ -320,7 +329,9 @@ impl Engine {
         let _ = self.cleanup_stale_network();
         let mut out = Vec::new();
         for n in self.store().list_networks(&NetworkFilter::default())? {
-            if n.name == DEFAULT_NETWORK || !self.network_users(&n.id)?.is_empty() {
+            if matches!(n.name.as_str(), DEFAULT_NETWORK | "host" | "none")
+                || !self.network_users(&n.id)?.is_empty()
+            {
                 continue;
             }
             self.remove_network(&n.id)?;
