@@ -97,6 +97,16 @@ pub enum Command {
     Rename(container::rename::RenameArgs),
     /// Display the running processes of a container.
     Top(container::top::TopArgs),
+    /// Inspect changes to files or directories on a container's filesystem.
+    Diff(container::diff::DiffArgs),
+    /// Export a container's filesystem as a tar archive.
+    Export(container::export::ExportArgs),
+    /// Get real time events from berth.
+    Events(container::events::EventsArgs),
+    /// Display container resource usage statistics.
+    Stats(container::stats::StatsArgs),
+    /// List port mappings for the container.
+    Port(container::port::PortArgs),
     /// Manage containers.
     Container(container::ContainerArgs),
     /// Manage volumes.
@@ -104,6 +114,9 @@ pub enum Command {
     /// Internal: the monitor of a detached container.
     #[command(name = "__monitor", hide = true)]
     Monitor(container::monitor::MonitorArgs),
+    /// Internal: berth as a container's init (`--init`).
+    #[command(name = "__init", hide = true)]
+    Init(container::monitor::InitArgs),
     // end of container commands
     // network commands
     /// Manage networks.

@@ -48,9 +48,15 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Unpause(a) => container::done(container::pause::run(&paths, &a, false)),
         Command::Rename(a) => container::done(container::rename::run(&paths, &a)),
         Command::Top(a) => container::done(container::top::run(&paths, &a)),
+        Command::Diff(a) => container::done(container::diff::run(&paths, &a)),
+        Command::Export(a) => container::done(container::export::run(&paths, &a)),
+        Command::Events(a) => container::done(container::events::run(&paths, &a)),
+        Command::Stats(a) => container::done(container::stats::run(&paths, &a)),
+        Command::Port(a) => container::done(container::port::run(&paths, &a)),
         Command::Container(a) => container::main(&paths, a),
         Command::Volume(a) => container::volume::main(&paths, a),
         Command::Monitor(a) => container::monitor::main(&paths, a),
+        Command::Init(a) => container::monitor::init(&a),
         // end of container commands
         // network commands
         Command::Network(a) => network::main(&paths, a),

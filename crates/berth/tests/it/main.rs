@@ -2,6 +2,7 @@
 //! One test binary with modules keeps link times down (style.md).
 
 mod common;
+mod containers;
+mod networks;
 mod oci;
 mod oci_limits;
-mod networks;

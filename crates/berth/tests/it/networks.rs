@@ -42,16 +42,24 @@ impl Root {
         }
         let images = Path::new(BUSYBOX);
         if !images.exists() {
-            eprintln!("skipped: {} is missing (shared test images)", images.display());
+            eprintln!(
+                "skipped: {} is missing (shared test images)",
+                images.display()
+            );
             return None;
         }
         if Command::new("nft").arg("--version").output().is_err() {
             eprintln!("skipped: nft is missing (Debian package nftables)");
             return None;
         }
-        let serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let serial = SERIAL
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let r = Root {
-            dir: tempfile::Builder::new().prefix("berth-net-").tempdir().unwrap(),
+            dir: tempfile::Builder::new()
+                .prefix("berth-net-")
+                .tempdir()
+                .unwrap(),
             _serial: serial,
         };
         r.ok(&[
@@ -85,7 +93,11 @@ impl Root {
 
     fn fails(&self, args: &[&str]) -> String {
         let o = self.run(args);
-        assert!(!o.status.success(), "berth {args:?} should fail: {}", text(&o));
+        assert!(
+            !o.status.success(),
+            "berth {args:?} should fail: {}",
+            text(&o)
+        );
         String::from_utf8_lossy(&o.stderr).into_owned()
     }
 
@@ -116,22 +128,34 @@ impl Root {
         self.remove_all();
         let links = Command::new("ip").args(["-o", "link"]).output().unwrap();
         let links = String::from_utf8_lossy(&links.stdout).into_owned();
-        let rules = Command::new("nft").args(["list", "ruleset"]).output().unwrap();
+        let rules = Command::new("nft")
+            .args(["list", "ruleset"])
+            .output()
+            .unwrap();
         let rules = String::from_utf8_lossy(&rules.stdout).into_owned();
         for id in self.ids("container") {
             let veth = format!("veth{}", &id[..9]);
             assert!(!links.contains(&veth), "veth {veth} left:\n{links}");
-            assert!(!rules.contains(&id), "nft rules of container {id} left:\n{rules}");
+            assert!(
+                !rules.contains(&id),
+                "nft rules of container {id} left:\n{rules}"
+            );
         }
         for id in self.ids("network") {
             let br = format!("br-{}", &id[..12]);
             assert!(!links.contains(&br), "bridge {br} left:\n{links}");
-            assert!(!rules.contains(&id), "nft rules of network {id} left:\n{rules}");
+            assert!(
+                !rules.contains(&id),
+                "nft rules of network {id} left:\n{rules}"
+            );
             assert!(
                 !Path::new("/run/berth/net/dns").join(&id).exists(),
                 "resolver of network {id} left"
             );
-            assert!(no_process_mentions(&id), "a resolver of network {id} still runs");
+            assert!(
+                no_process_mentions(&id),
+                "a resolver of network {id} still runs"
+            );
         }
         let netns = self.dir.path().join("run/netns");
         let left: Vec<PathBuf> = std::fs::read_dir(&netns)
@@ -172,7 +196,8 @@ fn no_process_mentions(needle: &str) -> bool {
 fn tcp_read(addr: &str) -> String {
     let start = Instant::now();
     loop {
-        if let Ok(mut s) = TcpStream::connect_timeout(&addr.parse().unwrap(), Duration::from_secs(1))
+        if let Ok(mut s) =
+            TcpStream::connect_timeout(&addr.parse().unwrap(), Duration::from_secs(1))
         {
             s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
             let mut out = String::new();
@@ -199,13 +224,36 @@ fn containers_on_a_user_network_reach_each_other_by_name_and_alias() {
     r.ok(&["network", "create", "--subnet", "10.231.1.0/24", "front"]);
     r.ok(&["network", "create", "--subnet", "10.231.2.0/24", "other"]);
     r.ok(&[
-        "run", "-d", "--name", "srv", "--network", "front", "--network-alias", "web", "bb", "sh",
-        "-c", &echo_server("hello"),
+        "run",
+        "-d",
+        "--name",
+        "srv",
+        "--network",
+        "front",
+        "--network-alias",
+        "web",
+        "bb",
+        "sh",
+        "-c",
+        &echo_server("hello"),
     ]);
     let script = "for n in srv web; do for i in 1 2 3 4 5; do nc $n 80 && break; sleep 0.2; done; done; \
                   t0=$(date +%s); nslookup nosuch >/dev/null 2>&1; echo lookup=$?; echo took=$(( $(date +%s) - t0 ))";
-    let out = r.ok(&["run", "--rm", "--network", "front", "bb", "sh", "-c", script]);
-    assert_eq!(out.matches("hello").count(), 2, "by name and by alias: {out}");
+    let out = r.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "front",
+        "bb",
+        "sh",
+        "-c",
+        script,
+    ]);
+    assert_eq!(
+        out.matches("hello").count(),
+        2,
+        "by name and by alias: {out}"
+    );
     assert!(out.contains("lookup=1"), "unknown names must fail: {out}");
     let took: u64 = out
         .lines()
@@ -215,24 +263,66 @@ fn containers_on_a_user_network_reach_each_other_by_name_and_alias() {
     assert!(took <= 1, "unknown names must fail fast, took {took}s");
 
     // The resolver answers names and the hosts file has our address.
-    let out = r.ok(&["run", "--rm", "--network", "front", "--name", "probe", "bb", "sh", "-c",
-        "cat /etc/resolv.conf"]);
+    let out = r.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "front",
+        "--name",
+        "probe",
+        "bb",
+        "sh",
+        "-c",
+        "cat /etc/resolv.conf",
+    ]);
     assert!(out.contains("nameserver 10.231.1.1"), "{out}");
 
     // Another network cannot reach them, even by address.
-    let ip = r.ok(&["inspect", "-f", "{{.NetworkSettings.Networks.front.IPAddress}}", "srv"]);
+    let ip = r.ok(&[
+        "inspect",
+        "-f",
+        "{{.NetworkSettings.Networks.front.IPAddress}}",
+        "srv",
+    ]);
     assert!(ip.starts_with("10.231.1."), "{ip}");
-    let out = r.run(&["run", "--rm", "--network", "other", "bb", "sh", "-c",
-        &format!("nc -w 2 {ip} 80; nslookup srv >/dev/null 2>&1; echo lookup=$?")]);
+    let out = r.run(&[
+        "run",
+        "--rm",
+        "--network",
+        "other",
+        "bb",
+        "sh",
+        "-c",
+        &format!("nc -w 2 {ip} 80; nslookup srv >/dev/null 2>&1; echo lookup=$?"),
+    ]);
     let out = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(!out.contains("hello") && out.contains("lookup=1"), "isolation broken: {out}");
+    assert!(
+        !out.contains("hello") && out.contains("lookup=1"),
+        "isolation broken: {out}"
+    );
 
     // connect makes it reachable; inspect shows Docker's shape.
-    r.ok(&["run", "-d", "--name", "late", "--network", "other", "bb", "sleep", "60"]);
+    r.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "late",
+        "--network",
+        "other",
+        "bb",
+        "sleep",
+        "60",
+    ]);
     r.ok(&["network", "connect", "--alias", "lately", "front", "late"]);
     // (Names resolve through the container's first network's resolver, so the
     // newly joined network is reached by address here.)
-    let out = r.ok(&["exec", "late", "sh", "-c", &format!("nc {ip} 80; ip addr show eth1")]);
+    let out = r.ok(&[
+        "exec",
+        "late",
+        "sh",
+        "-c",
+        &format!("nc {ip} 80; ip addr show eth1"),
+    ]);
     assert!(out.contains("hello") && out.contains("10.231.1."), "{out}");
     let doc: serde_json::Value =
         serde_json::from_str(&r.ok(&["network", "inspect", "front"])).unwrap();
@@ -258,11 +348,27 @@ fn containers_on_a_user_network_reach_each_other_by_name_and_alias() {
 #[test]
 fn published_ports_answer_on_loopback_and_the_bridge() {
     let Some(r) = Root::new() else { return };
-    r.ok(&["run", "-d", "--name", "pub", "-p", "18231:80", "-p", "127.0.0.1:18232:53/udp", "bb",
-        "sh", "-c", "nc -u -l -p 53 & while true; do echo hi | nc -l -p 80; done"]);
+    r.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "pub",
+        "-p",
+        "18231:80",
+        "-p",
+        "127.0.0.1:18232:53/udp",
+        "bb",
+        "sh",
+        "-c",
+        "nc -u -l -p 53 & while true; do echo hi | nc -l -p 80; done",
+    ]);
     assert_eq!(tcp_read("127.0.0.1:18231"), "hi\n");
     let gw = r.ok(&["inspect", "-f", "{{.NetworkSettings.Gateway}}", "pub"]);
-    assert_eq!(tcp_read(&format!("{gw}:18231")), "hi\n", "via the bridge address {gw}");
+    assert_eq!(
+        tcp_read(&format!("{gw}:18231")),
+        "hi\n",
+        "via the bridge address {gw}"
+    );
     assert_eq!(
         r.ok(&["port", "pub"]),
         "53/udp -> 127.0.0.1:18232\n80/tcp -> 0.0.0.0:18231"
@@ -282,7 +388,17 @@ fn published_ports_answer_on_loopback_and_the_bridge() {
     assert!(logs.contains("ping-udp"), "UDP did not arrive: {logs}");
 
     // -P publishes every EXPOSEd port on random host ports.
-    r.ok(&["run", "-d", "--name", "all", "-P", "bb", "sh", "-c", &echo_server("all")]);
+    r.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "all",
+        "-P",
+        "bb",
+        "sh",
+        "-c",
+        &echo_server("all"),
+    ]);
     let lines = r.ok(&["port", "all"]);
     let mut seen = Vec::new();
     for l in lines.lines() {
@@ -314,12 +430,31 @@ fn none_has_only_lo_and_host_sees_the_hosts_interfaces() {
         v.sort();
         v
     };
-    let none = r.ok(&["run", "--rm", "--network", "none", "bb", "cat", "/proc/net/dev"]);
+    let none = r.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "bb",
+        "cat",
+        "/proc/net/dev",
+    ]);
     assert_eq!(ifaces(&none), ["lo"]);
-    let host = r.ok(&["run", "--rm", "--network", "host", "bb", "cat", "/proc/net/dev"]);
+    let host = r.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "bb",
+        "cat",
+        "/proc/net/dev",
+    ]);
     let mine = ifaces(&std::fs::read_to_string("/proc/net/dev").unwrap());
     let theirs = ifaces(&host);
-    for i in mine.iter().filter(|i| !i.starts_with("veth") && !i.starts_with("br-")) {
+    for i in mine
+        .iter()
+        .filter(|i| !i.starts_with("veth") && !i.starts_with("br-"))
+    {
         assert!(theirs.contains(i), "host network lacks {i}: {theirs:?}");
     }
     let dflt = r.ok(&["run", "--rm", "bb", "cat", "/proc/net/dev"]);
@@ -335,16 +470,40 @@ fn bad_input_is_refused_and_leaves_nothing() {
     assert!(err.contains("overlaps 10.231.3.0/24"), "{err}");
     let err = r.fails(&["network", "create", "--subnet", "10.231.4.1/24", "two"]);
     assert!(err.contains("host bits"), "{err}");
-    r.ok(&["run", "-d", "--name", "user", "--network", "one", "-p", "18233:80", "bb", "sleep", "60"]);
+    r.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "user",
+        "--network",
+        "one",
+        "-p",
+        "18233:80",
+        "bb",
+        "sleep",
+        "60",
+    ]);
     let err = r.fails(&["network", "rm", "one"]);
-    assert!(err.contains("active endpoints") && err.contains("user"), "{err}");
+    assert!(
+        err.contains("active endpoints") && err.contains("user"),
+        "{err}"
+    );
     // A port held by another container, then by a host process.
-    let o = r.run(&["run", "-d", "--name", "clash", "-p", "18233:80", "bb", "sleep", "60"]);
+    let o = r.run(&[
+        "run", "-d", "--name", "clash", "-p", "18233:80", "bb", "sleep", "60",
+    ]);
     assert_eq!(o.status.code(), Some(125), "{}", text(&o));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("already allocated"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("already allocated"),
+        "{}",
+        text(&o)
+    );
     let holder = std::net::TcpListener::bind("0.0.0.0:18234").unwrap();
     let err = r.fails(&["run", "-d", "-p", "18234:80", "bb", "sleep", "60"]);
-    assert!(err.contains("18234") && err.contains("host process"), "{err}");
+    assert!(
+        err.contains("18234") && err.contains("host process"),
+        "{err}"
+    );
     drop(holder);
     for bad in ["80/sctp", "70000:80", "a:b:c:d", "8000-8001:80-85"] {
         let err = r.fails(&["run", "--rm", "-p", bad, "bb", "true"]);
@@ -365,11 +524,27 @@ fn bad_input_is_refused_and_leaves_nothing() {
 #[test]
 fn default_bridge_uses_the_hosts_resolvers_and_add_host() {
     let Some(r) = Root::new() else { return };
-    let out = r.ok(&["run", "--rm", "--add-host", "db.local:10.9.8.7", "--dns", "192.0.2.53",
-        "--dns-search", "example.test", "-h", "box", "bb", "sh", "-c",
-        "cat /etc/hosts /etc/resolv.conf /etc/hostname; ip route"]);
+    let out = r.ok(&[
+        "run",
+        "--rm",
+        "--add-host",
+        "db.local:10.9.8.7",
+        "--dns",
+        "192.0.2.53",
+        "--dns-search",
+        "example.test",
+        "-h",
+        "box",
+        "bb",
+        "sh",
+        "-c",
+        "cat /etc/hosts /etc/resolv.conf /etc/hostname; ip route",
+    ]);
     assert!(out.contains("10.9.8.7\tdb.local"), "{out}");
-    assert!(out.contains("nameserver 192.0.2.53") && out.contains("search example.test"), "{out}");
+    assert!(
+        out.contains("nameserver 192.0.2.53") && out.contains("search example.test"),
+        "{out}"
+    );
     assert!(out.contains("\tbox"), "{out}");
     assert!(out.contains("default via"), "{out}");
     r.assert_clean();

@@ -93,7 +93,8 @@ pub fn validate(opts: &RunOptions, image: &ImageConfig) -> Result<()> {
         mounts: Vec::new(),
         etc_files: Vec::new(),
         devices: Vec::new(),
-        init_binary: None,
+        init_dir: None,
+        host_caps: super::security::all_caps(),
     };
     spec::build(&dry).map(|_| ())
 }
@@ -365,11 +366,8 @@ impl Engine {
         let hostname = spec::hostname(opts, &rec.id);
         let host_net = opts.network.as_deref() == Some("host");
         let etc = etc_files::write_all(&dir, &hostname, host_net)?;
-        let init_binary = if opts.init {
-            Some(std::env::current_exe().map_err(|e| Error::Io {
-                path: "/proc/self/exe".into(),
-                source: e,
-            })?)
+        let init_dir = if opts.init {
+            Some(super::init::prepare(&self.paths().data)?)
         } else {
             None
         };
@@ -382,7 +380,8 @@ impl Engine {
             mounts: resolved,
             etc_files: etc,
             devices,
-            init_binary,
+            init_dir,
+            host_caps: super::security::host_caps(),
         };
         let oci = spec::build(&input)?;
         write_spec(&dir, &oci)?;

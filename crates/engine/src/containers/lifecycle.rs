@@ -190,7 +190,7 @@ impl Engine {
             s.finished_at = Some(berth_store::digest::now_ns());
             s.oom_killed = oom;
             s.pid = None;
-            s.extra.remove("owner_pid");
+            // owner_pid stays: while a restart is pending, the owner still owns it.
             if let Err(e) = &net {
                 s.error = Some(e.to_string());
             }
@@ -341,6 +341,7 @@ impl Engine {
             st.status,
             ContainerStatus::Running | ContainerStatus::Paused | ContainerStatus::Restarting
         ) {
+            let _ = berth_runtime::kill(&rt, &id, libc::SIGKILL, false);
             let _ = berth_runtime::kill(&rt, &id, libc::SIGKILL, true);
             self.wait_exit(&id, Some(Duration::from_secs(30)))?;
         }
@@ -367,8 +368,8 @@ impl Engine {
         if sig == libc::SIGKILL || sig == libc::SIGTERM || sig == libc::SIGINT {
             self.mark_stopped_by_user(&rec.id)?;
         }
-        berth_runtime::kill(&self.runtime(), &rec.id, sig, sig == libc::SIGKILL)
-            .map_err(runtime_err)?;
+        // The init only, as Docker: when it dies the kernel ends its pid namespace.
+        berth_runtime::kill(&self.runtime(), &rec.id, sig, false).map_err(runtime_err)?;
         self.record_event(&rec.id, "kill");
         Ok(rec.id)
     }
@@ -427,6 +428,7 @@ impl Engine {
             }
             self.mark_stopped_by_user(&id)?;
             let rt = self.runtime();
+            let _ = berth_runtime::kill(&rt, &id, libc::SIGKILL, false);
             let _ = berth_runtime::kill(&rt, &id, libc::SIGKILL, true);
             let st = self.wait_exit(&id, Some(Duration::from_secs(30)))?;
             if matches!(

@@ -23,10 +23,13 @@
 //! ```
 
 pub mod attach;
+pub mod changes;
 pub mod create;
 mod etc_files;
+pub mod events;
 pub mod exec;
 pub mod image_config;
+pub mod init;
 pub mod inspect;
 pub mod lifecycle;
 pub mod logs;
@@ -36,6 +39,7 @@ pub mod names;
 pub mod options;
 pub mod security;
 pub mod spec;
+pub mod stats;
 pub mod units;
 pub mod user;
 mod volume_copy;

@@ -55,9 +55,37 @@ fn normalize(flag: &'static str, c: &str) -> Result<String> {
     }
 }
 
+/// The capabilities in berth's own bounding set (`CapBnd` of `/proc/self/status`): a
+/// container cannot get more (e.g. root without CAP_SYS_RESOURCE on some hosts).
+pub fn host_caps() -> Vec<String> {
+    let status = fs_err::read_to_string("/proc/self/status").unwrap_or_default();
+    let mask = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapBnd:"))
+        .and_then(|h| u64::from_str_radix(h.trim(), 16).ok())
+        .unwrap_or(u64::MAX);
+    cap_lines()
+        .enumerate()
+        .filter(|(bit, _)| mask & (1u64 << bit) != 0)
+        .map(|(_, (_, c))| c.to_owned())
+        .collect()
+}
+
 /// The process's capability set: the default (or all with `--privileged`), then
 /// `--cap-drop`, then `--cap-add` (so `--cap-drop ALL --cap-add X` leaves only X).
-pub fn capabilities(privileged: bool, add: &[String], drop: &[String]) -> Result<Vec<String>> {
+/// "All" means all that `available` holds (berth's own bounding set).
+pub fn capabilities(
+    privileged: bool,
+    add: &[String],
+    drop: &[String],
+    available: &[String],
+) -> Result<Vec<String>> {
+    let all_caps = || -> Vec<String> {
+        all_caps()
+            .into_iter()
+            .filter(|c| available.contains(c))
+            .collect()
+    };
     let mut set = if privileged {
         all_caps()
     } else {
@@ -140,15 +168,21 @@ mod tests {
 
     #[test]
     fn cap_arithmetic() {
-        let d = capabilities(false, &[], &[]).unwrap();
+        let all = all_caps();
+        let d = capabilities(false, &[], &[], &all).unwrap();
         assert_eq!(d.len(), 14);
         assert!(d.contains(&"CAP_NET_RAW".to_owned()));
         assert!(!d.contains(&"CAP_SYS_ADMIN".to_owned()));
-        let only = capabilities(false, &["net_admin".into()], &["ALL".into()]).unwrap();
+        let only = capabilities(false, &["net_admin".into()], &["ALL".into()], &all).unwrap();
         assert_eq!(only, vec!["CAP_NET_ADMIN"]);
-        let p = capabilities(true, &[], &[]).unwrap();
+        let p = capabilities(true, &[], &[], &all).unwrap();
         assert_eq!(p.len(), all_caps().len());
-        assert!(capabilities(false, &["CAP_BOGUS".into()], &[]).is_err());
+        let fewer = capabilities(true, &[], &[], &d).unwrap();
+        assert_eq!(fewer.len(), d.len());
+        assert!(capabilities(false, &["CAP_BOGUS".into()], &[], &all).is_err());
+        // Bit order of the data file is the kernel's: CAP_CHOWN is bit 0.
+        assert_eq!(all[0], "CAP_CHOWN");
+        assert_eq!(all[21], "CAP_SYS_ADMIN");
     }
 
     #[test]

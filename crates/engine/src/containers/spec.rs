@@ -18,9 +18,6 @@ use crate::{Error, Result};
 /// Docker's default `PATH`.
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// Where `--init` mounts berth as the container's init.
-pub const INIT_PATH: &str = "/sbin/docker-init";
-
 /// Docker's masked paths.
 pub const MASKED_PATHS: &[&str] = &[
     "/proc/asound",
@@ -94,8 +91,10 @@ pub struct SpecInput<'a> {
     pub etc_files: Vec<(String, PathBuf)>,
     /// `--device` entries.
     pub devices: Vec<Device>,
-    /// The berth binary to mount at [`INIT_PATH`] for `--init`.
-    pub init_binary: Option<PathBuf>,
+    /// The directory of [`super::init::prepare`] for `--init`.
+    pub init_dir: Option<PathBuf>,
+    /// Capabilities berth itself may grant (its bounding set).
+    pub host_caps: Vec<String>,
 }
 
 /// The process's argv: entrypoint + cmd with Docker's rules (`--entrypoint` resets the
@@ -295,7 +294,12 @@ pub fn build(input: &SpecInput<'_>) -> Result<Spec> {
     let host = hostname(opts, input.id);
     let mut args = command_line(opts, input.image)?;
     let env = environment(opts, input.image, &host, &input.user.home);
-    let caps = security::capabilities(opts.privileged, &opts.cap_add, &opts.cap_drop)?;
+    let caps = security::capabilities(
+        opts.privileged,
+        &opts.cap_add,
+        &opts.cap_drop,
+        &input.host_caps,
+    )?;
     let (seccomp_opt, nnp, apparmor) = security_opts(opts)?;
     let cwd = opts
         .workdir
@@ -364,11 +368,9 @@ pub fn build(input: &SpecInput<'_>) -> Result<Spec> {
             }
         }
     }
-    if let Some(init) = &input.init_binary {
-        mounts.push(json!({"destination": INIT_PATH, "type": "bind", "source": init, "options": ["bind", "ro", "rprivate"]}));
-        let mut a = vec![INIT_PATH.to_owned(), "--".to_owned()];
-        a.append(&mut args);
-        args = a;
+    if let Some(dir) = &input.init_dir {
+        mounts.push(json!({"destination": super::init::INIT_DIR, "type": "bind", "source": dir, "options": ["rbind", "ro", "rprivate"]}));
+        args = super::init::argv(dir.join("ld.so").exists(), args);
     }
     let mut namespaces = vec![
         json!({"type": "pid"}),
@@ -470,7 +472,8 @@ mod tests {
             mounts: vec![],
             etc_files: vec![("/etc/hosts".into(), "/h/hosts".into())],
             devices: vec![],
-            init_binary: None,
+            init_dir: None,
+            host_caps: security::all_caps(),
         }
     }
 
@@ -556,9 +559,12 @@ mod tests {
             options: vec!["size=1m".into()],
             readonly: false,
         });
-        i.init_binary = Some("/usr/bin/berth".into());
+        i.init_dir = Some("/nonexistent/init".into());
         let v = serde_json::to_value(build(&i).unwrap()).unwrap();
-        assert_eq!(v["process"]["args"], json!([INIT_PATH, "--", "/bin/echo"]));
+        assert_eq!(
+            v["process"]["args"],
+            json!(["/dev/.berth-init/berth", "__init", "--", "/bin/echo"])
+        );
         let env = v["process"]["env"].as_array().unwrap();
         assert!(env.contains(&json!("TERM=xterm")));
         assert!(env.contains(&json!("A=2")));

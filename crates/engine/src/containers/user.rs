@@ -169,7 +169,7 @@ mod tests {
     #[test]
     fn symlinked_passwd_stays_inside_the_root() {
         let d = tempfile::tempdir().unwrap();
-        std::fs::create_dir(d.path().join("etc")).unwrap();
+        fs_err::create_dir(d.path().join("etc")).unwrap();
         std::os::unix::fs::symlink("/etc/hostname", d.path().join("etc/passwd")).unwrap();
         // /etc/hostname inside the root does not exist: reads as empty, not the host's.
         assert_eq!(read_in_root(d.path(), "/etc/passwd").unwrap(), "");

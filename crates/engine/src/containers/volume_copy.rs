@@ -87,19 +87,19 @@ mod tests {
     fn copies_into_an_empty_volume_only() {
         let root = tempfile::tempdir().unwrap();
         let vol = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(root.path().join("data/sub")).unwrap();
-        std::fs::write(root.path().join("data/sub/f"), "x").unwrap();
+        fs_err::create_dir_all(root.path().join("data/sub")).unwrap();
+        fs_err::write(root.path().join("data/sub/f"), "x").unwrap();
         std::os::unix::fs::symlink("sub/f", root.path().join("data/l")).unwrap();
         copy_up(root.path(), "/data", vol.path()).unwrap();
         assert_eq!(
-            std::fs::read_to_string(vol.path().join("sub/f")).unwrap(),
+            fs_err::read_to_string(vol.path().join("sub/f")).unwrap(),
             "x"
         );
         assert_eq!(
-            std::fs::read_link(vol.path().join("l")).unwrap(),
+            fs_err::read_link(vol.path().join("l")).unwrap(),
             Path::new("sub/f")
         );
-        std::fs::write(root.path().join("data/new"), "y").unwrap();
+        fs_err::write(root.path().join("data/new"), "y").unwrap();
         copy_up(root.path(), "/data", vol.path()).unwrap();
         assert!(!vol.path().join("new").exists());
     }
@@ -111,6 +111,6 @@ mod tests {
         // /data -> /etc would be the host's /etc if followed naively.
         std::os::unix::fs::symlink("/etc", root.path().join("data")).unwrap();
         copy_up(root.path(), "/data", vol.path()).unwrap();
-        assert!(std::fs::read_dir(vol.path()).unwrap().next().is_none());
+        assert!(fs_err::read_dir(vol.path()).unwrap().next().is_none());
     }
 }

@@ -4,12 +4,16 @@
 
 pub mod attach;
 pub mod create;
+pub mod diff;
+pub mod events;
 pub mod exec;
+pub mod export;
 pub mod inspect;
 pub mod kill;
 pub mod logs;
 pub mod monitor;
 pub mod pause;
+pub mod port;
 pub mod prune;
 pub mod ps;
 pub mod rename;
@@ -17,6 +21,7 @@ pub mod restart;
 pub mod rm;
 pub mod run;
 pub mod start;
+pub mod stats;
 pub mod stop;
 pub mod top;
 pub mod volume;
@@ -77,6 +82,14 @@ pub enum ContainerCommand {
     Top(top::TopArgs),
     /// Remove all stopped containers.
     Prune(prune::PruneArgs),
+    /// Inspect changes to files or directories on a container's filesystem.
+    Diff(diff::DiffArgs),
+    /// Export a container's filesystem as a tar archive.
+    Export(export::ExportArgs),
+    /// Display container resource usage statistics.
+    Stats(stats::StatsArgs),
+    /// List port mappings for the container.
+    Port(port::PortArgs),
 }
 
 /// Runs `berth container …`.
@@ -101,6 +114,10 @@ pub fn main(paths: &Paths, args: ContainerArgs) -> ExitCode {
         C::Rename(a) => done(rename::run(paths, &a)),
         C::Top(a) => done(top::run(paths, &a)),
         C::Prune(a) => done(prune::run(paths, &a)),
+        C::Diff(a) => done(diff::run(paths, &a)),
+        C::Export(a) => done(export::run(paths, &a)),
+        C::Stats(a) => done(stats::run(paths, &a)),
+        C::Port(a) => done(port::run(paths, &a)),
     }
 }
 

@@ -26,3 +26,16 @@ pub fn main(paths: &Paths, args: MonitorArgs) -> ExitCode {
     };
     super::exit(berth_engine::containers::monitor::main(&args.id, paths))
 }
+
+/// Internal: berth as a container's init (`--init`).
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The program and its arguments.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+    pub command: Vec<String>,
+}
+
+/// Runs the init until the program exits; exits with its status.
+pub fn init(args: &InitArgs) -> ExitCode {
+    super::exit(berth_engine::containers::init::run(&args.command))
+}

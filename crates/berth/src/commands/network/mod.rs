@@ -239,7 +239,12 @@ fn run(paths: &Paths, cmd: NetworkCommand) -> anyhow::Result<()> {
                         crate::format::render_table(
                             t,
                             &rows,
-                            &[("ID", "NETWORK ID"), ("Name", "NAME"), ("Driver", "DRIVER"), ("Scope", "SCOPE")]
+                            &[
+                                ("ID", "NETWORK ID"),
+                                ("Name", "NAME"),
+                                ("Driver", "DRIVER"),
+                                ("Scope", "SCOPE")
+                            ]
                         )?
                     );
                 }

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Container benchmarks (issue 4), run by hand, not in CI:
+#   cargo build --release -p berth && sudo bench/run.sh [ROUNDS]
+# Side by side, interleaved in one loop: `berth run --rm IMAGE true` vs `podman run
+# --rm` vs a bare `crun run` of the same rootfs (the floor); `berth exec` vs `podman
+# exec`; `berth ps -a` with 1,000 containers present; PSS of one detached container's
+# monitor vs podman's conmon (/proc/PID/smaps_rollup). Prints medians and ratios.
+# Needs: podman crun (apt-get install podman crun).
+set -euo pipefail
+ROUNDS=${1:-20}
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+BERTH=${BERTH:-$HERE/target/release/berth}
+IMG=${IMG:-/work/shared/images/alpine-3.10.9/alpine-minirootfs-3.10.9-x86_64.tar.gz}
+for t in podman crun; do
+  command -v "$t" >/dev/null || { echo "missing $t: apt-get install podman crun" >&2; exit 1; }
+done
+[ -x "$BERTH" ] || { echo "build berth first: cargo build --release -p berth" >&2; exit 1; }
+WORK=$(mktemp -d /tmp/berth-bench.XXXXXX)
+B() { "$BERTH" --root "$WORK/berth" "$@"; }
+cleanup() {
+  B ps -a -q --no-trunc 2>/dev/null | xargs -r -n 50 "$BERTH" --root "$WORK/berth" rm -f >/dev/null 2>&1 || true
+  podman rm -f bench-exec >/dev/null 2>&1 || true
+  podman rmi -f localhost/berth-bench:latest >/dev/null 2>&1 || true
+  grep -o "$WORK[^ ]*" /proc/self/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+B import "$IMG" berth-bench:latest >/dev/null
+podman import -q "$IMG" localhost/berth-bench:latest >/dev/null
+mkdir -p "$WORK/bundle/rootfs"
+tar -xzf "$IMG" -C "$WORK/bundle/rootfs"
+(cd "$WORK/bundle" && crun spec && sed -i 's/"terminal": true/"terminal": false/; s/"sh"$/"true"/' config.json)
+
+now() { date +%s%N; }
+ms() { awk -v ns="$1" 'BEGIN { printf "%.2f", ns / 1e6 }'; }
+median() { sort -n "$1" | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+time_it() { local out=$1; shift; local t0; t0=$(now); "$@" >/dev/null 2>&1; echo $(( $(now) - t0 )) >> "$WORK/$out"; }
+
+echo "run --rm IMAGE true, $ROUNDS interleaved rounds..."
+for i in $(seq "$ROUNDS"); do
+  time_it berth_run B run --rm berth-bench:latest true
+  time_it podman_run podman run --rm --network none localhost/berth-bench:latest true
+  time_it crun_run crun run -b "$WORK/bundle" "bench-$$-$i"
+done
+
+echo "exec into a running container..."
+B run -d --name bench-exec berth-bench:latest sleep 100000 >/dev/null
+podman run -d --name bench-exec --network none localhost/berth-bench:latest sleep 100000 >/dev/null
+for i in $(seq "$ROUNDS"); do
+  time_it berth_exec B exec bench-exec true
+  time_it podman_exec podman exec bench-exec true
+done
+
+echo "monitor memory..."
+ID=$(B inspect -f '{{.Id}}' bench-exec)
+MON=$(pgrep -f "__monitor $ID" | head -1)
+CONMON=$(podman inspect -f '{{.State.ConmonPid}}' bench-exec)
+pss() { awk '/^Pss:/ { print $2 }' "/proc/$1/smaps_rollup"; }
+rss() { awk '/^Rss:/ { print $2 }' "/proc/$1/smaps_rollup"; }
+
+echo "ps -a with 1,000 containers (creating them)..."
+for i in $(seq 1000); do B create berth-bench:latest true >/dev/null; done
+for i in $(seq "$ROUNDS"); do time_it berth_ps B ps -a; done
+
+br=$(median "$WORK/berth_run"); pr=$(median "$WORK/podman_run"); cr=$(median "$WORK/crun_run")
+be=$(median "$WORK/berth_exec"); pe=$(median "$WORK/podman_exec"); bp=$(median "$WORK/berth_ps")
+printf '\n%-34s %10s\n' "measure (median of $ROUNDS)" "ms"
+printf '%-34s %10s\n' "berth run --rm true" "$(ms "$br")"
+printf '%-34s %10s\n' "podman run --rm --network none" "$(ms "$pr")"
+printf '%-34s %10s\n' "crun run (bare, floor)" "$(ms "$cr")"
+printf '%-34s %10s\n' "berth exec true" "$(ms "$be")"
+printf '%-34s %10s\n' "podman exec true" "$(ms "$pe")"
+printf '%-34s %10s\n' "berth ps -a (1,000 containers)" "$(ms "$bp")"
+awk -v b="$br" -v p="$pr" -v c="$cr" -v be="$be" -v pe="$pe" 'BEGIN {
+  printf "ratios: berth/crun run %.2fx, podman/berth run %.1fx, podman/berth exec %.1fx\n", b / c, p / b, pe / be }'
+printf 'memory: berth monitor PSS %s KiB (RSS %s KiB), conmon PSS %s KiB (RSS %s KiB)\n' \
+  "$(pss "$MON")" "$(rss "$MON")" "$(pss "$CONMON")" "$(rss "$CONMON")"
