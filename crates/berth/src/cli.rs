@@ -121,8 +121,6 @@ pub enum Command {
     // network commands
     /// Manage networks.
     Network(network::NetworkArgs),
-    /// List port mappings or a specific mapping for the container.
-    Port(network::port::PortArgs),
     /// Internal: the resolver of a user network.
     #[command(name = "__dns", hide = true)]
     Dns(network::DnsArgs),

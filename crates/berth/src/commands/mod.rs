@@ -60,7 +60,6 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         // end of container commands
         // network commands
         Command::Network(a) => network::main(&paths, a),
-        Command::Port(a) => container::done(network::port::run(&paths, &a)),
         Command::Dns(a) => network::dns_main(&a),
         Command::Proxy(a) => network::proxy_main(&a),
         // end of network commands

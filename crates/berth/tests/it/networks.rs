@@ -5,6 +5,9 @@
 //! Traffic goes only to loopback, the bridges these tests make and the containers'
 //! own namespaces. The tests share host-wide things (the default bridge, the
 //! nftables table), so they run one at a time.
+//!
+//! Helpers here panic on setup failures like the tests themselves do.
+#![allow(clippy::unwrap_used)]
 
 use std::io::Read;
 use std::net::{TcpStream, UdpSocket};
@@ -103,7 +106,7 @@ impl Root {
 
     /// Ids of every container and network this root ever made (from its event log).
     fn ids(&self, kind: &str) -> Vec<String> {
-        let log = std::fs::read_to_string(self.dir.path().join("events.log")).unwrap_or_default();
+        let log = fs_err::read_to_string(self.dir.path().join("events.log")).unwrap_or_default();
         let mut ids: Vec<String> = log
             .lines()
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
@@ -158,7 +161,7 @@ impl Root {
             );
         }
         let netns = self.dir.path().join("run/netns");
-        let left: Vec<PathBuf> = std::fs::read_dir(&netns)
+        let left: Vec<PathBuf> = fs_err::read_dir(&netns)
             .map(|d| d.flatten().map(|e| e.path()).collect())
             .unwrap_or_default();
         assert!(left.is_empty(), "network namespaces left: {left:?}");
@@ -174,10 +177,10 @@ impl Drop for Root {
 fn no_process_mentions(needle: &str) -> bool {
     let start = Instant::now();
     loop {
-        let found = std::fs::read_dir("/proc")
+        let found = fs_err::read_dir("/proc")
             .map(|d| {
                 d.flatten().any(|e| {
-                    std::fs::read(e.path().join("cmdline"))
+                    fs_err::read(e.path().join("cmdline"))
                         .is_ok_and(|c| String::from_utf8_lossy(&c).contains(needle))
                 })
             })
@@ -449,7 +452,7 @@ fn none_has_only_lo_and_host_sees_the_hosts_interfaces() {
         "cat",
         "/proc/net/dev",
     ]);
-    let mine = ifaces(&std::fs::read_to_string("/proc/net/dev").unwrap());
+    let mine = ifaces(&fs_err::read_to_string("/proc/net/dev").unwrap());
     let theirs = ifaces(&host);
     for i in mine
         .iter()

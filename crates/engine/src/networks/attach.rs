@@ -185,8 +185,10 @@ fn set_netns_path(dir: &Path, path: Option<&Path>) -> Result<()> {
     for ns in list.iter_mut().filter(|n| n["type"] == "network") {
         if let Some(obj) = ns.as_object_mut() {
             changed |= match path {
-                Some(p) => obj.insert("path".into(), p.display().to_string().into())
-                    != Some(p.display().to_string().into()),
+                Some(p) => {
+                    obj.insert("path".into(), p.display().to_string().into())
+                        != Some(p.display().to_string().into())
+                }
                 None => obj.remove("path").is_some(),
             };
         }
@@ -256,7 +258,10 @@ impl Engine {
         let ipam_config = match &opts.ip {
             Some(ip) => {
                 let addr = parse_ip("--ip", ip)?;
-                if let Some(s) = net.subnet.as_deref().and_then(|s| s.parse::<Ipv4Net>().ok())
+                if let Some(s) = net
+                    .subnet
+                    .as_deref()
+                    .and_then(|s| s.parse::<Ipv4Net>().ok())
                     && !s.contains(&addr)
                 {
                     return Err(Error::Invalid {
@@ -305,9 +310,10 @@ impl Engine {
             Mode::None => return set_netns_path(dir, None),
             Mode::Container(other) => {
                 let (o, _) = self.container(&other)?;
-                let pid = o.state.pid.filter(|_| {
-                    o.state.status == berth_store::ContainerStatus::Running
-                });
+                let pid = o
+                    .state
+                    .pid
+                    .filter(|_| o.state.status == berth_store::ContainerStatus::Running);
                 let Some(pid) = pid else {
                     return Err(Error::ContainerState {
                         name: o.name,
@@ -364,7 +370,10 @@ impl Engine {
                     &specs,
                     berth_net::ports::Mode::detect(),
                 )?;
-                if bound.iter().any(|b| b.mode == berth_net::ports::Mode::Proxy) {
+                if bound
+                    .iter()
+                    .any(|b| b.mode == berth_net::ports::Mode::Proxy)
+                {
                     resolver::spawn_helper("__proxy", &net_state_dir(), id)?;
                 }
                 let v = serde_json::to_value(&bound).map_err(|e| Error::Json {
@@ -382,7 +391,14 @@ impl Engine {
 
     /// Plugs the container into one network: lazily brings the network up, takes an
     /// address, makes the veth, adds the DNS record.
-    fn endpoint_up(&self, id: &str, name: &str, ns: &Path, n: usize, ep: &mut Endpoint) -> Result<()> {
+    fn endpoint_up(
+        &self,
+        id: &str,
+        name: &str,
+        ns: &Path,
+        n: usize,
+        ep: &mut Endpoint,
+    ) -> Result<()> {
         let net = self.store().get_network(&ep.network_id)?;
         let key = net_key(&net);
         let ipam = Ipam::new(&net_state_dir());
@@ -524,7 +540,11 @@ impl Engine {
         let ns = self.netns_path(id);
         if ns.exists() {
             for (n, ep) in eps.iter().enumerate() {
-                errors.extend(self.endpoint_down(id, n, ep).iter().map(ToString::to_string));
+                errors.extend(
+                    self.endpoint_down(id, n, ep)
+                        .iter()
+                        .map(ToString::to_string),
+                );
             }
             if let Err(e) = netns::delete(&ns) {
                 errors.push(e.to_string());
@@ -565,9 +585,7 @@ impl Engine {
         dir: &Path,
     ) -> Result<()> {
         let o = &stored.opts;
-        let gateway = eps
-            .first()
-            .and_then(|e| e.gateway.parse::<IpAddr>().ok());
+        let gateway = eps.first().and_then(|e| e.gateway.parse::<IpAddr>().ok());
         let mut extra_hosts = Vec::new();
         for h in &o.add_hosts {
             extra_hosts.push(files::parse_add_host(h, gateway)?);
@@ -605,14 +623,21 @@ impl Engine {
 
     /// `berth network connect [--alias] [--ip] NET CTR`: records the endpoint and, if
     /// the container runs, plugs it in now.
-    pub fn connect_network(&self, network: &str, container: &str, aliases: &[String], ip: Option<&str>) -> Result<()> {
+    pub fn connect_network(
+        &self,
+        network: &str,
+        container: &str,
+        aliases: &[String],
+        ip: Option<&str>,
+    ) -> Result<()> {
         let net = self.find_network(network)?;
         let (rec, stored) = self.container(container)?;
         if !matches!(Mode::of(stored.opts.network.as_deref()), Mode::Network(_)) {
             return Err(Error::Invalid {
                 flag: "--network",
                 value: stored.opts.network.clone().unwrap_or_default(),
-                hint: "a container with network mode none, host or container: cannot join networks".into(),
+                hint: "a container with network mode none, host or container: cannot join networks"
+                    .into(),
             });
         }
         let mut eps = attachments(&rec.state);
@@ -624,7 +649,11 @@ impl Engine {
             });
         }
         let ipam_config = ip
-            .map(|i| parse_ip("--ip", i).map(|a| IpamConfig { ipv4_address: a.to_string() }))
+            .map(|i| {
+                parse_ip("--ip", i).map(|a| IpamConfig {
+                    ipv4_address: a.to_string(),
+                })
+            })
             .transpose()?;
         let mut ep = Endpoint {
             network: net.name.clone(),
@@ -642,7 +671,10 @@ impl Engine {
             self.endpoint_up(&rec.id, &rec.name, &ns, n, &mut ep)?;
             eps.push(ep);
             self.record_networks(&rec.id, &eps)?;
-            let ips = eps.iter().filter_map(|e| e.ip_address.parse().ok()).collect();
+            let ips = eps
+                .iter()
+                .filter_map(|e| e.ip_address.parse().ok())
+                .collect();
             let dir = self.store().container_dir(&rec.id)?;
             self.write_net_files(&stored, &eps, ips, &dir)?;
         } else {

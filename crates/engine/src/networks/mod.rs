@@ -165,11 +165,7 @@ impl Engine {
         if let Some(b) = options.get("com.docker.network.bridge.name")
             && (b.is_empty() || b.len() > 15)
         {
-            return Err(invalid(
-                "--opt",
-                b,
-                "a bridge name has 1 to 15 characters",
-            ));
+            return Err(invalid("--opt", b, "a bridge name has 1 to 15 characters"));
         }
         if let Ok(n) = self.store().get_network(name)
             && n.name == name
@@ -280,7 +276,10 @@ impl Engine {
             .store()
             .list_containers(&berth_store::ContainerFilter::default())?
         {
-            if attach::attachments(&c.state).iter().any(|a| a.network_id == id) {
+            if attach::attachments(&c.state)
+                .iter()
+                .any(|a| a.network_id == id)
+            {
                 out.push(c.name);
             }
         }

@@ -59,7 +59,11 @@ pub fn inspect_ports(state: &ContainerState, exposed: &[String]) -> Value {
     let mut map: BTreeMap<String, Value> = exposed
         .iter()
         .map(|p| {
-            let p = if p.contains('/') { p.clone() } else { format!("{p}/tcp") };
+            let p = if p.contains('/') {
+                p.clone()
+            } else {
+                format!("{p}/tcp")
+            };
             (p, Value::Null)
         })
         .collect();
@@ -94,7 +98,13 @@ pub fn ps_text(state: &ContainerState) -> String {
         }
         let (f, l) = (&b[i], &b[j]);
         parts.push(if i == j {
-            format!("{}:{}->{}/{}", f.host_ip, f.host_port, f.container_port, f.proto.as_str())
+            format!(
+                "{}:{}->{}/{}",
+                f.host_ip,
+                f.host_port,
+                f.container_port,
+                f.proto.as_str()
+            )
         } else {
             format!(
                 "{}:{}-{}->{}-{}/{}",
@@ -139,7 +149,11 @@ pub fn port_lines(state: &ContainerState, filter: Option<&str>) -> Result<Option
             None => out.push(format!("{} -> {}:{}", key(b), b.host_ip, b.host_port)),
         }
     }
-    Ok(if want.is_some() && out.is_empty() { None } else { Some(out) })
+    Ok(if want.is_some() && out.is_empty() {
+        None
+    } else {
+        Some(out)
+    })
 }
 
 #[cfg(test)]
@@ -161,7 +175,8 @@ mod tests {
             })
             .collect();
         let mut s = ContainerState::default();
-        s.extra.insert(EXTRA_PORTS.into(), serde_json::to_value(b).unwrap());
+        s.extra
+            .insert(EXTRA_PORTS.into(), serde_json::to_value(b).unwrap());
         s
     }
 
@@ -174,7 +189,10 @@ mod tests {
         );
         let lines = port_lines(&s, None).unwrap().unwrap();
         assert_eq!(lines[0], "80/tcp -> 0.0.0.0:32768");
-        assert_eq!(port_lines(&s, Some("81")).unwrap().unwrap(), vec!["0.0.0.0:8001"]);
+        assert_eq!(
+            port_lines(&s, Some("81")).unwrap().unwrap(),
+            vec!["0.0.0.0:8001"]
+        );
         assert_eq!(port_lines(&s, Some("90/udp")).unwrap(), None);
         let v = inspect_ports(&s, &["80/tcp".into(), "443/tcp".into()]);
         assert_eq!(v["80/tcp"][0]["HostPort"], "32768");
@@ -197,6 +215,11 @@ mod tests {
             publish: vec!["80/sctp".into()],
             ..RunOptions::default()
         };
-        assert!(specs(&bad, &img).unwrap_err().to_string().contains("80/sctp"));
+        assert!(
+            specs(&bad, &img)
+                .unwrap_err()
+                .to_string()
+                .contains("80/sctp")
+        );
     }
 }

@@ -58,7 +58,9 @@ pub fn spawn_helper(helper: &str, a: &Path, b: &str) -> Result<()> {
         .status()
         .map_err(|e| Error::io(format!("berth {helper}"), e))?;
     if !status.success() {
-        return Err(Error::Monitor(format!("berth {helper} failed to start ({status})")));
+        return Err(Error::Monitor(format!(
+            "berth {helper} failed to start ({status})"
+        )));
     }
     Ok(())
 }
