@@ -552,3 +552,43 @@ fn default_bridge_uses_the_hosts_resolvers_and_add_host() {
     assert!(out.contains("default via"), "{out}");
     r.assert_clean();
 }
+
+#[test]
+fn a_killed_owner_leaves_nothing_behind() {
+    let Some(r) = Root::new() else { return };
+    r.ok(&["network", "create", "--subnet", "10.231.5.0/24", "crashy"]);
+    r.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "victim",
+        "--network",
+        "crashy",
+        "-p",
+        "18235:80",
+        "bb",
+        "sleep",
+        "600",
+    ]);
+    let doc: serde_json::Value = serde_json::from_str(&r.ok(&["inspect", "victim"])).unwrap();
+    let pid = doc[0]["State"]["Pid"].as_i64().unwrap();
+    // The monitor is the container's parent; kill both the hard way.
+    let stat = fs_err::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let ppid: i32 = stat
+        .rsplit(')')
+        .next()
+        .and_then(|s| s.split_whitespace().nth(1))
+        .and_then(|p| p.parse().ok())
+        .unwrap();
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(ppid), nix::sys::signal::SIGKILL);
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(pid).unwrap()),
+        nix::sys::signal::SIGKILL,
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    // Removing it notices the dead owner and tears the network down.
+    r.ok(&["rm", "-f", "victim"]);
+    let holder = std::net::TcpListener::bind("0.0.0.0:18235");
+    assert!(holder.is_ok(), "port 18235 still held");
+    r.assert_clean();
+}
