@@ -118,6 +118,21 @@ pub fn host_nameservers(resolv_conf: &str) -> Vec<IpAddr> {
         .collect()
 }
 
+/// The upstreams a network resolver forwards to: [`host_nameservers`] on
+/// port 53, or Docker's public fallback when the host has none usable.
+pub fn resolver_upstreams(resolv_conf: &str) -> Vec<std::net::SocketAddr> {
+    let found = host_nameservers(resolv_conf);
+    let servers = if found.is_empty() {
+        FALLBACK.to_vec()
+    } else {
+        found
+    };
+    servers
+        .into_iter()
+        .map(|ip| std::net::SocketAddr::new(ip, 53))
+        .collect()
+}
+
 fn directive<'a>(text: &'a str, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
     text.lines().filter_map(move |l| {
         let mut words = l.split_whitespace();

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use ipnet::Ipv4Net;
 use rtnetlink::packet_route::link::{InfoData, InfoVeth};
-use rtnetlink::{LinkMessageBuilder, LinkUnspec, LinkVeth};
+use rtnetlink::{LinkBridgePort, LinkMessageBuilder, LinkUnspec, LinkVeth};
 
 use crate::error::{Error, Result};
 use crate::{addr, bridge, netns, nl, route};
@@ -58,7 +58,7 @@ pub fn attach(ep: &Endpoint) -> Result<()> {
     bridge::check_name(&ep.ifname)?;
     let ns = netns::open(&ep.netns)?;
     let mac = ep.mac.unwrap_or_else(|| addr::mac_for(ep.address.addr()));
-    nl::run(|h| async move {
+    let host_side = nl::run(|h| async move {
         let br = nl::index_of(&h, &ep.bridge).await?;
         let peer = LinkMessageBuilder::<LinkUnspec>::new()
             .name(ep.ifname.clone())
@@ -90,8 +90,20 @@ pub fn attach(ep: &Endpoint) -> Result<()> {
             .map_err(nl::err(format!(
                 "attach {} to bridge {}",
                 ep.host_ifname, ep.bridge
-            )))
-    })?;
+            )))?;
+        // Hairpin mode lets a frame leave through the port it came in on:
+        // a container reaching its own published port via the host's
+        // address is DNATed back to itself through this very port.
+        h.link()
+            .set_port(LinkBridgePort::new(host).hairpin(true).build())
+            .execute()
+            .await
+            .map_err(nl::err(format!("set hairpin mode on {}", ep.host_ifname)))
+    });
+    if let Err(e) = host_side {
+        let _ = detach(&ep.host_ifname);
+        return Err(e);
+    }
     let inner = netns::run_in(&ep.netns, || {
         nl::run(|h| async move {
             let lo = nl::index_of(&h, "lo").await?;
@@ -120,6 +132,11 @@ pub fn attach(ep: &Endpoint) -> Result<()> {
 
 /// Deletes the host end `host_ifname` (and with it the container's end).
 /// Missing is fine: the pair vanishes by itself when the namespace dies.
+///
+/// Deleting a veth waits for an RCU grace period in the kernel (~20 ms
+/// here); when the container's namespace is being destroyed anyway, the
+/// engine can skip this call and let the kernel remove the pair in the
+/// background.
 pub fn detach(host_ifname: &str) -> Result<()> {
     nl::run(|h| async move {
         match nl::link_by_name(&h, host_ifname).await? {

@@ -2,9 +2,13 @@
 //! berth networks, and `--internal` networks that reach nothing outside.
 //!
 //! Rules of network `<id>` carry the comment `berth net <id>`.
+//!
+//! berth's forward chain accepts by default; a drop policy in another
+//! table (an iptables `FORWARD DROP` left by Docker, a firewalld zone) still
+//! applies, as netfilter runs every table's hooks. Such hosts need an
+//! accept for the bridges there.
 
 use ipnet::Ipv4Net;
-use nftables::batch::Batch;
 use nftables::stmt::Operator;
 
 use crate::error::Result;
@@ -37,6 +41,8 @@ pub fn network_tag(id: &str) -> String {
 ///   [`crate::sysctl::enable_route_localnet`]);
 /// - `iifname BRIDGE oifname @bridges oifname != BRIDGE drop`: no traffic to
 ///   another berth network (each network drops its own outgoing side);
+/// - `ip saddr SUBNET oifname BRIDGE ct status dnat masquerade`: hairpin
+///   traffic to a published port from the same network;
 /// - internal networks also drop anything leaving or entering the bridge
 ///   from elsewhere.
 ///
@@ -58,13 +64,11 @@ pub fn add_network(net: &NetworkRules) -> Result<()> {
     if nft::rule_comments()?.contains(&tag) {
         return Ok(());
     }
-    let mut batch = Batch::new();
-    nft::skeleton(&mut batch);
-    batch.add(nft::bridge_element(&net.bridge));
+    let mut batch = vec![nft::bridge_element(&net.bridge)];
     let br = net.bridge.as_str();
     let set = format!("@{}", nft::BRIDGES);
     if !net.internal {
-        batch.add(nft::rule(
+        batch.push(nft::rule(
             "postrouting",
             vec![
                 ip_in("saddr", net.subnet),
@@ -77,7 +81,7 @@ pub fn add_network(net: &NetworkRules) -> Result<()> {
     let loopback: Ipv4Net = Ipv4Net::new(std::net::Ipv4Addr::LOCALHOST, 8)
         .unwrap_or_default()
         .trunc();
-    batch.add(nft::rule(
+    batch.push(nft::rule(
         "postrouting",
         vec![
             ifname(false, Operator::EQ, br),
@@ -86,7 +90,22 @@ pub fn add_network(net: &NetworkRules) -> Result<()> {
         ],
         tag.clone(),
     ));
-    batch.add(nft::rule(
+    // Hairpin: a container reaching a published port of its own network
+    // through the host's address gets the gateway as source, so the reply
+    // goes back through the host's conntrack instead of straight across
+    // the bridge (where the client would not recognise it). The source is
+    // matched by subnet: postrouting has no input interface.
+    batch.push(nft::rule(
+        "postrouting",
+        vec![
+            ip_in("saddr", net.subnet),
+            ifname(false, Operator::EQ, br),
+            nft::ct_dnat(),
+            masquerade(),
+        ],
+        tag.clone(),
+    ));
+    batch.push(nft::rule(
         "forward",
         vec![
             ifname(true, Operator::EQ, br),
@@ -97,7 +116,7 @@ pub fn add_network(net: &NetworkRules) -> Result<()> {
         tag.clone(),
     ));
     if net.internal {
-        batch.add(nft::rule(
+        batch.push(nft::rule(
             "forward",
             vec![
                 ifname(true, Operator::EQ, br),
@@ -106,7 +125,7 @@ pub fn add_network(net: &NetworkRules) -> Result<()> {
             ],
             tag.clone(),
         ));
-        batch.add(nft::rule(
+        batch.push(nft::rule(
             "forward",
             vec![
                 ifname(false, Operator::EQ, br),
@@ -116,7 +135,7 @@ pub fn add_network(net: &NetworkRules) -> Result<()> {
             tag.clone(),
         ));
     }
-    nft::apply(batch, &format!("add rules of network {}", net.id))
+    nft::add_all(batch, &format!("add rules of network {}", net.id))
 }
 
 /// Removes the network's rules and its bridge from the bridges set.

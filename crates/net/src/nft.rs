@@ -5,7 +5,9 @@
 
 use std::borrow::Cow;
 use std::collections::HashSet;
+use std::io::Write;
 use std::net::Ipv4Addr;
+use std::process::{Command, Stdio};
 
 use ipnet::Ipv4Net;
 use nftables::batch::Batch;
@@ -28,6 +30,8 @@ pub const TABLE: &str = "berth";
 pub(crate) const BRIDGES: &str = "bridges";
 const FAMILY: NfFamily = NfFamily::IP;
 
+const NFT_HINT: &str = "install the nftables package and make sure the nf_tables module loads; berth falls back to a userspace proxy for published ports";
+
 /// The base chains: name, type, hook, priority.
 const CHAINS: [(&str, NfChainType, NfHook, i32); 4] = [
     ("prerouting", NfChainType::NAT, NfHook::Prerouting, -100),
@@ -48,7 +52,7 @@ fn unsupported(e: &NftablesError) -> Error {
     Error::Unsupported {
         feature: "nftables",
         detail: detail(e),
-        hint: "install the nftables package and make sure the nf_tables module loads; berth falls back to a userspace proxy for published ports",
+        hint: NFT_HINT,
     }
 }
 
@@ -61,7 +65,7 @@ fn detail(e: &NftablesError) -> String {
 
 /// Adds the table, chains and set if missing (`add` of an existing object is
 /// a no-op in nftables, so concurrent callers do not clash).
-pub(crate) fn skeleton(batch: &mut Batch<'static>) {
+fn skeleton(batch: &mut Batch<'static>) {
     batch.add(NfListObject::Table(Table {
         family: FAMILY,
         name: TABLE.into(),
@@ -96,14 +100,69 @@ pub(crate) fn skeleton(batch: &mut Batch<'static>) {
 }
 
 /// Runs one batch as a single nftables transaction: all of it or nothing.
+///
+/// `nft -j -f -` is run here rather than through the crate's helper, which
+/// lets nft's stderr through to the caller's terminal: a library must not
+/// print, and the message belongs in the error.
 pub(crate) fn apply(batch: Batch<'static>, op: &str) -> Result<()> {
-    helper::apply_ruleset(&batch.to_nftables()).map_err(|e| match e {
-        NftablesError::NftExecution { .. } => unsupported(&e),
-        _ => Error::Nft {
-            op: op.to_string(),
-            detail: detail(&e),
-        },
+    let payload = serde_json::to_vec(&batch.to_nftables()).map_err(|e| Error::Nft {
+        op: op.to_string(),
+        detail: format!("serialising the ruleset: {e}"),
+    })?;
+    let spawned = Command::new("nft")
+        .args(["-j", "-f", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match spawned {
+        Ok(c) => c,
+        Err(e) => {
+            return Err(Error::Unsupported {
+                feature: "nftables",
+                detail: format!("running nft: {e}"),
+                hint: NFT_HINT,
+            });
+        }
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        // A write error shows up as nft's failure below.
+        let _ = stdin.write_all(&payload);
+    }
+    let out = child.wait_with_output().map_err(|e| Error::Nft {
+        op: op.to_string(),
+        detail: format!("waiting for nft: {e}"),
+    })?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    Err(Error::Nft {
+        op: op.to_string(),
+        detail: format!("nft exited with {}: {}", out.status, stderr.trim()),
     })
+}
+
+/// Adds `objects` in one transaction. The table's skeleton is sent only
+/// when it is missing: the first try goes without it (each object nft has
+/// to process costs time in every container start), and if nft answers that
+/// the table, chain or set does not exist, the retry includes it.
+pub(crate) fn add_all(objects: Vec<NfListObject<'static>>, op: &str) -> Result<()> {
+    let mut batch = Batch::new();
+    for o in objects.iter().cloned() {
+        batch.add(o);
+    }
+    match apply(batch, op) {
+        Err(Error::Nft { detail, .. }) if detail.contains("No such file or directory") => {
+            let mut batch = Batch::new();
+            skeleton(&mut batch);
+            for o in objects {
+                batch.add(o);
+            }
+            apply(batch, op)
+        }
+        other => other,
+    }
 }
 
 /// A rule in one of berth's chains.
@@ -208,6 +267,20 @@ pub(crate) fn dnat(ip: Ipv4Addr, port: u16) -> Statement<'static> {
         port: Some(Expression::Number(u32::from(port))),
         flags: None,
     }))
+}
+
+/// `ct status dnat`: the connection was destination-NATed (a published port).
+pub(crate) fn ct_dnat() -> Statement<'static> {
+    let ct = nftables::expr::CT {
+        key: "status".into(),
+        family: None,
+        dir: None,
+    };
+    m(
+        Expression::Named(NamedExpression::CT(ct)),
+        Operator::IN,
+        s("dnat"),
+    )
 }
 
 /// `masquerade`.

@@ -14,7 +14,6 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 
-use nftables::batch::Batch;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -341,8 +340,7 @@ pub fn publish(
             new.extend(resolve(spec, &seen, container, container_ip, mode)?);
         }
         if mode == Mode::Nat && !new.is_empty() {
-            let mut batch = Batch::new();
-            nft::skeleton(&mut batch);
+            let mut batch = Vec::new();
             let tag = container_tag(container);
             for b in &new {
                 for chain in ["prerouting", "output"] {
@@ -356,10 +354,10 @@ pub fn publish(
                         nft::dport(b.proto.as_str(), b.host_port),
                         nft::dnat(b.container_ip, b.container_port),
                     ];
-                    batch.add(nft::rule(chain, expr, tag.clone()));
+                    batch.push(nft::rule(chain, expr, tag.clone()));
                 }
             }
-            nft::apply(batch, &format!("publish ports of container {container}"))?;
+            nft::add_all(batch, &format!("publish ports of container {container}"))?;
         }
         all.extend(new.iter().cloned());
         Ok(new)
@@ -370,10 +368,11 @@ pub fn publish(
 pub fn unpublish(state_dir: &Path, container: &str) -> Result<()> {
     state::update(&state_path(state_dir), |all: &mut Vec<PortBinding>| {
         let tag = container_tag(container);
+        // Only NAT bindings have rules; rules whose record was lost in a
+        // crash are found by their tag in `cleanup_stale`.
         if all
             .iter()
             .any(|b| b.container == container && b.mode == Mode::Nat)
-            || nft::available().is_ok()
         {
             nft::delete_tagged(&|c| c == tag, Vec::new())?;
         }

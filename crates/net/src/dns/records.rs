@@ -34,7 +34,7 @@ pub struct ResolverConfig {
     /// NXDOMAIN instead of being forwarded.
     pub subnet: Option<Ipv4Net>,
     /// Where other names go: the host's resolvers, minus loopback ones
-    /// (which containers cannot reach), see [`crate::files::host_nameservers`].
+    /// (which containers cannot reach), see [`crate::files::resolver_upstreams`].
     pub upstreams: Vec<SocketAddr>,
     /// Containers on the network.
     pub records: Vec<Record>,

@@ -75,10 +75,14 @@ fn userspace_proxy_carries_published_ports() {
     let ns = Ns::new();
     let _v = net.br.plug(&ns, 2);
     let _srv = echo_server(&ns, 8081);
+    let udp = udp_echo_server(&ns, 5354);
     let ctr = unique("p");
-    let spec = ports::parse_port_spec("127.0.0.1::8081").unwrap();
-    let bound = ports::publish(net.dir.path(), &ctr, net.br.host(2), &[spec], Mode::Proxy).unwrap();
-    assert_eq!(bound[0].mode, Mode::Proxy);
+    let specs = [
+        ports::parse_port_spec("127.0.0.1::8081").unwrap(),
+        ports::parse_port_spec("127.0.0.1::5354/udp").unwrap(),
+    ];
+    let bound = ports::publish(net.dir.path(), &ctr, net.br.host(2), &specs, Mode::Proxy).unwrap();
+    assert!(bound.iter().all(|b| b.mode == Mode::Proxy));
     // proxy mode adds no nftables rule
     assert!(
         !berth_net::nft::rule_comments()
@@ -93,6 +97,14 @@ fn userspace_proxy_carries_published_ports() {
         tcp_roundtrip_retry(lo, "through the proxy", Duration::from_secs(5)).unwrap(),
         "through the proxy"
     );
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    sock.send_to(b"udp via proxy", ("127.0.0.1", bound[1].host_port))
+        .unwrap();
+    let mut buf = [0u8; 64];
+    let (n, _) = sock.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"udp via proxy");
+    udp.join().unwrap();
     ports::unpublish(net.dir.path(), &ctr).unwrap();
     proxy.join().unwrap().unwrap();
     assert!(

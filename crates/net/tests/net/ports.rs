@@ -30,6 +30,14 @@ fn published_tcp_port_answers_on_loopback_and_gateway() {
         berth_net::ports::bindings(net.dir.path(), &ctr).unwrap(),
         bound
     );
+    // another container of the network through the gateway, and the
+    // container itself (hairpin), both reach the published port
+    let b = Ns::new();
+    let _vb = net.br.plug(&b, 3);
+    let got = b.within(move || tcp_roundtrip_retry(gw, "neighbour", Duration::from_secs(3)));
+    assert_eq!(got.unwrap(), "neighbour");
+    let got = ns.within(move || tcp_roundtrip_retry(gw, "hairpin", Duration::from_secs(3)));
+    assert_eq!(got.unwrap(), "hairpin");
     // after unpublish the port is dead
     berth_net::ports::unpublish(net.dir.path(), &ctr).unwrap();
     assert!(tcp_roundtrip(lo, "x").is_err());
