@@ -185,7 +185,7 @@ mod tests {
         let s = state(&[(32768, 80), (8001, 81), (8002, 82)]);
         assert_eq!(
             ps_text(&s),
-            "0.0.0.0:8001-8002->81-82/tcp, 0.0.0.0:32768->80/tcp"
+            "0.0.0.0:32768->80/tcp, 0.0.0.0:8001-8002->81-82/tcp"
         );
         let lines = port_lines(&s, None).unwrap().unwrap();
         assert_eq!(lines[0], "80/tcp -> 0.0.0.0:32768");
