@@ -16,13 +16,11 @@ pub fn dir(key: &str) -> PathBuf {
     net_state_dir().join("dns").join(key)
 }
 
-/// The host's resolvers that containers can reach (loopback ones cannot be).
+/// Where a network resolver forwards names it does not own: the host's resolvers
+/// that containers can reach (loopback ones cannot be), or public ones.
 pub fn upstreams() -> Vec<std::net::SocketAddr> {
     let text = fs_err::read_to_string("/etc/resolv.conf").unwrap_or_default();
-    berth_net::files::host_nameservers(&text)
-        .into_iter()
-        .map(|ip| std::net::SocketAddr::new(ip, 53))
-        .collect()
+    berth_net::files::resolver_upstreams(&text)
 }
 
 fn pid_alive(path: &Path) -> bool {
