@@ -117,6 +117,13 @@ fn parse_ip(flag: &'static str, v: &str) -> Result<Ipv4Addr> {
     })
 }
 
+/// Whether nftables can be used, asked once per process: each question runs `nft`,
+/// a few milliseconds that a `run` would otherwise pay several times.
+fn nft_available() -> bool {
+    static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *AVAILABLE.get_or_init(|| berth_net::nft::available().is_ok())
+}
+
 /// Takes the lock that serialises bringing network `key` up and down across
 /// berth processes (its first container makes the bridge, its last removes it).
 fn lock(key: &str) -> Result<nix::fcntl::Flock<std::fs::File>> {
@@ -146,7 +153,7 @@ fn down_if_idle(net: &NetworkRecord, key: &str) -> Result<()> {
         Err(e) => return Err(e.into()),
     }
     let mut errors = Vec::new();
-    if berth_net::nft::available().is_ok()
+    if nft_available()
         && let Err(e) = nat::remove_network(key, &bridge_name(net))
     {
         errors.push(e);
@@ -414,7 +421,7 @@ impl Engine {
         let br = bridge_name(&net);
         let up = (|| -> Result<()> {
             bridge::create(&br, addrs.gateway, addrs.subnet.prefix_len())?;
-            if berth_net::nft::available().is_ok() {
+            if nft_available() {
                 nat::add_network(&nat::NetworkRules {
                     id: key.clone(),
                     bridge: br.clone(),
