@@ -35,21 +35,37 @@ tar -xzf "$IMG" -C "$WORK/bundle/rootfs"
 now() { date +%s%N; }
 ms() { awk -v ns="$1" 'BEGIN { printf "%.2f", ns / 1e6 }'; }
 median() { sort -n "$1" | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-time_it() { local out=$1; shift; local t0; t0=$(now); "$@" >/dev/null 2>&1; echo $(( $(now) - t0 )) >> "$WORK/$out"; }
+time_it() {
+  local out=$1; shift; local t0; t0=$(now)
+  if ! "$@" >/dev/null 2>"$WORK/err"; then echo "failed: $*" >&2; cat "$WORK/err" >&2; exit 1; fi
+  echo $(( $(now) - t0 )) >> "$WORK/$out"
+}
+# The floor: crun, unless it refuses this host (crun 1.8 refuses cgroup v1 hybrid hosts
+# whose cgroup2 mount lists a controller); then runc, for the floor and for podman.
+FLOOR=crun
+PODMAN=(podman)
+if ! crun run -b "$WORK/bundle" "probe-$$" >/dev/null 2>&1; then
+  echo "crun cannot run containers on this host; using runc as the floor and podman's runtime" >&2
+  FLOOR=runc
+  PODMAN=(podman --runtime runc)
+fi
+# podman's default RLIMIT_NOFILE/NPROC are above the hard limits of hosts where root
+# lacks CAP_SYS_RESOURCE (this machine: nofile 20000): give it the host's.
+PODMAN_RUN=("${PODMAN[@]}" run --ulimit "nofile=$(ulimit -Hn):$(ulimit -Hn)" --ulimit nproc=4096:4096 --network none)
 
 echo "run --rm IMAGE true, $ROUNDS interleaved rounds..."
 for i in $(seq "$ROUNDS"); do
   time_it berth_run B run --rm berth-bench:latest true
-  time_it podman_run podman run --rm --network none localhost/berth-bench:latest true
-  time_it crun_run crun run -b "$WORK/bundle" "bench-$$-$i"
+  time_it podman_run "${PODMAN_RUN[@]}" --rm localhost/berth-bench:latest true
+  time_it crun_run "$FLOOR" run -b "$WORK/bundle" "bench-$$-$i"
 done
 
 echo "exec into a running container..."
 B run -d --name bench-exec berth-bench:latest sleep 100000 >/dev/null
-podman run -d --name bench-exec --network none localhost/berth-bench:latest sleep 100000 >/dev/null
+"${PODMAN_RUN[@]}" -d --name bench-exec localhost/berth-bench:latest sleep 100000 >/dev/null
 for i in $(seq "$ROUNDS"); do
   time_it berth_exec B exec bench-exec true
-  time_it podman_exec podman exec bench-exec true
+  time_it podman_exec "${PODMAN[@]}" exec bench-exec true
 done
 
 echo "monitor memory..."
@@ -67,12 +83,12 @@ br=$(median "$WORK/berth_run"); pr=$(median "$WORK/podman_run"); cr=$(median "$W
 be=$(median "$WORK/berth_exec"); pe=$(median "$WORK/podman_exec"); bp=$(median "$WORK/berth_ps")
 printf '\n%-34s %10s\n' "measure (median of $ROUNDS)" "ms"
 printf '%-34s %10s\n' "berth run --rm true" "$(ms "$br")"
-printf '%-34s %10s\n' "podman run --rm --network none" "$(ms "$pr")"
-printf '%-34s %10s\n' "crun run (bare, floor)" "$(ms "$cr")"
+printf '%-34s %10s\n' "podman run --rm (--network none)" "$(ms "$pr")"
+printf '%-34s %10s\n' "$FLOOR run (bare, floor)" "$(ms "$cr")"
 printf '%-34s %10s\n' "berth exec true" "$(ms "$be")"
 printf '%-34s %10s\n' "podman exec true" "$(ms "$pe")"
 printf '%-34s %10s\n' "berth ps -a (1,000 containers)" "$(ms "$bp")"
 awk -v b="$br" -v p="$pr" -v c="$cr" -v be="$be" -v pe="$pe" 'BEGIN {
-  printf "ratios: berth/crun run %.2fx, podman/berth run %.1fx, podman/berth exec %.1fx\n", b / c, p / b, pe / be }'
+  printf "ratios: berth/floor run %.2fx, podman/berth run %.1fx, podman/berth exec %.1fx\n", b / c, p / b, pe / be }'
 printf 'memory: berth monitor PSS %s KiB (RSS %s KiB), conmon PSS %s KiB (RSS %s KiB)\n' \
   "$(pss "$MON")" "$(rss "$MON")" "$(pss "$CONMON")" "$(rss "$CONMON")"

@@ -28,6 +28,8 @@ pub struct Cli {
 }
 
 /// berth's commands.
+// Parsed once per process: boxing the big variants would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// The runc-compatible OCI runtime (also reachable as `berth-runc`).
@@ -97,6 +99,10 @@ pub enum Command {
     Rename(container::rename::RenameArgs),
     /// Display the running processes of a container.
     Top(container::top::TopArgs),
+    /// Create a new image from a container's changes.
+    Commit(container::commit::CommitArgs),
+    /// Copy files/folders between a container and the local filesystem.
+    Cp(container::cp::CpArgs),
     /// Inspect changes to files or directories on a container's filesystem.
     Diff(container::diff::DiffArgs),
     /// Export a container's filesystem as a tar archive.

@@ -48,6 +48,8 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Unpause(a) => container::done(container::pause::run(&paths, &a, false)),
         Command::Rename(a) => container::done(container::rename::run(&paths, &a)),
         Command::Top(a) => container::done(container::top::run(&paths, &a)),
+        Command::Commit(a) => container::done(container::commit::run(&paths, &a)),
+        Command::Cp(a) => container::done(container::cp::run(&paths, &a)),
         Command::Diff(a) => container::done(container::diff::run(&paths, &a)),
         Command::Export(a) => container::done(container::export::run(&paths, &a)),
         Command::Events(a) => container::done(container::events::run(&paths, &a)),

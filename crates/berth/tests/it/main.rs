@@ -3,6 +3,7 @@
 
 mod common;
 mod containers;
+mod images;
 mod networks;
 mod oci;
 mod oci_limits;

@@ -137,27 +137,41 @@ impl Engine {
     /// detaches. With a terminal container and a terminal on stdin, the terminal is put
     /// in raw mode and its size follows.
     pub fn attach(&self, name: &str, opts: &AttachOptions) -> Result<AttachEnd> {
+        self.attach_with(name, None, opts)
+    }
+
+    /// [`Engine::attach`] on an already connected socket, if given.
+    pub(crate) fn attach_with(
+        &self,
+        name: &str,
+        sock: Option<UnixStream>,
+        opts: &AttachOptions,
+    ) -> Result<AttachEnd> {
         let (rec, stored) = self.container(name)?;
         let path = self.attach_socket(&rec.id);
         let start = Instant::now();
-        let mut sock = loop {
-            match UnixStream::connect(&path) {
-                Ok(s) => break s,
-                Err(e) if start.elapsed() < Duration::from_secs(2) => {
-                    let _ = e;
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                Err(e) => {
-                    let st = self.store().get_container(&rec.id)?.state;
-                    if st.status != berth_store::ContainerStatus::Running {
-                        return Err(Error::ContainerState {
-                            name: rec.name,
-                            status: st.status.as_str().into(),
-                            op: "attach to it",
-                            hint: "\nhint: start it first (berth start -a)".into(),
-                        });
+        let mut sock = if let Some(s) = sock {
+            s
+        } else {
+            loop {
+                match UnixStream::connect(&path) {
+                    Ok(s) => break s,
+                    Err(e) if start.elapsed() < Duration::from_secs(2) => {
+                        let _ = e;
+                        std::thread::sleep(Duration::from_millis(10));
                     }
-                    return Err(Error::Io { path, source: e });
+                    Err(e) => {
+                        let st = self.store().get_container(&rec.id)?.state;
+                        if st.status != berth_store::ContainerStatus::Running {
+                            return Err(Error::ContainerState {
+                                name: rec.name,
+                                status: st.status.as_str().into(),
+                                op: "attach to it",
+                                hint: "\nhint: start it first (berth start -a)".into(),
+                            });
+                        }
+                        return Err(Error::Io { path, source: e });
+                    }
                 }
             }
         };
@@ -197,7 +211,17 @@ impl Engine {
             }
         };
         send_size(&mut sock);
-        let result = self.relay(&mut sock, in_fd, &sfd, opts, send_size);
+        let result = match self.relay(&mut sock, in_fd, &sfd, opts, send_size) {
+            // The monitor ended without a word to us (it finished before we were
+            // served): the store knows how the container ended.
+            Err(Error::Monitor(m)) => match self.wait_exit(&rec.id, Some(Duration::from_secs(5))) {
+                Ok(st) if st.status != berth_store::ContainerStatus::Running => {
+                    Ok(AttachEnd::Exited(st.exit_code.unwrap_or(0)))
+                }
+                _ => Err(Error::Monitor(m)),
+            },
+            r => r,
+        };
         if let Some(o) = old {
             let _ = o.thread_set_mask();
         }

@@ -24,6 +24,8 @@
 
 pub mod attach;
 pub mod changes;
+pub mod commit;
+pub mod copy;
 pub mod create;
 mod etc_files;
 pub mod events;
@@ -37,6 +39,7 @@ pub mod monitor;
 pub mod mounts;
 pub mod names;
 pub mod options;
+pub mod resources;
 pub mod security;
 pub mod spec;
 pub mod stats;

@@ -28,6 +28,22 @@ impl Engine {
     /// Starts a created (or stopped) container under a new monitor process and returns
     /// once it runs; the error of a failed start comes back as the error.
     pub fn start_detached(&self, name: &str) -> Result<String> {
+        self.spawn_monitor(name, false).map(|(id, _)| id)
+    }
+
+    /// Like [`Engine::start_detached`], but connected to the attach socket before the
+    /// container starts, so no output is missed (`start -a`, `run -t`).
+    pub fn start_attached(
+        &self,
+        name: &str,
+        opts: &super::attach::AttachOptions,
+    ) -> Result<super::attach::AttachEnd> {
+        let (id, sock) = self.spawn_monitor(name, true)?;
+        self.attach_with(&id, sock, opts)
+    }
+
+    fn spawn_monitor(&self, name: &str, wait_attach: bool) -> Result<(String, Option<UnixStream>)> {
+        use std::io::BufRead;
         use std::os::unix::process::CommandExt;
         let (rec, _) = self.container(name)?;
         if matches!(
@@ -36,7 +52,7 @@ impl Engine {
                 | berth_store::ContainerStatus::Paused
                 | berth_store::ContainerStatus::Restarting
         ) {
-            return Ok(rec.id);
+            return Ok((rec.id, None));
         }
         let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::Sys {
             what: "creating a pipe".into(),
@@ -52,6 +68,7 @@ impl Engine {
             .arg(&rec.id)
             .arg(&self.paths().data)
             .arg(&self.paths().run)
+            .args(wait_attach.then_some("--attach"))
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null());
@@ -69,12 +86,22 @@ impl Engine {
             source: e,
         })?;
         drop(w);
+        let mut reader = std::io::BufReader::new(std::fs::File::from(r));
+        let mut sock = None;
+        if wait_attach {
+            let mut line = String::new();
+            let _ = reader.read_line(&mut line);
+            if line == "listening\n" {
+                let path = self.attach_socket(&rec.id);
+                sock = Some(UnixStream::connect(&path).map_err(|e| Error::Io { path, source: e })?);
+            }
+        }
         let mut answer = String::new();
-        let _ = std::fs::File::from(r).read_to_string(&mut answer);
+        let _ = reader.read_to_string(&mut answer);
         // The monitor stays; reap it only if it already ended (a failed start).
         let _ = child.try_wait();
         match answer.split_once('\n') {
-            Some(("ok", _)) => Ok(rec.id),
+            Some(("ok", _)) => Ok((rec.id, sock)),
             Some((status, msg)) if status.starts_with("err ") => {
                 let status: i32 = status[4..].parse().unwrap_or(125);
                 let _ = child.wait();
@@ -98,8 +125,10 @@ impl Engine {
     }
 }
 
-/// Entry point of `berth __monitor ID DATA RUN`; returns the process exit code.
-pub fn main(id: &str, paths: Paths) -> i32 {
+/// Entry point of `berth __monitor ID DATA RUN [--attach]`; returns the process exit
+/// code. With `wait_attach`, the first attach client is accepted before the container
+/// starts.
+pub fn main(id: &str, paths: Paths, wait_attach: bool) -> i32 {
     // SAFETY: fd 3 was set up by `start_detached` for us alone.
     let sync = (nix::fcntl::fcntl(
         unsafe { BorrowedFd::borrow_raw(SYNC_FD) },
@@ -125,7 +154,12 @@ pub fn main(id: &str, paths: Paths) -> i32 {
         }
     };
     match Monitor::new(&engine, id) {
-        Ok(mut m) => m.run(&mut sync, report),
+        Ok(mut m) => {
+            if wait_attach {
+                m.accept_first(sync.as_ref());
+            }
+            m.run(&mut sync, report)
+        }
         Err(e) => {
             report(&mut sync, &format!("err {}\n{e}\n", e.exit_status()));
             125
@@ -224,6 +258,23 @@ impl<'a> Monitor<'a> {
         })
     }
 
+    /// Says "listening" on the sync pipe and waits (10 s at most) for the first client.
+    fn accept_first(&mut self, sync: Option<&OwnedFd>) {
+        if let Some(fd) = sync {
+            let _ = nix::unistd::write(fd.as_fd(), b"listening\n");
+        }
+        let mut fds = [PollFd::new(self.listener.as_fd(), PollFlags::POLLIN)];
+        if poll(&mut fds, PollTimeout::from(10_000u16)).unwrap_or(0) > 0
+            && let Ok((s, _)) = self.listener.accept()
+        {
+            let _ = s.set_nonblocking(true);
+            self.clients.push(Client {
+                stream: s,
+                inbuf: Vec::new(),
+            });
+        }
+    }
+
     /// Starts the container with its stdio wired to the monitor.
     fn launch(&mut self) -> Result<(i32, Io)> {
         if self.stored.opts.tty {
@@ -298,6 +349,7 @@ impl<'a> Monitor<'a> {
                 }
             };
             report(sync, "ok\n");
+            shed_clean_pages();
             let code = self.serve(pid, &mut io);
             drop(io);
             if let Some(l) = &mut self.log {
@@ -511,4 +563,54 @@ fn write_fully(fd: BorrowedFd<'_>, mut data: &[u8]) {
             Err(_) => return,
         }
     }
+}
+
+/// Drops from this process the clean file-backed pages it touched while starting
+/// (mostly berth's own code: argument parsing, SQLite, the runtime). They are not
+/// needed by the poll loop and would otherwise count fully in the monitor's PSS, as no
+/// other process maps this binary. Only mappings without a single dirty or anonymous
+/// page are touched: for those, `MADV_DONTNEED` just unmaps page-cache pages, which
+/// fault back in unchanged if ever used again.
+fn shed_clean_pages() {
+    let smaps = fs_err::read_to_string("/proc/self/smaps").unwrap_or_default();
+    let mut current: Option<(usize, usize)> = None;
+    let mut clean = true;
+    let flush = |range: Option<(usize, usize)>, clean: bool| {
+        if let Some((start, end)) = range
+            && clean
+        {
+            // SAFETY: the range is one of our own file-backed mappings with no private
+            // (COW) or anonymous pages, so discarding its pages loses nothing.
+            unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
+        }
+    };
+    for line in smaps.lines() {
+        let mut words = line.split_whitespace();
+        let first = words.next().unwrap_or("");
+        if let Some((a, b)) = first.split_once('-')
+            && let (Ok(start), Ok(end)) =
+                (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16))
+        {
+            flush(current.take(), clean);
+            let perms = words.next().unwrap_or("");
+            let path = words.nth(3).unwrap_or("");
+            clean = path.starts_with('/') && perms.ends_with('p') && !perms.contains('w');
+            current = Some((start, end));
+            continue;
+        }
+        let value = words
+            .next()
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+        if matches!(
+            first,
+            "Private_Dirty:" | "Shared_Dirty:" | "Anonymous:" | "Swap:"
+        ) && value != 0
+        {
+            clean = false;
+        }
+    }
+    flush(current.take(), clean);
+    // SAFETY: returns freed heap memory to the kernel; no pointers are affected.
+    unsafe { libc::malloc_trim(0) };
 }

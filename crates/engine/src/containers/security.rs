@@ -154,10 +154,22 @@ pub fn default_seccomp(caps: &[String]) -> Result<Value> {
         rules.push(json!({"names": ["socket"], "action": "SCMP_ACT_ALLOW",
             "args": [{"index": 0, "value": fam, "op": "SCMP_CMP_NE"}]}));
     }
+    // Only the host's own architecture family: every extra one multiplies the time
+    // libseccomp needs to compile the filter at each container start.
+    let family: &[&str] = match std::env::consts::ARCH {
+        "x86_64" => &["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+        "aarch64" => &["SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"],
+        _ => &[],
+    };
+    let arches: Vec<&String> = p
+        .architectures
+        .iter()
+        .filter(|a| family.is_empty() || family.contains(&a.as_str()))
+        .collect();
     Ok(json!({
         "defaultAction": "SCMP_ACT_ERRNO",
         "defaultErrnoRet": libc::EPERM,
-        "architectures": p.architectures,
+        "architectures": arches,
         "syscalls": rules,
     }))
 }

@@ -174,97 +174,6 @@ fn default_mounts(opts: &RunOptions) -> Vec<Value> {
     ]
 }
 
-/// Docker's device cgroup rules: deny all, then the standard character devices.
-fn device_rules(privileged: bool, devices: &[Device]) -> Vec<Value> {
-    if privileged {
-        return vec![json!({"allow": true, "access": "rwm"})];
-    }
-    let mut rules = vec![
-        json!({"allow": false, "access": "rwm"}),
-        json!({"allow": true, "type": "c", "access": "m"}),
-        json!({"allow": true, "type": "b", "access": "m"}),
-    ];
-    for (major, minor) in [
-        (1, 3),
-        (1, 5),
-        (1, 7),
-        (1, 8),
-        (1, 9),
-        (5, 0),
-        (5, 1),
-        (5, 2),
-        (10, 200),
-    ] {
-        rules.push(
-            json!({"allow": true, "type": "c", "major": major, "minor": minor, "access": "rwm"}),
-        );
-    }
-    rules.push(json!({"allow": true, "type": "c", "major": 136, "access": "rwm"}));
-    for d in devices {
-        rules.push(json!({"allow": true, "type": d.kind.to_string(), "major": d.major, "minor": d.minor, "access": d.access}));
-    }
-    rules
-}
-
-fn resources(opts: &RunOptions, devices: &[Device]) -> Result<Value> {
-    let mut r = json!({"devices": device_rules(opts.privileged, devices)});
-    if opts.memory.is_some() || opts.memory_swap.is_some() {
-        let mut m = json!({});
-        if let Some(l) = opts.memory {
-            if l < 6 * 1024 * 1024 {
-                return Err(Error::Invalid {
-                    flag: "--memory",
-                    value: l.to_string(),
-                    hint: "the minimum memory limit is 6m".into(),
-                });
-            }
-            m["limit"] = json!(l);
-        }
-        match (opts.memory, opts.memory_swap) {
-            (_, Some(-1)) => m["swap"] = json!(-1),
-            (Some(l), Some(s)) if s < l => {
-                return Err(Error::Invalid {
-                    flag: "--memory-swap",
-                    value: s.to_string(),
-                    hint: "must be at least --memory (it counts memory plus swap) or -1".into(),
-                });
-            }
-            (Some(_), Some(s)) => m["swap"] = json!(s),
-            // Docker's default: swap as large again as the limit.
-            (Some(l), None) => m["swap"] = json!(l.saturating_mul(2)),
-            (None, Some(_)) => {
-                return Err(Error::Invalid {
-                    flag: "--memory-swap",
-                    value: String::new(),
-                    hint: "needs --memory as well".into(),
-                });
-            }
-            (None, None) => {}
-        }
-        r["memory"] = m;
-    }
-    let mut cpu = json!({});
-    if let Some(s) = opts.cpu_shares {
-        cpu["shares"] = json!(s);
-    }
-    if let Some(n) = opts.nano_cpus {
-        cpu["period"] = json!(100_000u64);
-        cpu["quota"] = json!((n / 10_000).max(1000));
-    }
-    if let Some(c) = &opts.cpuset_cpus {
-        cpu["cpus"] = json!(c);
-    }
-    if cpu.as_object().is_some_and(|o| !o.is_empty()) {
-        r["cpu"] = cpu;
-    }
-    if let Some(p) = opts.pids_limit
-        && p > 0
-    {
-        r["pids"] = json!({"limit": p});
-    }
-    Ok(r)
-}
-
 fn security_opts(opts: &RunOptions) -> Result<(Option<String>, bool, Option<String>)> {
     let mut seccomp = None;
     let mut nnp = false;
@@ -405,7 +314,7 @@ pub fn build(input: &SpecInput<'_>) -> Result<Spec> {
     }
     let mut linux = json!({
         "namespaces": namespaces,
-        "resources": resources(opts, &input.devices)?,
+        "resources": super::resources::resources(opts, &input.devices)?,
     });
     if !opts.privileged {
         linux["maskedPaths"] = json!(MASKED_PATHS);

@@ -3,6 +3,8 @@
 //! `rename`, `top`, `container prune`, `volume …`, and the hidden `__monitor`.
 
 pub mod attach;
+pub mod commit;
+pub mod cp;
 pub mod create;
 pub mod diff;
 pub mod events;
@@ -82,6 +84,10 @@ pub enum ContainerCommand {
     Top(top::TopArgs),
     /// Remove all stopped containers.
     Prune(prune::PruneArgs),
+    /// Create a new image from a container's changes.
+    Commit(commit::CommitArgs),
+    /// Copy files/folders between a container and the local filesystem.
+    Cp(cp::CpArgs),
     /// Inspect changes to files or directories on a container's filesystem.
     Diff(diff::DiffArgs),
     /// Export a container's filesystem as a tar archive.
@@ -114,6 +120,8 @@ pub fn main(paths: &Paths, args: ContainerArgs) -> ExitCode {
         C::Rename(a) => done(rename::run(paths, &a)),
         C::Top(a) => done(top::run(paths, &a)),
         C::Prune(a) => done(prune::run(paths, &a)),
+        C::Commit(a) => done(commit::run(paths, &a)),
+        C::Cp(a) => done(cp::run(paths, &a)),
         C::Diff(a) => done(diff::run(paths, &a)),
         C::Export(a) => done(export::run(paths, &a)),
         C::Stats(a) => done(stats::run(paths, &a)),

@@ -15,6 +15,9 @@ pub struct MonitorArgs {
     pub data: PathBuf,
     /// Run directory.
     pub run: PathBuf,
+    /// Wait for the first attach client before starting the container.
+    #[arg(long)]
+    pub attach: bool,
 }
 
 /// Runs the monitor until the container is gone.
@@ -24,7 +27,11 @@ pub fn main(paths: &Paths, args: MonitorArgs) -> ExitCode {
         run: args.run,
         config: paths.config.clone(),
     };
-    super::exit(berth_engine::containers::monitor::main(&args.id, paths))
+    super::exit(berth_engine::containers::monitor::main(
+        &args.id,
+        paths,
+        args.attach,
+    ))
 }
 
 /// Internal: berth as a container's init (`--init`).

@@ -61,10 +61,7 @@ pub fn main(paths: &Paths, args: RunArgs) -> ExitCode {
             stdin: args.flags.interactive,
             detach_keys: keys.unwrap_or_else(|_| vec![0x10, 0x11]),
         };
-        if let Err(e) = engine.start_detached(&id) {
-            return fail(&anyhow::Error::from(e));
-        }
-        return match engine.attach(&id, &opts) {
+        return match engine.start_attached(&id, &opts) {
             Ok(AttachEnd::Exited(code)) => super::exit(code),
             Ok(AttachEnd::Detached) => ExitCode::SUCCESS,
             Err(e) => fail(&anyhow::Error::from(e)),

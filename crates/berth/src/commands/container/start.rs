@@ -52,15 +52,13 @@ pub fn main(paths: &Paths, args: StartArgs) -> ExitCode {
                 return ExitCode::from(125);
             }
         };
-        let r = engine.start_detached(name).and_then(|id| {
-            engine.attach(
-                &id,
-                &AttachOptions {
-                    stdin: args.interactive,
-                    detach_keys: keys,
-                },
-            )
-        });
+        let r = engine.start_attached(
+            name,
+            &AttachOptions {
+                stdin: args.interactive,
+                detach_keys: keys,
+            },
+        );
         return match r {
             Ok(AttachEnd::Exited(code)) => super::exit(code),
             Ok(AttachEnd::Detached) => ExitCode::SUCCESS,

@@ -7,6 +7,7 @@
 
 mod bad_input;
 mod concurrency;
+mod copy;
 mod lifecycle;
 mod tty;
 mod volumes;

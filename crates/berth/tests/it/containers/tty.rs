@@ -149,3 +149,34 @@ fn start_attach_and_interactive_stdin() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "SHOUT\n");
 }
+
+#[test]
+fn start_attach_sees_output_of_a_quick_container() {
+    if skip() {
+        return;
+    }
+    let r = Root::with_alpine();
+    // The monitor waits for the attach before starting, so nothing is lost even when
+    // the program is done at once.
+    for i in 0..3 {
+        let id = r.ok(&["create", "alpine:test", "echo", &format!("quick-{i}")]);
+        let o = r.run(&["start", "-a", id.trim()]);
+        assert_eq!(String::from_utf8_lossy(&o.stdout), format!("quick-{i}\n"));
+        assert_eq!(o.status.code(), Some(0));
+    }
+    assert_eq!(
+        r.ok(&["run", "-t", "--rm", "alpine:test", "sh", "-c", "exit 0"]),
+        ""
+    );
+    let o = r.run(&[
+        "run",
+        "-t",
+        "--rm",
+        "alpine:test",
+        "sh",
+        "-c",
+        "echo tty; exit 3",
+    ]);
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "tty\r\n");
+    assert_eq!(o.status.code(), Some(3));
+}
