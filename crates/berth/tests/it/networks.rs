@@ -514,6 +514,19 @@ fn bad_input_is_refused_and_leaves_nothing() {
     }
     let err = r.fails(&["run", "--rm", "--network", "nosuch", "bb", "true"]);
     assert!(err.contains("nosuch"), "{err}");
+    let err = r.fails(&["run", "--rm", "--ip", "172.17.0.99", "bb", "true"]);
+    assert!(err.contains("user-defined networks"), "{err}");
+    let err = r.fails(&[
+        "run",
+        "--rm",
+        "--network",
+        "one",
+        "--ip",
+        "10.231.9.9",
+        "bb",
+        "true",
+    ]);
+    assert!(err.contains("not in network one's subnet"), "{err}");
     let err = r.fails(&["run", "--rm", "--network", "none", "-p", "80", "bb", "true"]);
     assert!(err.contains("conflicts"), "{err}");
     // Refused `run`s made no container; failed starts left nothing in the kernel.

@@ -263,6 +263,14 @@ impl Engine {
             });
         }
         let ipam_config = match &opts.ip {
+            Some(ip) if net.name == DEFAULT_NETWORK => {
+                return Err(Error::Invalid {
+                    flag: "--ip",
+                    value: ip.clone(),
+                    hint: "user specified IP addresses are supported on user-defined networks only"
+                        .into(),
+                });
+            }
             Some(ip) => {
                 let addr = parse_ip("--ip", ip)?;
                 if let Some(s) = net
