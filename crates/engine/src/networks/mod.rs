@@ -25,6 +25,7 @@
 
 mod attach;
 mod cleanup;
+mod connect;
 mod inspect;
 pub mod ports;
 pub mod resolver;
