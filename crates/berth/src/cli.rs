@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 use crate::commands::container;
 use crate::commands::image;
+use crate::commands::network;
 use crate::commands::oci::OciArgs;
 
 /// berth: run containers like Docker, without a daemon.
@@ -127,6 +128,16 @@ pub enum Command {
     #[command(name = "__init", hide = true)]
     Init(container::monitor::InitArgs),
     // end of container commands
+    // network commands
+    /// Manage networks.
+    Network(network::NetworkArgs),
+    /// Internal: the resolver of a user network.
+    #[command(name = "__dns", hide = true)]
+    Dns(network::DnsArgs),
+    /// Internal: the userspace port proxy of a container.
+    #[command(name = "__proxy", hide = true)]
+    Proxy(network::ProxyArgs),
+    // end of network commands
 }
 
 /// Docker exits 125 for its own usage errors; the runc surface exits 1 like runc.

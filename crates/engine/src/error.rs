@@ -20,6 +20,19 @@ pub enum Error {
     /// The image layer (references, registry, layers, archives) failed.
     #[error(transparent)]
     Image(#[from] berth_image::Error),
+    /// Networking (bridges, addresses, ports, DNS) failed.
+    #[error(transparent)]
+    Net(#[from] berth_net::Error),
+    /// A network still has containers.
+    #[error(
+        "error while removing network: network {name} has active endpoints ({containers})\nhint: stop and remove those containers, or disconnect them first"
+    )]
+    NetworkInUse {
+        /// The network.
+        name: String,
+        /// Names of the containers using it.
+        containers: String,
+    },
     /// The OCI runtime failed.
     #[error(transparent)]
     Runtime(#[from] berth_runtime::Error),

@@ -16,6 +16,7 @@ pub mod build_support;
 pub mod containers;
 mod error;
 pub mod images;
+pub mod networks;
 mod paths;
 pub mod volumes;
 

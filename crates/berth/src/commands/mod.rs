@@ -5,6 +5,7 @@ pub mod build;
 // end of build command
 pub mod container;
 pub mod image;
+pub mod network;
 pub mod oci;
 
 use std::process::ExitCode;
@@ -65,6 +66,11 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Monitor(a) => container::monitor::main(&paths, a),
         Command::Init(a) => container::monitor::init(&a),
         // end of container commands
+        // network commands
+        Command::Network(a) => network::main(&paths, a),
+        Command::Dns(a) => network::dns_main(&a),
+        Command::Proxy(a) => network::proxy_main(&a),
+        // end of network commands
         Command::Version => {
             println!("berth version {}", env!("CARGO_PKG_VERSION"));
             println!("OCI runtime spec: 1.2.0 (berth oci, berth-runc)");

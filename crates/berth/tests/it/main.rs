@@ -9,6 +9,7 @@ mod common;
 mod containerd;
 mod containers;
 mod images;
+mod networks;
 mod oci;
 mod oci_conformance;
 mod oci_limits;

@@ -175,6 +175,7 @@ impl Engine {
         let img = self.find_image(image)?;
         let image_cfg = ImageConfig::from_image_json(img.config.as_deref().unwrap_or("{}"))?;
         validate(opts, &image_cfg)?;
+        let endpoints = self.plan_networks(opts, &image_cfg)?;
         let requests = mount_requests(opts, &image_cfg)?;
         let id = berth_store::digest::random_id()?;
         // Volumes first: the row refers to them. Anonymous ones are removed again if
@@ -258,6 +259,7 @@ impl Engine {
                     source: e,
                 })?;
                 self.store().update_container_config(&rec.id, &json)?;
+                self.record_networks(&rec.id, &endpoints)?;
                 let mut rec = rec;
                 rec.config = Some(json);
                 self.record_event(&rec.id, "create");

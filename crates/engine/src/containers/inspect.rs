@@ -139,7 +139,12 @@ fn inspect_json(engine: &Engine, rec: &ContainerRecord, s: &Stored) -> Value {
         "HostConfig": {
             "Binds": o.volumes.iter().filter(|v| v.contains(':')).collect::<Vec<_>>(),
             "LogConfig": {"Type": o.log_driver.clone().unwrap_or_else(|| "json-file".into()), "Config": o.log_opts.iter().filter_map(|kv| kv.split_once('=')).collect::<std::collections::BTreeMap<_, _>>()},
-            "NetworkMode": o.network.clone().unwrap_or_else(|| "none".into()),
+            "NetworkMode": o.network.clone().unwrap_or_else(|| "bridge".into()),
+            "PortBindings": o.publish,
+            "PublishAllPorts": o.publish_all,
+            "Dns": o.dns,
+            "DnsSearch": o.dns_search,
+            "ExtraHosts": o.add_hosts,
             "RestartPolicy": {"Name": restart.name(), "MaximumRetryCount": max_retry},
             "AutoRemove": o.auto_remove,
             "CapAdd": o.cap_add,
@@ -177,15 +182,7 @@ fn inspect_json(engine: &Engine, rec: &ContainerRecord, s: &Stored) -> Value {
             "StopTimeout": o.stop_timeout,
             "ExposedPorts": if s.image.exposed_ports.is_empty() { Value::Null } else { json!(s.image.exposed_ports) },
         },
-        "NetworkSettings": {
-            "Bridge": "",
-            "SandboxID": "",
-            "Ports": {},
-            "IPAddress": "",
-            "Gateway": "",
-            "MacAddress": "",
-            "Networks": {},
-        },
+        "NetworkSettings": crate::networks::settings(rec, &s.image.exposed_ports.keys().cloned().collect::<Vec<_>>()),
     })
 }
 

@@ -100,7 +100,20 @@ impl Engine {
         if rt.load(id).is_ok() {
             let _ = berth_runtime::delete(&rt, id, true);
         }
-        let bundle = Bundle::load(&dir)?;
+        self.network_up(id, &dir)?;
+        if !single_threaded() {
+            let _ = self.network_down(id);
+            return Err(Error::Monitor(
+                "internal: network setup left threads behind; refusing to fork".into(),
+            ));
+        }
+        let bundle = match Bundle::load(&dir) {
+            Ok(b) => b,
+            Err(e) => {
+                let _ = self.network_down(id);
+                return Err(e.into());
+            }
+        };
         let terminal = bundle
             .spec
             .process()
@@ -115,6 +128,7 @@ impl Engine {
         let created = match berth_runtime::create(&rt, id, bundle, &opts) {
             Ok(c) => c,
             Err(e) => {
+                let _ = self.network_down(id);
                 let e = runtime_err(e);
                 self.record_failure(id, &e);
                 return Err(e);
@@ -123,6 +137,7 @@ impl Engine {
         let pid = created.container.saved.pid;
         if let Err(e) = berth_runtime::start(&rt, id) {
             let _ = berth_runtime::delete(&rt, id, true);
+            let _ = self.network_down(id);
             let e = runtime_err(e);
             self.record_failure(id, &e);
             return Err(e);
@@ -167,6 +182,7 @@ impl Engine {
             .and_then(|cg| cg.oom_kill_count().ok())
             .is_some_and(|n| n > 0);
         let del = berth_runtime::delete(&rt, id, true);
+        let net = self.network_down(id);
         let _ = self.store().unmount_rootfs(id);
         let state = self.store().update_container_state(id, |s| {
             s.status = ContainerStatus::Exited;
@@ -175,6 +191,9 @@ impl Engine {
             s.oom_killed = oom;
             s.pid = None;
             // owner_pid stays: while a restart is pending, the owner still owns it.
+            if let Err(e) = &net {
+                s.error = Some(e.to_string());
+            }
             Ok(())
         })?;
         self.record_event(id, "die");
@@ -428,6 +447,8 @@ impl Engine {
         let rt = self.runtime();
         let _ = berth_runtime::delete(&rt, &id, true);
         let _ = fs_err::remove_file(self.attach_socket(&id));
+        // Normally done when it stopped; repeated for a crashed owner.
+        let _ = self.network_down(&id);
         self.store().remove_container(&id)?;
         if volumes {
             for (v, anonymous) in vols {

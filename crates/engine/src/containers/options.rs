@@ -70,8 +70,28 @@ pub struct RunOptions {
     pub volumes: Vec<String>,
     /// `--mount`.
     pub mounts: Vec<String>,
-    /// `--network host|none|default`.
+    /// `--network NAME|bridge|none|host|container:NAME` (default: bridge).
     pub network: Option<String>,
+    /// `--network-alias`: DNS names on the (user) network.
+    pub network_aliases: Vec<String>,
+    /// `--ip`.
+    pub ip: Option<String>,
+    /// `--mac-address`.
+    pub mac_address: Option<String>,
+    /// `-p/--publish`.
+    pub publish: Vec<String>,
+    /// `-P/--publish-all`.
+    pub publish_all: bool,
+    /// `--expose`.
+    pub expose: Vec<String>,
+    /// `--add-host NAME:IP`.
+    pub add_hosts: Vec<String>,
+    /// `--dns`.
+    pub dns: Vec<String>,
+    /// `--dns-search`.
+    pub dns_search: Vec<String>,
+    /// `--dns-option`.
+    pub dns_options: Vec<String>,
     /// `--log-driver json-file|none`.
     pub log_driver: Option<String>,
     /// `--log-opt key=value`.

@@ -289,16 +289,9 @@ pub fn build(input: &SpecInput<'_>) -> Result<Spec> {
     ];
     match opts.network.as_deref() {
         Some("host") => {}
-        None | Some("none" | "default" | "bridge" | "") => {
-            namespaces.push(json!({"type": "network"}))
-        }
-        Some(other) => {
-            return Err(Error::Invalid {
-                flag: "--network",
-                value: other.to_owned(),
-                hint: "only host and none are supported for now; the default is an isolated network namespace with only lo".into(),
-            });
-        }
+        // Other modes get a namespace too; the engine's networks module points it at
+        // the container's pinned one (or another container's) before start.
+        _ => namespaces.push(json!({"type": "network"})),
     }
     let mut process = json!({
         "terminal": opts.tty,

@@ -134,9 +134,39 @@ pub struct ContainerFlags {
     /// Pull image before running ("always", "missing", "never").
     #[arg(long, default_value = "missing", value_parser = ["always", "missing", "never"])]
     pub pull: String,
-    /// Connect a container to a network (host, none).
+    /// Connect a container to a network (bridge, NAME, none, host, container:NAME).
     #[arg(long, visible_alias = "net")]
     pub network: Option<String>,
+    /// Add network-scoped alias for the container.
+    #[arg(long, visible_alias = "net-alias")]
+    pub network_alias: Vec<String>,
+    /// IPv4 address (e.g., 172.30.100.104).
+    #[arg(long)]
+    pub ip: Option<String>,
+    /// Container MAC address (e.g., 92:d0:c6:0a:29:33).
+    #[arg(long)]
+    pub mac_address: Option<String>,
+    /// Publish a container's port(s) to the host.
+    #[arg(short, long)]
+    pub publish: Vec<String>,
+    /// Publish all exposed ports to random ports.
+    #[arg(short = 'P', long)]
+    pub publish_all: bool,
+    /// Expose a port or a range of ports.
+    #[arg(long)]
+    pub expose: Vec<String>,
+    /// Add a custom host-to-IP mapping (host:ip).
+    #[arg(long)]
+    pub add_host: Vec<String>,
+    /// Set custom DNS servers.
+    #[arg(long)]
+    pub dns: Vec<String>,
+    /// Set custom DNS search domains.
+    #[arg(long)]
+    pub dns_search: Vec<String>,
+    /// Set DNS options.
+    #[arg(long)]
+    pub dns_option: Vec<String>,
     /// The image, then the command and its arguments.
     #[arg(
         required = true,
@@ -251,6 +281,16 @@ impl ContainerFlags {
             volumes: self.volume.clone(),
             mounts: self.mount.clone(),
             network: self.network.clone(),
+            network_aliases: self.network_alias.clone(),
+            ip: self.ip.clone(),
+            mac_address: self.mac_address.clone(),
+            publish: self.publish.clone(),
+            publish_all: self.publish_all,
+            expose: self.expose.clone(),
+            add_hosts: self.add_host.clone(),
+            dns: self.dns.clone(),
+            dns_search: self.dns_search.clone(),
+            dns_options: self.dns_option.clone(),
             log_driver: self.log_driver.clone(),
             log_opts: self.log_opt.clone(),
             auto_remove: self.rm,

@@ -1,5 +1,4 @@
-//! `berth port CONTAINER [PRIVATE_PORT[/PROTO]]`: published ports. berth does not
-//! publish ports yet (networking is separate work), so the list is always empty.
+//! `berth port CONTAINER [PRIVATE_PORT[/PROTO]]`: published ports.
 
 use berth_engine::Paths;
 use clap::Args;
@@ -13,12 +12,7 @@ pub struct PortArgs {
     pub port: Option<String>,
 }
 
-/// Runs `berth port`.
+/// Runs `berth port` (see [`crate::commands::network::port`]).
 pub fn run(paths: &Paths, args: &PortArgs) -> anyhow::Result<()> {
-    let engine = super::engine(paths)?;
-    engine.container(&args.container)?;
-    if let Some(p) = &args.port {
-        anyhow::bail!("no public port '{p}' published for {}", args.container);
-    }
-    Ok(())
+    crate::commands::network::port::run(paths, &args.container, args.port.as_deref())
 }

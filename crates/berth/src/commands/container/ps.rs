@@ -133,7 +133,7 @@ fn row(engine: &Engine, c: &ContainerRecord, args: &PsArgs) -> Value {
         "RunningFor": format::since_ns(c.created),
         "Status": status_text(c),
         "State": c.state.status.as_str(),
-        "Ports": "",
+        "Ports": berth_engine::networks::ports::ps_text(&c.state),
         "Names": c.name,
         "Labels": c.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","),
         "Mounts": "",

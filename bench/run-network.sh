@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# What networking adds to a container, berth vs podman (run by hand, as root, not in CI):
+#   cargo build --release -p berth && bench/run-network.sh [ROUNDS]
+# 1. `run --rm IMAGE true` on the default bridge network vs `--network none`, for
+#    berth and podman, interleaved; prints medians and the added cost.
+# 2. TCP throughput container -> container over a user network, and host -> a
+#    published port on 127.0.0.1 (nftables DNAT), with busybox nc and dd.
+# Traffic stays on this machine (loopback and the bench's own bridge).
+# Needs: podman, runc, nftables, python3 (apt-get install podman runc nftables python3).
+set -euo pipefail
+ROUNDS=${1:-20}
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+BERTH=${BERTH:-$HERE/target/release/berth}
+IMG=${IMG:-/work/shared/images/busybox-1.38.0/glibc/rootfs.tar.gz}
+MB=${MB:-512}
+[ "$(id -u)" = 0 ] || { echo "bench/run-network.sh: needs root" >&2; exit 1; }
+for t in podman nft busybox; do
+  command -v "$t" >/dev/null || { echo "missing $t: apt-get install podman nftables busybox" >&2; exit 1; }
+done
+[ -x "$BERTH" ] || { echo "build berth first: cargo build --release -p berth" >&2; exit 1; }
+WORK=$(mktemp -d /tmp/berth-netbench.XXXXXX)
+B() { "$BERTH" --root "$WORK/berth" "$@"; }
+cleanup() {
+  B ps -a -q --no-trunc 2>/dev/null | xargs -r -n 50 "$BERTH" --root "$WORK/berth" rm -f >/dev/null 2>&1 || true
+  B network prune -f >/dev/null 2>&1 || true
+  podman rmi -f localhost/berth-netbench:latest >/dev/null 2>&1 || true
+  grep -o "$WORK[^ ]*" /proc/self/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+B import "$IMG" netbench >/dev/null
+podman import -q "$IMG" localhost/berth-netbench:latest >/dev/null
+
+now() { date +%s%N; }
+ms() { awk -v ns="$1" 'BEGIN { printf "%.1f", ns / 1e6 }'; }
+median() { sort -n "$1" | awk '{ a[NR] = $1 } END { if (NR % 2) printf "%d\n", a[(NR + 1) / 2]; else printf "%d\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+time_it() { local out=$1; shift; local t0; t0=$(now); "$@" >/dev/null 2>&1 || echo "failed: $*" >&2; echo $(( $(now) - t0 )) >> "$WORK/$out"; }
+
+echo "run --rm IMAGE true: default network vs --network none, $ROUNDS interleaved rounds..."
+# crun refuses this hybrid cgroup host and the hard RLIMIT_NOFILE is below podman's
+# default: runc and explicit limits make podman run here.
+P() { podman run --rm --runtime "${PODMAN_RUNTIME:-runc}" --ulimit nofile=1024:1024 --ulimit nproc=4096:4096 "$@"; }
+PODMAN_NET=1
+P localhost/berth-netbench:latest true >/dev/null 2>&1 || PODMAN_NET=0
+for i in $(seq "$ROUNDS"); do
+  time_it berth_none B run --rm --network none netbench true
+  time_it berth_bridge B run --rm netbench true
+  time_it podman_none P --network none localhost/berth-netbench:latest true
+  if [ "$PODMAN_NET" = 1 ]; then time_it podman_bridge P localhost/berth-netbench:latest true; fi
+done
+row() {
+  local none bridge
+  none=$(median "$WORK/$1_none"); bridge=$(median "$WORK/$1_bridge")
+  printf "%-7s none %8s ms   bridge %8s ms   added %8s ms\n" "$1" "$(ms "$none")" "$(ms "$bridge")" "$(ms $(( bridge - none )))"
+}
+row berth
+if [ "$PODMAN_NET" = 1 ]; then row podman; else echo "podman: its default network does not work here (netavark/aardvark missing?)"; fi
+
+echo "TCP throughput, $MB MiB of zeros through busybox nc..."
+B network create --subnet 10.231.200.0/24 netbench-net >/dev/null
+B run -d --name sink --network netbench-net netbench sh -c 'while true; do nc -l -p 5001 >/dev/null; done' >/dev/null
+B run -d --name pubsink -p 127.0.0.1:18299:5001 netbench sh -c 'while true; do nc -l -p 5001 >/dev/null; done' >/dev/null
+sleep 0.5
+mbps() { awk -v mb="$MB" -v ns="$1" 'BEGIN { printf "%.0f MiB/s", mb / (ns / 1e9) }'; }
+t0=$(now); B run --rm --network netbench-net netbench sh -c "dd if=/dev/zero bs=1048576 count=$MB 2>/dev/null | nc sink 5001" >/dev/null; t1=$(now)
+echo "container -> container (user network, incl. container start): $(mbps $(( t1 - t0 )))"
+# The host side sends with python3: the host's busybox nc stops early on a pipe.
+t0=$(now)
+python3 -c "import socket,sys; s=socket.create_connection(('127.0.0.1',18299)); b=bytes(1<<20)
+for _ in range($MB): s.sendall(b)
+s.shutdown(socket.SHUT_WR); s.recv(1)"
+t1=$(now)
+echo "host 127.0.0.1 -> published port (nftables DNAT):              $(mbps $(( t1 - t0 )))"

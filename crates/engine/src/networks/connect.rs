@@ -1,0 +1,145 @@
+//! Changing a container's networks: `network connect`/`disconnect` (live when it
+//! runs), and rewriting its `/etc/hosts` and `/etc/resolv.conf` to match.
+
+use std::net::IpAddr;
+use std::path::Path;
+
+use berth_net::files;
+
+use super::DEFAULT_NETWORK;
+use super::attach::{Endpoint, IpamConfig, Mode, attachments, parse_ip, veth_name};
+use crate::{Engine, Error, Result};
+
+impl Engine {
+    /// Writes `/etc/hosts` and `/etc/resolv.conf` (in place: they may be bind-mounted).
+    pub(super) fn write_net_files(
+        &self,
+        stored: &crate::containers::Stored,
+        eps: &[Endpoint],
+        ips: Vec<IpAddr>,
+        dir: &Path,
+    ) -> Result<()> {
+        let o = &stored.opts;
+        let gateway = eps.first().and_then(|e| e.gateway.parse::<IpAddr>().ok());
+        let mut extra_hosts = Vec::new();
+        for h in &o.add_hosts {
+            extra_hosts.push(files::parse_add_host(h, gateway)?);
+        }
+        let hosts = files::hosts(&files::HostsSpec {
+            hostname: stored.hostname.clone(),
+            domainname: None,
+            ips,
+            aliases: eps.iter().flat_map(|e| e.aliases.iter().cloned()).collect(),
+            extra_hosts,
+        });
+        let user_gw = eps
+            .iter()
+            .find(|e| e.network != DEFAULT_NETWORK)
+            .and_then(|e| e.gateway.parse().ok());
+        let spec = files::ResolvSpec {
+            resolver: match user_gw {
+                Some(gw) => files::Resolver::Network(gw),
+                None => files::Resolver::Host,
+            },
+            dns: o.dns.iter().filter_map(|d| d.parse().ok()).collect(),
+            search: o.dns_search.clone(),
+            options: o.dns_options.clone(),
+        };
+        let host = fs_err::read_to_string("/etc/resolv.conf").unwrap_or_default();
+        for (file, text) in [
+            ("hosts", hosts),
+            ("resolv.conf", files::resolv_conf(&spec, &host)),
+        ] {
+            let p = dir.join(file);
+            fs_err::write(&p, text).map_err(|e| Error::io(&p, e))?;
+        }
+        Ok(())
+    }
+
+    /// `berth network connect [--alias] [--ip] NET CTR`: records the endpoint and, if
+    /// the container runs, plugs it in now.
+    pub fn connect_network(
+        &self,
+        network: &str,
+        container: &str,
+        aliases: &[String],
+        ip: Option<&str>,
+    ) -> Result<()> {
+        let net = self.find_network(network)?;
+        let (rec, stored) = self.container(container)?;
+        if !matches!(Mode::of(stored.opts.network.as_deref()), Mode::Network(_)) {
+            return Err(Error::Invalid {
+                flag: "--network",
+                value: stored.opts.network.clone().unwrap_or_default(),
+                hint: "a container with network mode none, host or container: cannot join networks"
+                    .into(),
+            });
+        }
+        let mut eps = attachments(&rec.state);
+        if eps.iter().any(|e| e.network_id == net.id) {
+            return Err(Error::Invalid {
+                flag: "NETWORK",
+                value: net.name,
+                hint: format!("container {} is already connected to it", rec.name),
+            });
+        }
+        let ipam_config = ip
+            .map(|i| {
+                parse_ip("--ip", i).map(|a| IpamConfig {
+                    ipv4_address: a.to_string(),
+                })
+            })
+            .transpose()?;
+        let mut ep = Endpoint {
+            network: net.name.clone(),
+            network_id: net.id.clone(),
+            aliases: aliases.to_vec(),
+            ipam_config,
+            ..Endpoint::default()
+        };
+        let ns = self.netns_path(&rec.id);
+        if rec.state.status == berth_store::ContainerStatus::Running && ns.exists() {
+            // Indexes of disconnected networks may be free again; names must not clash.
+            let n = (0..16)
+                .find(|n| !eps.iter().any(|e| e.endpoint_id == veth_name(&rec.id, *n)))
+                .unwrap_or(eps.len());
+            self.endpoint_up(&rec.id, &rec.name, &ns, n, &mut ep)?;
+            eps.push(ep);
+            self.record_networks(&rec.id, &eps)?;
+            let ips = eps
+                .iter()
+                .filter_map(|e| e.ip_address.parse().ok())
+                .collect();
+            let dir = self.store().container_dir(&rec.id)?;
+            self.write_net_files(&stored, &eps, ips, &dir)?;
+        } else {
+            eps.push(ep);
+            self.record_networks(&rec.id, &eps)?;
+        }
+        Ok(())
+    }
+
+    /// `berth network disconnect NET CTR`.
+    pub fn disconnect_network(&self, network: &str, container: &str) -> Result<()> {
+        let net = self.find_network(network)?;
+        let (rec, _) = self.container(container)?;
+        let mut eps = attachments(&rec.state);
+        let Some(pos) = eps.iter().position(|e| e.network_id == net.id) else {
+            return Err(Error::Invalid {
+                flag: "NETWORK",
+                value: net.name,
+                hint: format!("container {} is not connected to it", rec.name),
+            });
+        };
+        let ep = eps.remove(pos);
+        let mut errors = Vec::new();
+        if self.netns_path(&rec.id).exists() && !ep.ip_address.is_empty() {
+            errors = self.endpoint_down(&rec.id, pos, &ep);
+        }
+        self.record_networks(&rec.id, &eps)?;
+        match errors.into_iter().next() {
+            None => Ok(()),
+            Some(e) => Err(e),
+        }
+    }
+}

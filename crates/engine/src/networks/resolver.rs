@@ -1,0 +1,130 @@
+//! The helper processes of networks: a user network's resolver (`berth __dns DIR`)
+//! and, where nftables is missing, a container's port proxy (`berth __proxy STATE
+//! ID`). Each runs on its own, detached (double fork, new session), so it outlives the
+//! berth process that started it and leaves no zombie; each exits by itself when
+//! berth-net's state says its work is gone.
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::net_state_dir;
+use crate::{Error, Result};
+
+/// The resolver directory of network `key`.
+pub fn dir(key: &str) -> PathBuf {
+    net_state_dir().join("dns").join(key)
+}
+
+/// Where a network resolver forwards names it does not own: the host's resolvers
+/// that containers can reach (loopback ones cannot be), or public ones.
+pub fn upstreams() -> Vec<std::net::SocketAddr> {
+    let text = fs_err::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    berth_net::files::resolver_upstreams(&text)
+}
+
+fn pid_alive(path: &Path) -> bool {
+    fs_err::read_to_string(path)
+        .ok()
+        .and_then(|s| s.trim().parse::<i32>().ok())
+        .is_some_and(|p| p > 0 && unsafe { libc::kill(p, 0) } == 0)
+}
+
+/// Starts `berth HELPER ARG...` detached: the child forks again at once (see
+/// [`daemonize`]), so waiting for it is quick and nothing is left to reap.
+pub fn spawn_helper(helper: &str, a: &Path, b: &str) -> Result<()> {
+    let exe = std::env::current_exe().map_err(|e| Error::io("/proc/self/exe", e))?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg(helper)
+        .arg(a)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    if !b.is_empty() {
+        cmd.arg(b);
+    }
+    // SAFETY: setsid is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let status = cmd
+        .status()
+        .map_err(|e| Error::io(format!("berth {helper}"), e))?;
+    if !status.success() {
+        return Err(Error::Monitor(format!(
+            "berth {helper} failed to start ({status})"
+        )));
+    }
+    Ok(())
+}
+
+/// Called first by a helper: forks; the parent exits 0 at once (so its caller's wait
+/// returns) and the child carries on, reparented to init (or a subreaper).
+pub fn daemonize() -> Result<()> {
+    // SAFETY: the helper is single-threaded here; the parent only exits.
+    match unsafe { nix::unistd::fork() } {
+        Ok(nix::unistd::ForkResult::Parent { .. }) => std::process::exit(0),
+        Ok(nix::unistd::ForkResult::Child) => Ok(()),
+        Err(e) => Err(Error::Sys {
+            what: "fork".into(),
+            source: e,
+        }),
+    }
+}
+
+/// Starts the resolver of `dir` unless it runs, and waits until it listens.
+pub fn ensure(dir: &Path) -> Result<()> {
+    let pid = dir.join("resolver.pid");
+    if pid_alive(&pid) {
+        return Ok(());
+    }
+    let _ = fs_err::remove_file(&pid);
+    spawn_helper("__dns", dir, "")?;
+    // serve() writes its pid once both sockets are bound.
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(3) {
+        if pid_alive(&pid) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Err(Error::Monitor(format!(
+        "the resolver of {} did not start\nhint: is something else listening on port 53 of the network's gateway?",
+        dir.display()
+    )))
+}
+
+/// Stops the resolver of `dir` (it exits once its records file is gone) and waits
+/// briefly for it, so a test or a new network sees port 53 free.
+pub fn stop(dir: &Path) -> Result<()> {
+    if !dir.exists() {
+        return Ok(());
+    }
+    berth_net::dns::stop(dir)?;
+    let pid = dir.join("resolver.pid");
+    let start = Instant::now();
+    while pid_alive(&pid) && start.elapsed() < Duration::from_secs(2) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = fs_err::remove_dir_all(dir);
+    Ok(())
+}
+
+/// Entry point of `berth __dns DIR`.
+pub fn dns_main(dir: &Path) -> Result<()> {
+    daemonize()?;
+    berth_net::dns::serve(dir)?;
+    Ok(())
+}
+
+/// Entry point of `berth __proxy STATE ID`.
+pub fn proxy_main(state: &Path, id: &str) -> Result<()> {
+    daemonize()?;
+    berth_net::proxy::serve(state, id)?;
+    Ok(())
+}
