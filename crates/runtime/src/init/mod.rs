@@ -64,7 +64,7 @@ pub struct InitConfig {
 /// Runs stage 1 in the forked child; never returns.
 pub fn stage1(ch: &Channel, cfg: &InitConfig) -> ! {
     if let Err(e) = stage1_inner(ch, cfg) {
-        report(ch, &e);
+        let _ = report(ch, &e);
         exit(1);
     }
     exit(0)
@@ -174,9 +174,11 @@ fn stage2(ch: &Channel, cfg: &InitConfig) -> ! {
                 Error::Exec { status, .. } => *status,
                 _ => 1,
             };
-            report(ch, &e);
-            // After `start` the runtime may be gone; stderr is the process's own.
-            let _ = writeln!(std::io::stderr(), "berth: {e}");
+            // The runtime says it to the user; only when nobody listens any more (after
+            // `create` returned) is the process's own stderr the place for it.
+            if !report(ch, &e) {
+                let _ = writeln!(std::io::stderr(), "berth: {e}");
+            }
             exit(status)
         }
     }
@@ -337,12 +339,12 @@ pub fn reset_signals() {
     let _ = nix::sys::signal::SigSet::all().thread_unblock();
 }
 
-fn report(ch: &Channel, e: &Error) {
+fn report(ch: &Channel, e: &Error) -> bool {
     let msg = match e {
         Error::Exec { message, status } => Msg::NoExec(message.clone(), *status),
         other => Msg::Failed(other.to_string()),
     };
-    let _ = ch.send(&msg);
+    ch.send(&msg).is_ok()
 }
 
 fn exit(code: i32) -> ! {

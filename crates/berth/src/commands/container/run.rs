@@ -4,6 +4,7 @@
 //! relays signals and records the exit. With `-t` (so that ctrl-p ctrl-q can detach)
 //! and with `-d`, a monitor owns the container and `run` attaches to it.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use berth_engine::Paths;
@@ -77,8 +78,9 @@ pub fn main(paths: &Paths, args: RunArgs) -> ExitCode {
     }
     match engine.run_foreground(&id) {
         Ok(code) => super::exit(code),
-        // The container's init already said why on the container's stderr (ours).
+        // 126/127 as Docker: the program could not be executed; say why.
         Err(e @ berth_engine::Error::Exec { .. }) => {
+            let _ = writeln!(std::io::stderr(), "berth: {e}");
             ExitCode::from(u8::try_from(e.exit_status()).unwrap_or(125))
         }
         Err(e) => fail(&anyhow::Error::from(e)),
