@@ -173,8 +173,6 @@ pub fn create(rt: &Runtime, id: &str, bundle: Bundle, opts: &CreateOptions) -> R
     };
     drop(child);
     undo.pids.push(stage1.as_raw());
-    cgroup.add_process(stage1.as_raw())?;
-    parent.send(&Msg::Go)?;
 
     let mut pty = None;
     let mut init_pid = 0;
@@ -191,6 +189,9 @@ pub fn create(rt: &Runtime, id: &str, bundle: Bundle, opts: &CreateOptions) -> R
             }
             Msg::Pid(p) => {
                 init_pid = p;
+                // The init builds its rootfs meanwhile; it waits for our answer to its
+                // hooks request, which comes after this, before anything depends on it.
+                cgroup.add_process(p)?;
                 undo.pids.push(p);
                 let _ = waitpid(stage1, None);
                 undo.pids.retain(|x| *x != stage1.as_raw());

@@ -72,24 +72,18 @@ pub fn stage1(ch: &Channel, cfg: &InitConfig) -> ! {
 
 fn stage1_inner(ch: &Channel, cfg: &InitConfig) -> Result<()> {
     reset_signals();
-    // Namespaces are made while the runtime moves us into the cgroup: on cgroup v1 that
-    // move costs a RCU grace period (~10 ms), and doing both at once hides most of it.
-    // Only the cgroup namespace and the container's init must wait for the move.
-    let mut go = false;
     cfg.plan.join_all()?;
     if cfg.plan.new_userns() {
         nix::sched::unshare(CloneFlags::CLONE_NEWUSER)
             .ctx(|| "creating the user namespace".into())?;
         ch.send(&Msg::MapIds)?;
-        // The runtime's go may overtake the maps.
-        while let Msg::Go = ch.expect("id maps", |m| matches!(m, Msg::MapsDone | Msg::Go))? {
-            go = true;
-        }
+        ch.expect("id maps", |m| matches!(m, Msg::MapsDone))?;
         setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0))
             .ctx(|| "setresgid 0 in the user namespace".into())?;
         setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0))
             .ctx(|| "setresuid 0 in the user namespace".into())?;
     }
+    // The cgroup namespace is made by the init itself, once it is in its cgroup.
     cfg.plan.unshare_rest(CloneFlags::CLONE_NEWCGROUP)?;
     if cfg
         .plan
@@ -97,13 +91,6 @@ fn stage1_inner(ch: &Channel, cfg: &InitConfig) -> Result<()> {
         .contains(CloneFlags::from_bits_retain(libc::CLONE_NEWTIME))
     {
         write_time_offsets(&cfg.spec)?;
-    }
-    if !go {
-        ch.expect("go", |m| matches!(m, Msg::Go))?;
-    }
-    if cfg.plan.create.contains(CloneFlags::CLONE_NEWCGROUP) {
-        nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP)
-            .ctx(|| "creating the cgroup namespace".into())?;
     }
     match fork_sibling("the container's init")? {
         None => stage2(ch, cfg),
@@ -207,6 +194,14 @@ fn stage2_inner(ch: &Channel, cfg: &InitConfig) -> Result<Never> {
         Msg::HooksDone(s) => s,
         _ => String::new(),
     };
+    // The runtime moved us into the container's cgroup while we built the rootfs (on
+    // cgroup v1 a move waits for an RCU grace period, ~10 ms; doing both at once hides
+    // it); it answers the hooks request only after the move, so the cgroup namespace made
+    // now is rooted at the container's cgroup. Nothing of the user's runs before this.
+    if cfg.plan.create.contains(CloneFlags::CLONE_NEWCGROUP) {
+        nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP)
+            .ctx(|| "creating the cgroup namespace".into())?;
+    }
     if let Some(hooks) = spec
         .hooks()
         .as_ref()
