@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use berth_runtime::{Bundle, CreateOptions};
 use berth_store::{ContainerRecord, ContainerState, ContainerStatus};
-use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signal::Signal;
 use serde_json::json;
 
 use super::{Stored, short};
@@ -20,27 +20,8 @@ pub struct Launched {
     pub pty: Option<OwnedFd>,
 }
 
-/// Signals a container's owner relays to it (all a user or supervisor might send).
-pub fn forwarded_signals() -> SigSet {
-    let mut s = SigSet::empty();
-    for sig in Signal::iterator() {
-        if !matches!(
-            sig,
-            Signal::SIGKILL
-                | Signal::SIGSTOP
-                | Signal::SIGSEGV
-                | Signal::SIGBUS
-                | Signal::SIGILL
-                | Signal::SIGFPE
-                | Signal::SIGTTIN
-                | Signal::SIGTTOU
-                | Signal::SIGTSTP
-        ) {
-            s.add(sig);
-        }
-    }
-    s
-}
+/// Signals a container's owner relays to it: the runtime's list.
+pub use berth_runtime::forwarded_signals;
 
 /// True when this process has a single thread, so forking a container child is safe
 /// (design.md: threads and fork).

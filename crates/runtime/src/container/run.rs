@@ -17,7 +17,7 @@ use crate::error::{Error, Result, SysContext};
 use crate::spec::Bundle;
 
 /// Signals relayed to the container (everything a user or supervisor might send).
-fn forwarded() -> SigSet {
+pub fn forwarded() -> SigSet {
     let mut s = SigSet::empty();
     for sig in Signal::iterator() {
         if !matches!(
