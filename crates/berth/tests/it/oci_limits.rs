@@ -55,7 +55,7 @@ fn cpu_and_memory_values_land_in_the_cgroup() {
     }
     let oci = Oci::new();
     let mut b = BundleDir::new(&["sleep", "60"]);
-    let cg = format!("/berth-test/{}", unique_id("cg"));
+    let cg = format!("/berth-it-{}", unique_id("cg"));
     b.spec["linux"]["cgroupsPath"] = json!(cg);
     b.spec["linux"]["resources"] = json!({
         "memory": {"limit": 64 * 1024 * 1024},

@@ -130,7 +130,14 @@ pub fn create(rt: &Runtime, id: &str, bundle: Bundle, opts: &CreateOptions) -> R
     dir.save(&saved)?;
 
     let cgroup = berth_cgroups::Cgroup::new(&cgroup_path)?;
-    cgroup.create()?;
+    // A `delete` of the last sibling may remove an empty parent between our mkdirs.
+    let mut tries = 0;
+    while let Err(e) = cgroup.create() {
+        tries += 1;
+        if tries == 3 {
+            return Err(e.into());
+        }
+    }
     undo.cgroup = Some(berth_cgroups::Cgroup::new(&cgroup_path)?);
     if let Some(res) = linux.and_then(|l| l.resources().as_ref()) {
         cgroup.apply(&with_default_devices(res, linux))?;

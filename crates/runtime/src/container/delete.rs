@@ -50,10 +50,11 @@ pub fn delete(rt: &Runtime, id: &str, force: bool) -> Result<Vec<Error>> {
             std::thread::sleep(Duration::from_millis(1));
         }
     }
-    if let Ok(cg) = &cg
-        && let Err(e) = cg.destroy()
-    {
-        errors.push(Error::from(e));
+    if let Ok(cg) = &cg {
+        match cg.destroy() {
+            Ok(()) => remove_empty_parents(cg),
+            Err(e) => errors.push(Error::from(e)),
+        }
     }
     if let Ok(spec) = c.dir.load_spec()
         && let Some(h) = spec.hooks().as_ref().and_then(|h| h.poststop().as_ref())
@@ -69,5 +70,29 @@ pub fn delete(rt: &Runtime, id: &str, force: bool) -> Result<Vec<Error>> {
         0 => Ok(warnings),
         1 => Err(errors.remove(0)),
         _ => Err(Error::Many(errors)),
+    }
+}
+
+/// Removes berth's own parents of a container's cgroup (`/berth` of `/berth/<id>`) once
+/// they are empty, so no trace of berth stays in the cgroup tree. Only parents whose name
+/// starts with `berth` are touched: others (`kubepods/…`) belong to whoever made them.
+/// rmdir refuses a cgroup that still has children, so a sibling container is never
+/// affected; a concurrent `create` that loses its fresh parent this way retries.
+fn remove_empty_parents(cg: &berth_cgroups::Cgroup) {
+    let Ok(dirs) = cg.dirs() else { return };
+    let depth = cg.relative().components().count();
+    for dir in dirs {
+        let mut d = dir.as_path();
+        for _ in 1..depth {
+            let Some(parent) = d.parent() else { break };
+            let ours = parent
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("berth"));
+            if !ours || fs_err::remove_dir(parent).is_err() {
+                break;
+            }
+            d = parent;
+        }
     }
 }
