@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 
 use berth_runtime::{Bundle, CreateOptions};
 use berth_store::{ContainerRecord, ContainerState, ContainerStatus};
-use nix::sys::signal::Signal;
 use serde_json::json;
 
 use super::{Stored, short};
@@ -188,14 +187,7 @@ impl Engine {
     pub fn run_foreground(&self, name: &str) -> Result<i32> {
         let (rec, stored) = self.container(name)?;
         let id = rec.id;
-        let mut with_chld = forwarded_signals();
-        with_chld.add(Signal::SIGCHLD);
-        let old = with_chld
-            .thread_swap_mask(nix::sys::signal::SigmaskHow::SIG_BLOCK)
-            .map_err(|e| Error::Sys {
-                what: "blocking signals".into(),
-                source: e,
-            })?;
+        let (with_chld, old) = berth_runtime::block_relayed_signals()?;
         let result = (|| -> Result<i32> {
             let policy = stored.restart_policy();
             loop {

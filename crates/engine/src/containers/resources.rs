@@ -7,32 +7,15 @@ use super::options::RunOptions;
 use super::spec::Device;
 use crate::{Error, Result};
 
-/// Docker's device cgroup rules: deny all, then the standard character devices.
+/// Docker's device cgroup rules: deny all, then `--device` entries (the runtime adds the
+/// standard devices).
 fn device_rules(privileged: bool, devices: &[Device]) -> Vec<Value> {
     if privileged {
         return vec![json!({"allow": true, "access": "rwm"})];
     }
-    let mut rules = vec![
-        json!({"allow": false, "access": "rwm"}),
-        json!({"allow": true, "type": "c", "access": "m"}),
-        json!({"allow": true, "type": "b", "access": "m"}),
-    ];
-    for (major, minor) in [
-        (1, 3),
-        (1, 5),
-        (1, 7),
-        (1, 8),
-        (1, 9),
-        (5, 0),
-        (5, 1),
-        (5, 2),
-        (10, 200),
-    ] {
-        rules.push(
-            json!({"allow": true, "type": "c", "major": major, "minor": minor, "access": "rwm"}),
-        );
-    }
-    rules.push(json!({"allow": true, "type": "c", "major": 136, "access": "rwm"}));
+    // Deny everything; the runtime appends the devices every container needs (null,
+    // zero, tty, pts, …) after these rules, so they are not listed twice.
+    let mut rules = vec![json!({"allow": false, "access": "rwm"})];
     for d in devices {
         rules.push(json!({"allow": true, "type": d.kind.to_string(), "major": d.major, "minor": d.minor, "access": d.access}));
     }

@@ -16,7 +16,9 @@ pub use exec::{ExecOptions, exec};
 pub use info::{features, list, oom_count, ps, state, stats};
 pub use kill::{kill, parse_signal};
 pub use pause::{pause, resume, update};
-pub use run::{exec_foreground, forwarded as forwarded_signals, run, supervise};
+pub use run::{
+    block_relayed_signals, exec_foreground, forwarded as forwarded_signals, run, supervise,
+};
 pub use start::{Started, start};
 pub use wait::{exit_code_of, wait_for};
 

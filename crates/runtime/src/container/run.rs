@@ -58,17 +58,22 @@ pub fn run(
     // Become the subreaper so a pid namespace's init, cloned by our short-lived helper,
     // stays ours to wait for even if the helper's parentage changes.
     let _ = nix::sys::prctl::set_child_subreaper(true);
-    // Block relayed signals before the container exists, so none is lost in between;
-    // the init unblocks them for itself (see below).
-    let sigs = forwarded();
-    let mut with_chld = sigs;
+    let (with_chld, old) = block_relayed_signals()?;
+    let result = run_blocked(rt, id, bundle, &o, detach, with_chld);
+    let _ = old.thread_set_mask();
+    result
+}
+
+/// Blocks the relayed signals and SIGCHLD (for [`supervise`]'s signalfd) before a
+/// container exists, so none is lost in between; returns the blocked set and the mask to
+/// restore. The container's init unblocks them for itself.
+pub fn block_relayed_signals() -> Result<(SigSet, SigSet)> {
+    let mut with_chld = forwarded();
     with_chld.add(Signal::SIGCHLD);
     let old = with_chld
         .thread_swap_mask(nix::sys::signal::SigmaskHow::SIG_BLOCK)
         .ctx(|| "blocking signals".into())?;
-    let result = run_blocked(rt, id, bundle, &o, detach, with_chld);
-    let _ = old.thread_set_mask();
-    result
+    Ok((with_chld, old))
 }
 
 /// Runs `process` in container `id` and waits for it, relaying signals and the terminal.
@@ -78,12 +83,7 @@ pub fn exec_foreground(
     process: &oci_spec::runtime::Process,
     opts: &super::ExecOptions,
 ) -> Result<i32> {
-    let sigs = forwarded();
-    let mut with_chld = sigs;
-    with_chld.add(Signal::SIGCHLD);
-    let old = with_chld
-        .thread_swap_mask(nix::sys::signal::SigmaskHow::SIG_BLOCK)
-        .ctx(|| "blocking signals".into())?;
+    let (with_chld, old) = block_relayed_signals()?;
     let result =
         super::exec(rt, id, process, opts).and_then(|e| supervise(e.pid, e.pty, with_chld));
     let _ = old.thread_set_mask();
