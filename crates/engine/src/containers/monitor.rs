@@ -180,6 +180,9 @@ enum Io {
 struct Client {
     stream: UnixStream,
     inbuf: Vec<u8>,
+    /// Its peer went away. Clients are only removed at the end of a poll round, so the
+    /// readiness flags of that round still line up with `clients` by index.
+    dead: bool,
 }
 
 struct Monitor<'a> {
@@ -271,6 +274,7 @@ impl<'a> Monitor<'a> {
             self.clients.push(Client {
                 stream: s,
                 inbuf: Vec::new(),
+                dead: false,
             });
         }
     }
@@ -452,6 +456,7 @@ impl<'a> Monitor<'a> {
                     self.clients.push(Client {
                         stream: s,
                         inbuf: Vec::new(),
+                        dead: false,
                     });
                 }
             }
@@ -460,15 +465,15 @@ impl<'a> Monitor<'a> {
                     self.pump(io, i);
                 }
             }
-            let mut gone = Vec::new();
             for (k, r) in ready[2 + nouts..].iter().enumerate() {
-                if *r && !self.client_input(k, io) {
-                    gone.push(k);
+                if *r
+                    && !self.client_input(k, io)
+                    && let Some(c) = self.clients.get_mut(k)
+                {
+                    c.dead = true;
                 }
             }
-            for k in gone.into_iter().rev() {
-                self.clients.remove(k);
-            }
+            self.clients.retain(|c| !c.dead);
         }
     }
 
@@ -505,17 +510,16 @@ impl<'a> Monitor<'a> {
 
     fn send_all(&mut self, kind: u8, data: &[u8]) {
         let frame = attach::frame(kind, data);
-        self.clients.retain_mut(|c| {
+        for c in self.clients.iter_mut().filter(|c| !c.dead) {
             let _ = c.stream.set_nonblocking(false);
-            let ok = c.stream.write_all(&frame).is_ok();
+            c.dead = c.stream.write_all(&frame).is_err();
             let _ = c.stream.set_nonblocking(true);
-            ok
-        });
+        }
     }
 
     /// Handles input from client `k`; false when it went away.
     fn client_input(&mut self, k: usize, io: &mut Io) -> bool {
-        let Some(c) = self.clients.get_mut(k) else {
+        let Some(c) = self.clients.get_mut(k).filter(|c| !c.dead) else {
             return false;
         };
         let mut buf = [0u8; 8192];

@@ -31,6 +31,23 @@ fn spawn_on_pty(r: &Root, args: &[&str]) -> (Pty, Child) {
 }
 
 impl Pty {
+    /// Waits until berth has put the terminal in raw mode (it took over the terminal),
+    /// as a user sees the container before typing; input typed earlier is handled by
+    /// the local line discipline, not by the container.
+    fn wait_raw(&self) {
+        let start = Instant::now();
+        while nix::sys::termios::tcgetattr(self.master.as_fd())
+            .map(|t| t.local_flags.contains(nix::sys::termios::LocalFlags::ECHO))
+            .unwrap_or(true)
+        {
+            assert!(
+                start.elapsed() < Duration::from_secs(15),
+                "berth never took the terminal"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     fn send(&self, text: &[u8]) {
         nix::unistd::write(self.master.as_fd(), text).unwrap();
     }
@@ -81,6 +98,7 @@ fn interactive_tty_detach_and_attach() {
     let r = Root::with_alpine();
     let (mut pty, mut child) =
         spawn_on_pty(&r, &["run", "-it", "--name", "tty", "alpine:test", "sh"]);
+    pty.wait_raw();
     // The arithmetic proves a shell in the container ran it (the echo of the typed
     // line does not contain "hi-2").
     pty.send(b"echo hi-$((1+1)); tty\n");
@@ -94,6 +112,7 @@ fn interactive_tty_detach_and_attach() {
         "the container runs on after detaching"
     );
     let (mut pty, mut child) = spawn_on_pty(&r, &["attach", "tty"]);
+    pty.wait_raw();
     pty.send(b"echo again-$((2+2))\n");
     pty.expect("again-4");
     pty.send(b"exit 5\n");
