@@ -50,7 +50,7 @@ mod volume_copy;
 use serde::{Deserialize, Serialize};
 
 pub use image_config::ImageConfig;
-pub use options::{RestartPolicy, RunOptions};
+pub use options::{Healthcheck, RestartPolicy, RunOptions};
 
 /// A mount as recorded for `inspect` (Docker's `Mounts` entries).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -100,6 +100,34 @@ pub struct RunOptions {
     pub auto_remove: bool,
     /// `--detach-keys`.
     pub detach_keys: Option<String>,
+    /// `--health-cmd`, `--health-interval`, `--health-timeout`, `--health-start-period`,
+    /// `--health-start-interval`, `--health-retries`, `--no-healthcheck`: each set field
+    /// overrides the image's `HEALTHCHECK`; `--no-healthcheck` is `test: ["NONE"]`.
+    pub healthcheck: Option<Healthcheck>,
+}
+
+/// Docker's `Healthcheck` object, as in an image config and in `inspect`'s `Config`.
+///
+/// `test` is `[]` (inherit the image's), `["NONE"]` (disabled), `["CMD", prog, args…]`
+/// or `["CMD-SHELL", "command line"]`. Durations are nanoseconds; 0 means inherit, and
+/// where nothing is inherited Docker's defaults apply (30 s interval, 30 s timeout,
+/// 3 retries, no start period, 5 s start interval).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct Healthcheck {
+    /// The check command.
+    #[serde(deserialize_with = "crate::containers::image_config::null_as_default")]
+    pub test: Vec<String>,
+    /// Time between checks.
+    pub interval: i64,
+    /// Time after which one check counts as failed.
+    pub timeout: i64,
+    /// Grace period after start in which failures do not count.
+    pub start_period: i64,
+    /// Time between checks during the start period.
+    pub start_interval: i64,
+    /// Consecutive failures that make the container unhealthy.
+    pub retries: i64,
 }
 
 /// Parsed `--restart` policy.
