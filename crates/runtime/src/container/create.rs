@@ -14,6 +14,7 @@ use crate::error::{Error, Result, SysContext};
 use crate::init::process::ConsoleTarget;
 use crate::init::{self, InitConfig};
 use crate::namespaces::Plan;
+use crate::seccomp::Compiled;
 use crate::spec::Bundle;
 use crate::state::{Saved, StateDir, Status, now_rfc3339, pid_start_time, write_atomic};
 use crate::sync::{self, Msg};
@@ -168,6 +169,12 @@ pub fn create(rt: &Runtime, id: &str, bundle: Bundle, opts: &CreateOptions) -> R
         id: id.to_string(),
         preserve_fds: opts.preserve_fds,
         cgroup_path: cgroup_path.clone(),
+        seccomp: spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.seccomp().as_ref())
+            .map(|s| Compiled::cached(&rt.root, s))
+            .transpose()?,
     };
     let (parent, child) = sync::pair()?;
     // SAFETY: the runtime is single-threaded when it creates containers (design.md).
@@ -183,6 +190,7 @@ pub fn create(rt: &Runtime, id: &str, bundle: Bundle, opts: &CreateOptions) -> R
 
     let mut pty = None;
     let mut init_pid = 0;
+    let mut hooks_asked = false;
     loop {
         let Some((msg, fd)) = parent.recv()? else {
             return Err(Error::Init(
@@ -205,24 +213,14 @@ pub fn create(rt: &Runtime, id: &str, bundle: Bundle, opts: &CreateOptions) -> R
                 saved.pid = p;
                 saved.pid_start = pid_start_time(p).unwrap_or(0);
                 dir.save(&saved)?;
-            }
-            Msg::RunHooks => {
-                // runtime-tools' hooks_stdin expects "created" here, as runc reports it.
-                let state = oci_state_of(&saved, Status::Created);
-                if let Some(h) = spec.hooks() {
-                    let hooks: Vec<_> = h
-                        .prestart()
-                        .iter()
-                        .flatten()
-                        .chain(h.create_runtime().iter().flatten())
-                        .cloned()
-                        .collect();
-                    crate::hooks::run("createRuntime", &hooks, &state)?;
+                if hooks_asked {
+                    run_create_hooks(&spec, &saved, &parent)?;
                 }
-                let json = serde_json::to_string(&oci_state_of(&saved, Status::Created))
-                    .map_err(|e| Error::Init(e.to_string()))?;
-                parent.send(&Msg::HooksDone(json))?;
             }
+            // The init and stage 1 share the channel: the init may ask for its hooks before
+            // stage 1's message with its pid arrived. Hooks need the pid; they wait for it.
+            Msg::RunHooks if init_pid == 0 => hooks_asked = true,
+            Msg::RunHooks => run_create_hooks(&spec, &saved, &parent)?,
             Msg::Pty => pty = fd,
             Msg::Ready => break,
             Msg::Failed(e) => return Err(Error::Init(e)),
@@ -245,6 +243,28 @@ pub fn create(rt: &Runtime, id: &str, bundle: Bundle, opts: &CreateOptions) -> R
         container: Container { saved, dir },
         pty,
     })
+}
+
+/// Runs prestart and createRuntime hooks and answers the init with the state document.
+fn run_create_hooks(
+    spec: &oci_spec::runtime::Spec,
+    saved: &Saved,
+    ch: &sync::Channel,
+) -> Result<()> {
+    // runtime-tools' hooks_stdin expects "created" here, as runc reports it.
+    let state = oci_state_of(saved, Status::Created);
+    if let Some(h) = spec.hooks() {
+        let hooks: Vec<_> = h
+            .prestart()
+            .iter()
+            .flatten()
+            .chain(h.create_runtime().iter().flatten())
+            .cloned()
+            .collect();
+        crate::hooks::run("createRuntime", &hooks, &state)?;
+    }
+    let json = serde_json::to_string(&state).map_err(|e| Error::Init(e.to_string()))?;
+    ch.send(&Msg::HooksDone(json))
 }
 
 /// Writes uid_map and gid_map of `pid` (the runtime is root in the parent namespace).

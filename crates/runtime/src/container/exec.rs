@@ -17,6 +17,7 @@ use super::{Runtime, absolute};
 use crate::error::{Error, Result, SysContext};
 use crate::init::process::{self, ConsoleTarget};
 use crate::namespaces::{flag, proc_name};
+use crate::seccomp::Compiled;
 use crate::state::{Status, write_atomic};
 use crate::sync::{self, Channel, Msg};
 
@@ -90,7 +91,12 @@ pub fn exec(rt: &Runtime, id: &str, process: &Process, opts: &ExecOptions) -> Re
         (None, true) => ConsoleTarget::Runtime,
         (None, false) => ConsoleTarget::None,
     };
-    let seccomp = spec.linux().as_ref().and_then(|l| l.seccomp().clone());
+    let seccomp = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.seccomp().as_ref())
+        .map(|s| Compiled::cached(&rt.root, s))
+        .transpose()?;
     let cgroup = c.cgroup()?;
     let (parent, child) = sync::pair()?;
     // SAFETY: single-threaded runtime (design.md).
@@ -161,7 +167,7 @@ fn join_and_clone(
     root: &OwnedFd,
     process: &Process,
     console: &ConsoleTarget,
-    seccomp: Option<&oci_spec::runtime::LinuxSeccomp>,
+    seccomp: Option<&Compiled>,
     preserve_fds: i32,
 ) -> Result<()> {
     crate::init::reset_signals();

@@ -59,6 +59,8 @@ pub struct InitConfig {
     pub preserve_fds: i32,
     /// The container's cgroup path, as the runtime placed it.
     pub cgroup_path: String,
+    /// `linux.seccomp`, compiled by the runtime before forking.
+    pub seccomp: Option<crate::seccomp::Compiled>,
 }
 
 /// Runs stage 1 in the forked child; never returns.
@@ -274,7 +276,6 @@ fn stage2_inner(ch: &Channel, cfg: &InitConfig) -> Result<Never> {
     // well; the fifo (close-on-exec) reaching end-of-file then tells it the exec happened,
     // so poststart hooks run after the program started. A failure is written back as
     // 'E' and the message, so `start` fails instead of reporting success.
-    let seccomp = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref());
     let ready = (|| -> Result<()> {
         if let Some(hooks) = spec
             .hooks()
@@ -283,7 +284,7 @@ fn stage2_inner(ch: &Channel, cfg: &InitConfig) -> Result<Never> {
         {
             run_hooks_json("startContainer", hooks, &state_json)?;
         }
-        process::finish(process, seccomp, cfg.preserve_fds)
+        process::finish(process, cfg.seccomp.as_ref(), cfg.preserve_fds)
     })();
     if let Err(e) = ready {
         let _ = nix::unistd::write(&fifo, format!("E{e}").as_bytes());

@@ -6,11 +6,12 @@ use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 
 use nix::unistd::{Gid, Uid, setgroups, setresgid, setresuid};
-use oci_spec::runtime::{LinuxSeccomp, Process};
+use oci_spec::runtime::Process;
 
 use super::{caps, exec, rlimits};
 use crate::console;
 use crate::error::{Error, Result, SysContext};
+use crate::seccomp::Compiled;
 use crate::sync::{Channel, Msg};
 
 /// Where a terminal's master goes.
@@ -91,7 +92,7 @@ pub fn prepare(p: &Process) -> Result<PathBuf> {
 pub fn finish_and_exec(
     p: &Process,
     program: &std::path::Path,
-    seccomp: Option<&LinuxSeccomp>,
+    seccomp: Option<&Compiled>,
     preserve_fds: i32,
 ) -> Error {
     match finish(p, seccomp, preserve_fds) {
@@ -139,19 +140,18 @@ pub fn exec_program(p: &Process, program: &std::path::Path) -> Error {
 
 /// User, groups, capabilities, no_new_privs, seccomp, cwd, descriptors: everything
 /// between the runtime's setup and the exec.
-pub fn finish(p: &Process, seccomp: Option<&LinuxSeccomp>, preserve_fds: i32) -> Result<()> {
+pub fn finish(p: &Process, filter: Option<&Compiled>, preserve_fds: i32) -> Result<()> {
     let user = p.user();
     let nnp = p.no_new_privileges().unwrap_or(false);
-    let filter = seccomp.map(crate::seccomp::build).transpose()?;
     if let Some(mask) = user.umask() {
         nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask));
     }
     // Keep permitted caps across the uid change; we set the exact sets after it.
     nix::sys::prctl::set_keepcaps(true).ctx(|| "PR_SET_KEEPCAPS".into())?;
     caps::drop_bounding(p.capabilities().as_ref())?;
-    if !nnp && let Some(f) = &filter {
+    if !nnp && let Some(f) = filter {
         // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which we still have.
-        crate::seccomp::load(f)?;
+        f.load()?;
     }
     let gids: Vec<Gid> = user
         .additional_gids()
@@ -172,8 +172,8 @@ pub fn finish(p: &Process, seccomp: Option<&LinuxSeccomp>, preserve_fds: i32) ->
     caps::apply(p.capabilities().as_ref())?;
     if nnp {
         nix::sys::prctl::set_no_new_privs().ctx(|| "PR_SET_NO_NEW_PRIVS".into())?;
-        if let Some(f) = &filter {
-            crate::seccomp::load(f)?;
+        if let Some(f) = filter {
+            f.load()?;
         }
     }
     nix::unistd::chdir(p.cwd()).ctx(|| format!("chdir to process.cwd {}", p.cwd().display()))?;

@@ -1,4 +1,5 @@
-//! Seccomp: the spec's `linux.seccomp` compiled with libseccomp and loaded.
+//! Seccomp: the spec's `linux.seccomp` compiled with libseccomp, cached as BPF
+//! ([`Compiled`]) and loaded.
 //!
 //! libseccomp handles multiple architectures (x86_64 with its x86 and x32 variants, as
 //! Docker's default profile lists them) and argument comparisons, which a hand-rolled BPF
@@ -15,6 +16,9 @@ use oci_spec::runtime::{
 };
 
 use crate::error::{Error, Result};
+
+mod compiled;
+pub use compiled::{CACHE_DIR, Compiled};
 
 fn err(field: &str, e: impl std::fmt::Display) -> Error {
     Error::Seccomp(format!("{field}: {e}"))
@@ -177,11 +181,6 @@ pub fn build(s: &LinuxSeccomp) -> Result<ScmpFilterContext> {
         }
     }
     Ok(ctx)
-}
-
-/// Loads a compiled filter into the calling thread.
-pub fn load(ctx: &ScmpFilterContext) -> Result<()> {
-    ctx.load().map_err(|e| err("loading filter", e))
 }
 
 #[cfg(test)]
