@@ -170,6 +170,7 @@ impl Engine {
             s.finished_at = Some(berth_store::digest::now_ns());
             s.oom_killed = oom;
             s.pid = None;
+            super::health::checks_stopped(s);
             // owner_pid stays: while a restart is pending, the owner still owns it.
             if let Err(e) = &net {
                 s.error = Some(e.to_string());

@@ -167,6 +167,9 @@ pub struct ContainerFlags {
     /// Set DNS options.
     #[arg(long)]
     pub dns_option: Vec<String>,
+    /// Health check flags.
+    #[command(flatten)]
+    pub health: super::health::HealthFlags,
     /// The image, then the command and its arguments.
     #[arg(
         required = true,
@@ -295,6 +298,7 @@ impl ContainerFlags {
             log_opts: self.log_opt.clone(),
             auto_remove: self.rm,
             detach_keys: self.detach_keys.clone(),
+            healthcheck: self.health.healthcheck()?,
         })
     }
 

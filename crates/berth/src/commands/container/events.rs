@@ -60,6 +60,13 @@ pub fn run(paths: &Paths, args: &EventsArgs) -> anyhow::Result<()> {
         let id = ev["id"].as_str().unwrap_or("");
         let keep = filters.iter().all(|(k, v)| match k.as_str() {
             "container" => id.starts_with(v.as_str()),
+            // Docker matches `health_status`, `exec_create` and `exec_start` as a prefix
+            // of the action (`health_status: healthy`).
+            "event" if matches!(v.as_str(), "health_status" | "exec_create" | "exec_start") => {
+                ev["Action"]
+                    .as_str()
+                    .is_some_and(|a| a.starts_with(v.as_str()))
+            }
             "event" => ev["Action"] == v.as_str(),
             _ => ev["Type"] == v.as_str(),
         });

@@ -10,6 +10,7 @@ pub mod diff;
 pub mod events;
 pub mod exec;
 pub mod export;
+pub mod health;
 pub mod inspect;
 pub mod kill;
 pub mod logs;

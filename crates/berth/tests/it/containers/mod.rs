@@ -8,6 +8,7 @@
 mod bad_input;
 mod concurrency;
 mod copy;
+mod health;
 mod lifecycle;
 mod tty;
 mod volumes;
