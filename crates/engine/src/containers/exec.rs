@@ -43,14 +43,10 @@ impl Engine {
             e => Error::Runtime(e),
         };
         if req.detach {
-            if req.tty {
-                return Err(Error::Invalid {
-                    flag: "-d",
-                    value: "-t".into(),
-                    hint: "a detached exec cannot have a terminal in berth yet; drop -t".into(),
-                });
+            let started = berth_runtime::exec(&rt, &rec.id, &process, &opts).map_err(map)?;
+            if let Some(pty) = started.pty {
+                super::exec_tty::keep_draining(pty)?;
             }
-            berth_runtime::exec(&rt, &rec.id, &process, &opts).map_err(map)?;
             return Ok(0);
         }
         berth_runtime::exec_foreground(&rt, &rec.id, &process, &opts).map_err(map)

@@ -139,7 +139,8 @@ fn inspect_json(engine: &Engine, rec: &ContainerRecord, s: &Stored) -> Value {
         "ResolvConfPath": dir.join("resolv.conf"),
         "HostnamePath": dir.join("hostname"),
         "HostsPath": dir.join("hosts"),
-        "LogPath": super::logs::log_path(&dir, &rec.id),
+        // Docker's LogPath is empty for a driver that writes no file.
+        "LogPath": if o.log_driver.as_deref() == Some("none") { std::path::PathBuf::new() } else { super::logs::log_path(&dir, &rec.id) },
         "Name": format!("/{}", rec.name),
         "RestartCount": st.restart_count,
         "Driver": "overlay2",

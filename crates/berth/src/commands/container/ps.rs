@@ -171,6 +171,8 @@ fn row(engine: &Engine, c: &ContainerRecord, args: &PsArgs) -> Value {
 /// Runs `berth ps`.
 pub fn run(paths: &Paths, args: &PsArgs) -> anyhow::Result<()> {
     let engine = super::engine(paths)?;
+    // A container whose monitor was killed shows as exited, not "Up" for ever.
+    engine.reconcile_running()?;
     let (f, health) = filter(&engine, args)?;
     let mut list = engine.store().list_containers(&f)?;
     if !health.is_empty() {

@@ -10,6 +10,7 @@ mod concurrency;
 mod copy;
 mod health;
 mod lifecycle;
+mod stop_exec;
 mod tty;
 mod volumes;
 
