@@ -13,6 +13,7 @@ use berth_engine::containers::lifecycle::single_threaded;
 use clap::Args;
 
 use super::create::ContainerFlags;
+use super::streams::{Attach, Muted};
 
 /// Create and run a new container from an image.
 #[derive(Debug, Args)]
@@ -21,7 +22,8 @@ pub struct RunArgs {
     /// Run container in background and print container ID.
     #[arg(short, long)]
     pub detach: bool,
-    /// Proxy received signals to the process.
+    /// Proxy received signals to the process (without it, the container gets a monitor
+    /// and outlives a signalled berth).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub sig_proxy: bool,
     /// The flags shared with `create`.
@@ -36,6 +38,15 @@ fn fail(e: &anyhow::Error) -> ExitCode {
 
 /// Runs `berth run`.
 pub fn main(paths: &Paths, args: RunArgs) -> ExitCode {
+    let attach = match Attach::parse(&args.flags.attach, args.flags.interactive) {
+        Ok(a) => a,
+        Err(e) => return fail(&e),
+    };
+    if args.detach && !args.flags.attach.is_empty() {
+        return fail(&anyhow::anyhow!(
+            "conflicting options: cannot specify both --attach and --detach"
+        ));
+    }
     let (engine, id) = match args.flags.create(paths) {
         Ok(x) => x,
         Err(e) => return fail(&e),
@@ -52,7 +63,13 @@ pub fn main(paths: &Paths, args: RunArgs) -> ExitCode {
             }
         };
     }
-    if args.flags.tty || !single_threaded() {
+    let muted = match Muted::apply(attach) {
+        Ok(m) => m,
+        Err(e) => return fail(&e),
+    };
+    // Without --sig-proxy the container must outlive a signalled berth: it gets a
+    // monitor, and this process is only attached to it.
+    if args.flags.tty || !args.sig_proxy || !single_threaded() {
         let keys = args
             .flags
             .detach_keys
@@ -62,7 +79,9 @@ pub fn main(paths: &Paths, args: RunArgs) -> ExitCode {
             stdin: args.flags.interactive,
             detach_keys: keys.unwrap_or_else(|_| vec![0x10, 0x11]),
         };
-        return match engine.start_attached(&id, &opts) {
+        let r = engine.start_attached(&id, &opts);
+        drop(muted);
+        return match r {
             Ok(AttachEnd::Exited(code)) => super::exit(code),
             Ok(AttachEnd::Detached) => ExitCode::SUCCESS,
             Err(e) => fail(&anyhow::Error::from(e)),
@@ -76,7 +95,9 @@ pub fn main(paths: &Paths, args: RunArgs) -> ExitCode {
             unsafe { libc::dup2(null.as_raw_fd(), 0) };
         }
     }
-    match engine.run_foreground(&id) {
+    let r = engine.run_foreground(&id);
+    drop(muted);
+    match r {
         Ok(code) => super::exit(code),
         // 126/127 as Docker: the program could not be executed; say why.
         Err(e @ berth_engine::Error::Exec { .. }) => {
