@@ -123,19 +123,6 @@ fn command_of(c: &ContainerRecord, no_trunc: bool) -> String {
     format!("\"{cmd}\"")
 }
 
-fn dir_size(path: &std::path::Path) -> u64 {
-    let Ok(rd) = fs_err::read_dir(path) else {
-        return 0;
-    };
-    rd.flatten()
-        .map(|e| match e.metadata() {
-            Ok(m) if m.is_dir() => dir_size(&e.path()),
-            Ok(m) => m.len(),
-            Err(_) => 0,
-        })
-        .sum()
-}
-
 fn row(engine: &Engine, c: &ContainerRecord, args: &PsArgs) -> Value {
     let id = if args.no_trunc {
         c.id.clone()
@@ -163,7 +150,18 @@ fn row(engine: &Engine, c: &ContainerRecord, args: &PsArgs) -> Value {
             .container_dir(&c.id)
             .map(|d| d.join("upper"))
             .unwrap_or_default();
-        v["Size"] = json!(format::human_size(dir_size(&upper)));
+        let rw = super::dir_size(&upper);
+        let image = c
+            .image_id
+            .as_deref()
+            .and_then(|i| engine.store().get_image(i).ok())
+            .map_or(0, |i| i.size);
+        // Docker's: the container's own files, then with its image's.
+        v["Size"] = json!(format!(
+            "{} (virtual {})",
+            format::human_size(rw),
+            format::human_size(rw + image)
+        ));
     }
     v
 }

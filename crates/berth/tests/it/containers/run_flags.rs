@@ -196,3 +196,30 @@ fn platform_must_match_the_local_image() {
     assert!(e.contains("bogus"), "{e}");
     assert_eq!(r.all_ids().len(), 1);
 }
+
+#[test]
+fn inspect_and_ps_show_sizes() {
+    if skip() {
+        return;
+    }
+    let r = Root::with_alpine();
+    r.ok(&[
+        "run",
+        "--name",
+        "sz",
+        "alpine:test",
+        "sh",
+        "-c",
+        "head -c 100000 /dev/zero > /big",
+    ]);
+    assert!(!r.ok(&["inspect", "sz"]).contains("SizeRw"), "only with -s");
+    let out = r.ok(&["inspect", "-s", "-f", "{{.SizeRw}} {{.SizeRootFs}}", "sz"]);
+    let sizes: Vec<u64> = out.split_whitespace().map(|s| s.parse().unwrap()).collect();
+    assert!(sizes[0] >= 100_000 && sizes[0] < 200_000, "{out}");
+    assert!(
+        sizes[1] > sizes[0] + 1_000_000,
+        "the image counts too: {out}"
+    );
+    let ps = r.ok(&["ps", "-a", "-s", "--format", "{{.Size}}"]);
+    assert!(ps.starts_with("100kB (virtual "), "{ps}");
+}
