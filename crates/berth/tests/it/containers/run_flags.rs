@@ -223,3 +223,50 @@ fn inspect_and_ps_show_sizes() {
     let ps = r.ok(&["ps", "-a", "-s", "--format", "{{.Size}}"]);
     assert!(ps.starts_with("100kB (virtual "), "{ps}");
 }
+
+#[test]
+fn events_name_the_container_and_its_exit_code() {
+    if skip() {
+        return;
+    }
+    let r = Root::with_alpine();
+    r.fails(
+        &["run", "--name", "evt", "alpine:test", "sh", "-c", "exit 3"],
+        3,
+    );
+    let id = r.inspect("evt", "{{.Id}}");
+    r.ok(&["rm", "evt"]);
+    // Docker's container filter takes a name as well as an id.
+    let lines = r.ok(&[
+        "events",
+        "--since",
+        "10m",
+        "--until",
+        "0s",
+        "--filter",
+        "container=evt",
+    ]);
+    let actions: Vec<&str> = lines
+        .lines()
+        .map(|l| l.split_whitespace().nth(2).unwrap_or(""))
+        .collect();
+    assert_eq!(actions, ["create", "start", "die", "destroy"], "{lines}");
+    assert!(
+        lines.contains(&format!(
+            "container die {id} (exitCode=3, image=alpine:test, name=evt)"
+        )),
+        "{lines}"
+    );
+    let json = r.ok(&[
+        "events",
+        "--since",
+        "10m",
+        "--until",
+        "0s",
+        "--filter",
+        "event=destroy",
+        "--format",
+        "{{.Actor.Attributes.name}} {{.Actor.ID}}",
+    ]);
+    assert_eq!(json, format!("evt {id}\n"));
+}
