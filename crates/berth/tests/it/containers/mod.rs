@@ -10,6 +10,7 @@ mod concurrency;
 mod copy;
 mod health;
 mod lifecycle;
+mod prune;
 mod run_flags;
 mod stop_exec;
 mod tty;
