@@ -1,8 +1,9 @@
 //! `berth run [OPTIONS] IMAGE [COMMAND] [ARG...]`.
 //!
 //! Without `-t`, berth itself is the container's parent (no monitor): it waits,
-//! relays signals and records the exit. With `-t` (so that ctrl-p ctrl-q can detach)
-//! and with `-d`, a monitor owns the container and `run` attaches to it.
+//! relays signals and records the exit. With `-t` (so that ctrl-p ctrl-q can detach),
+//! `-d`, `--sig-proxy=false` or a health check, a monitor owns the container and `run`
+//! attaches to it.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -67,9 +68,20 @@ pub fn main(paths: &Paths, args: RunArgs) -> ExitCode {
         Ok(m) => m,
         Err(e) => return fail(&e),
     };
-    // Without --sig-proxy the container must outlive a signalled berth: it gets a
-    // monitor, and this process is only attached to it.
-    if args.flags.tty || !args.sig_proxy || !single_threaded() {
+    // Without --sig-proxy the container must outlive a signalled berth, and health
+    // checks need someone to run them: it gets a monitor, and this process is only
+    // attached to it (forwarding signals itself, with --sig-proxy).
+    let checked = engine
+        .container(&id)
+        .is_ok_and(|(_, s)| berth_engine::containers::health::effective(&s).is_some());
+    if args.flags.tty || !args.sig_proxy || checked || !single_threaded() {
+        if args.sig_proxy
+            && !args.flags.tty
+            && let Err(e) = super::sig_proxy::forward(paths, &id)
+        {
+            drop(muted);
+            return fail(&e);
+        }
         let keys = args
             .flags
             .detach_keys

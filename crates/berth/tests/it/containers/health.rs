@@ -312,3 +312,43 @@ fn bad_health_flags_are_refused() {
     assert!(e.contains("cannot be negative"), "{e}");
     assert!(r.all_ids().is_empty(), "bad input changes nothing");
 }
+
+#[test]
+fn a_foreground_run_is_checked_too() {
+    if skip() {
+        return;
+    }
+    let r = Root::with_alpine();
+    // The container ends only once a check has run (the check leaves a file).
+    let out = r.ok(&[
+        "run",
+        "--name",
+        "fg",
+        "--health-cmd",
+        "touch /tmp/checked",
+        "--health-interval",
+        "200ms",
+        "alpine:test",
+        "sh",
+        "-c",
+        "while [ ! -e /tmp/checked ]; do sleep 0.05; done; echo seen",
+    ]);
+    assert_eq!(out, "seen\n");
+    let h = health(&r, "fg");
+    assert_eq!(h["Log"][0]["ExitCode"], 0, "{h}");
+    assert_eq!(h["Status"], "unhealthy", "stopped: {h}");
+    // A failing program still gives its exit code.
+    r.fails(
+        &[
+            "run",
+            "--rm",
+            "--health-cmd",
+            "true",
+            "alpine:test",
+            "sh",
+            "-c",
+            "exit 5",
+        ],
+        5,
+    );
+}
