@@ -3,8 +3,8 @@
 //! (`State.Health`), and the [`probe::Prober`] that a container's monitor drives.
 //!
 //! The health lives in the container's store state (`extra.health`), written by the
-//! monitor after every check, so `inspect`, `ps` and compose read it without asking
-//! the monitor. A container without a check has no health at all; one whose owner
+//! monitor after every check, so `inspect`, `ps` and compose
+//! ([`crate::Engine::container_health`]) read it without asking the monitor. A container without a check has no health at all; one whose owner
 //! stopped checking (it exited) is `unhealthy`, as Docker reports it.
 //!
 //! ```
@@ -109,6 +109,17 @@ impl Health {
         } else {
             self.status.clone()
         }
+    }
+}
+
+impl crate::Engine {
+    /// The health of container `name` (what `inspect` shows as `State.Health`), or
+    /// `None` when it has no check or never ran with one. A container whose monitor died
+    /// is recorded as exited first, so its health reads `unhealthy`, not a stale status.
+    pub fn container_health(&self, name: &str) -> Result<Option<Health>> {
+        let rec = self.store().get_container(name)?;
+        self.reconcile(&rec)?;
+        Ok(Health::of(&self.store().get_container(&rec.id)?.state))
     }
 }
 
