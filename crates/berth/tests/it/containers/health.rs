@@ -352,3 +352,48 @@ fn a_foreground_run_is_checked_too() {
         5,
     );
 }
+
+#[test]
+fn commit_keeps_the_container_s_check() {
+    if skip() {
+        return;
+    }
+    let r = Root::with_alpine();
+    r.ok(&[
+        "create",
+        "--name",
+        "src",
+        "--health-cmd",
+        "echo committed",
+        "--health-interval",
+        "200ms",
+        "--stop-signal",
+        "SIGUSR2",
+        "alpine:test",
+        "sleep",
+        "300",
+    ]);
+    r.ok(&["commit", "src", "withcheck:test"]);
+    let hc = r.ok(&[
+        "image",
+        "inspect",
+        "-f",
+        "{{json .Config.Healthcheck}} {{.Config.StopSignal}}",
+        "withcheck:test",
+    ]);
+    assert_eq!(
+        hc.trim(),
+        r#"{"Interval":200000000,"Test":["CMD-SHELL","echo committed"]} SIGUSR2"#
+    );
+    r.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "child",
+        "withcheck:test",
+        "sleep",
+        "300",
+    ]);
+    let h = wait_status(&r, "child", "healthy");
+    assert_eq!(h["Log"][0]["Output"], "committed\n", "{h}");
+}
