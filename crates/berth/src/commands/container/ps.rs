@@ -2,6 +2,7 @@
 
 use std::io::Write as _;
 
+use berth_engine::containers::Stored;
 use berth_engine::containers::health::Health;
 use berth_engine::containers::inspect::status_text;
 use berth_engine::{Engine, Paths};
@@ -33,7 +34,7 @@ pub struct PsArgs {
     #[arg(long)]
     pub no_trunc: bool,
     /// Filter output based on conditions provided (status, name, label, ancestor, id,
-    /// exited, health).
+    /// exited, health, before, since).
     #[arg(short, long)]
     pub filter: Vec<String>,
     /// Format output using a Go template, or `json`, or `table`.
@@ -61,11 +62,34 @@ fn health_of(c: &ContainerRecord) -> String {
     Health::of(&c.state).map_or_else(|| "none".to_owned(), |h| h.status)
 }
 
-/// Builds the store filter from `ps`'s flags; the health filters are applied to the
-/// listed records (the store does not index health).
-fn filter(engine: &Engine, args: &PsArgs) -> anyhow::Result<(ContainerFilter, Vec<String>)> {
+/// The filters applied to the listed records (the store does not index them).
+#[derive(Default)]
+struct Post {
+    /// `health=`: any of these statuses.
+    health: Vec<String>,
+    /// `before=CONTAINER`: created before it (ns).
+    before: Option<i64>,
+    /// `since=CONTAINER`: created after it (ns).
+    since: Option<i64>,
+}
+
+impl Post {
+    fn is_empty(&self) -> bool {
+        self.health.is_empty() && self.before.is_none() && self.since.is_none()
+    }
+
+    fn keeps(&self, c: &ContainerRecord) -> bool {
+        (self.health.is_empty() || self.health.contains(&health_of(c)))
+            && self.before.is_none_or(|t| c.created < t)
+            && self.since.is_none_or(|t| c.created > t)
+    }
+}
+
+/// Builds the store filter from `ps`'s flags, and what is checked on the records.
+fn filter(engine: &Engine, args: &PsArgs) -> anyhow::Result<(ContainerFilter, Post)> {
     let mut f = ContainerFilter::default();
-    let mut health = Vec::new();
+    let mut post = Post::default();
+    let created = |v: &str| -> anyhow::Result<i64> { Ok(engine.store().get_container(v)?.created) };
     for kv in &args.filter {
         let (k, v) = kv
             .split_once('=')
@@ -80,8 +104,10 @@ fn filter(engine: &Engine, args: &PsArgs) -> anyhow::Result<(ContainerFilter, Ve
                         "invalid filter 'health={v}'\nhint: health is one of starting, healthy, unhealthy, none"
                     );
                 }
-                health.push(v.to_owned());
+                post.health.push(v.to_owned());
             }
+            "before" => post.before = Some(created(v)?),
+            "since" => post.since = Some(created(v)?),
             "label" => f.labels.push(LabelFilter::parse(v)),
             "exited" => f.exit_codes.push(
                 v.parse()
@@ -93,7 +119,7 @@ fn filter(engine: &Engine, args: &PsArgs) -> anyhow::Result<(ContainerFilter, Ve
                 Err(_) => f.image_ids.push(format!("missing:{v}")),
             },
             _ => anyhow::bail!(
-                "invalid filter {k:?}\nhint: ps filters: status, name, label, ancestor, id, exited, health"
+                "invalid filter {k:?}\nhint: ps filters: status, name, label, ancestor, id, exited, health, before, since"
             ),
         }
     }
@@ -107,12 +133,32 @@ fn filter(engine: &Engine, args: &PsArgs) -> anyhow::Result<(ContainerFilter, Ve
     }
     f.limit = if args.latest { Some(1) } else { args.last };
     f.include_config = !args.quiet;
-    Ok((f, health))
+    Ok((f, post))
 }
 
-fn command_of(c: &ContainerRecord, no_trunc: bool) -> String {
-    let stored =
-        berth_engine::containers::Stored::parse(&c.id, c.config.as_deref()).unwrap_or_default();
+/// Docker's `.Mounts`: volume names, else host paths; cut to 15 characters unless
+/// `--no-trunc`.
+fn mounts_of(stored: &Stored, no_trunc: bool) -> String {
+    stored
+        .mounts
+        .iter()
+        .map(|m| {
+            let name = if m.name.is_empty() {
+                &m.source
+            } else {
+                &m.name
+            };
+            if !no_trunc && name.chars().count() > 15 {
+                name.chars().take(14).collect::<String>() + "…"
+            } else {
+                name.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn command_of(stored: &Stored, no_trunc: bool) -> String {
     let mut cmd = std::iter::once(stored.path.clone())
         .chain(stored.args.iter().cloned())
         .collect::<Vec<_>>()
@@ -124,6 +170,7 @@ fn command_of(c: &ContainerRecord, no_trunc: bool) -> String {
 }
 
 fn row(engine: &Engine, c: &ContainerRecord, args: &PsArgs) -> Value {
+    let stored = Stored::parse(&c.id, c.config.as_deref()).unwrap_or_default();
     let id = if args.no_trunc {
         c.id.clone()
     } else {
@@ -132,7 +179,7 @@ fn row(engine: &Engine, c: &ContainerRecord, args: &PsArgs) -> Value {
     let mut v = json!({
         "ID": id,
         "Image": c.image_ref,
-        "Command": command_of(c, args.no_trunc),
+        "Command": command_of(&stored, args.no_trunc),
         "CreatedAt": berth_engine::containers::inspect::rfc3339(Some(c.created)),
         "RunningFor": format::since_ns(c.created),
         "Status": status_text(c),
@@ -140,7 +187,7 @@ fn row(engine: &Engine, c: &ContainerRecord, args: &PsArgs) -> Value {
         "Ports": berth_engine::networks::ports::ps_text(&c.state),
         "Names": c.name,
         "Labels": c.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","),
-        "Mounts": "",
+        "Mounts": mounts_of(&stored, args.no_trunc),
         "Networks": "",
         "Size": "",
     });
@@ -171,10 +218,18 @@ pub fn run(paths: &Paths, args: &PsArgs) -> anyhow::Result<()> {
     let engine = super::engine(paths)?;
     // A container whose monitor was killed shows as exited, not "Up" for ever.
     engine.reconcile_running()?;
-    let (f, health) = filter(&engine, args)?;
+    let (mut f, post) = filter(&engine, args)?;
+    let limit = f.limit;
+    if !post.is_empty() {
+        // -n/-l count the containers that pass every filter.
+        f.limit = None;
+    }
     let mut list = engine.store().list_containers(&f)?;
-    if !health.is_empty() {
-        list.retain(|c| health.contains(&health_of(c)));
+    if !post.is_empty() {
+        list.retain(|c| post.keeps(c));
+        if let Some(n) = limit {
+            list.truncate(n);
+        }
     }
     let mut out = std::io::stdout().lock();
     if args.quiet {

@@ -11,6 +11,7 @@ mod copy;
 mod health;
 mod lifecycle;
 mod prune;
+mod ps;
 mod run_flags;
 mod stop_exec;
 mod tty;
