@@ -26,6 +26,8 @@ pub(crate) struct Prober {
     next: Instant,
     running: Option<Running>,
     health: Health,
+    /// Checks recorded so far.
+    recorded: u64,
 }
 
 /// A check in progress.
@@ -74,6 +76,7 @@ impl Prober {
             next: now,
             running: None,
             health,
+            recorded: 0,
         };
         p.save(engine);
         p.next = now + p.interval();
@@ -151,10 +154,12 @@ impl Prober {
     }
 
     /// Records a check that ended, kills one past its timeout, starts one that is due.
-    pub(crate) fn tick(&mut self, engine: &Engine) {
+    /// True when a check was recorded.
+    pub(crate) fn tick(&mut self, engine: &Engine) -> bool {
         let now = Instant::now();
         if self.running.as_ref().is_some_and(|r| r.exit.is_some()) {
             self.finish(engine);
+            return true;
         } else if let Some(r) = &mut self.running {
             if !r.timed_out && now >= r.deadline {
                 r.timed_out = true;
@@ -163,8 +168,12 @@ impl Prober {
                 unsafe { libc::kill(r.pid, libc::SIGKILL) };
             }
         } else if now >= self.next {
+            // A check that could not even start is recorded at once.
+            let recorded = self.recorded;
             self.launch(engine);
+            return self.recorded != recorded;
         }
+        false
     }
 
     /// The container stopped: kills and reaps a check still running.
@@ -284,6 +293,7 @@ impl Prober {
         output: String,
     ) {
         let old = self.health.status.clone();
+        self.recorded += 1;
         self.health.log.push(CheckResult {
             start: rfc3339(ns(start)),
             end: rfc3339(ns(SystemTime::now())),

@@ -398,7 +398,10 @@ impl<'a> Monitor<'a> {
                 if first_client > 2 + nouts && ready[2 + nouts] {
                     h.read_output();
                 }
-                h.tick(self.engine);
+                // A check ran berth's exec path: give back the pages it touched.
+                if h.tick(self.engine) {
+                    memory::shed_clean_pages();
+                }
             }
         }
     }
