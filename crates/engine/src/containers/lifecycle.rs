@@ -477,6 +477,10 @@ impl Engine {
             } else {
                 ContainerStatus::Running
             };
+            // Docker stops checking a paused container and calls it unhealthy.
+            if pause {
+                super::health::checks_stopped(s);
+            }
             Ok(())
         })?;
         self.record_event(&rec.id, if pause { "pause" } else { "unpause" });

@@ -397,3 +397,31 @@ fn commit_keeps_the_container_s_check() {
     let h = wait_status(&r, "child", "healthy");
     assert_eq!(h["Log"][0]["Output"], "committed\n", "{h}");
 }
+
+#[test]
+fn a_paused_container_is_unhealthy_until_a_check_passes_again() {
+    if skip() {
+        return;
+    }
+    let r = Root::with_alpine();
+    r.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "pz",
+        "--health-cmd",
+        "true",
+        "--health-interval",
+        "200ms",
+        "alpine:test",
+        "sleep",
+        "300",
+    ]);
+    wait_status(&r, "pz", "healthy");
+    r.ok(&["pause", "pz"]);
+    assert_eq!(health(&r, "pz")["Status"], "unhealthy");
+    let checks = health(&r, "pz")["Log"].as_array().unwrap().len();
+    r.ok(&["unpause", "pz"]);
+    let h = wait_status(&r, "pz", "healthy");
+    assert!(!h["Log"].as_array().unwrap().is_empty() && checks > 0);
+}

@@ -281,9 +281,10 @@ impl Prober {
         self.record(engine, r.start, r.started, code, output);
     }
 
-    /// Docker's rule: a pass makes it healthy and clears the streak; a failure counts
-    /// (outside the start period while still starting), and `retries` of them in a row
-    /// make it unhealthy.
+    /// Records one result in the store, applying [`apply_result`] to the status the
+    /// store holds, in one transaction: `pause` may have made the container unhealthy
+    /// meanwhile (as Docker does), and a result that comes in after it was paused is
+    /// dropped, as Docker drops the result of a cancelled probe.
     fn record(
         &mut self,
         engine: &Engine,
@@ -292,32 +293,34 @@ impl Prober {
         code: i64,
         output: String,
     ) {
-        let old = self.health.status.clone();
-        self.recorded += 1;
-        self.health.log.push(CheckResult {
+        let result = CheckResult {
             start: rfc3339(ns(start)),
             end: rfc3339(ns(SystemTime::now())),
             exit_code: code,
             output,
-        });
-        let excess = self.health.log.len().saturating_sub(MAX_LOG_ENTRIES);
-        self.health.log.drain(..excess);
-        if code == 0 {
-            self.health.failing_streak = 0;
-            self.health.status = status::HEALTHY.into();
-        } else {
-            let grace = self.health.status == status::STARTING
-                && started.duration_since(self.started) < self.check.start_period;
-            if !grace {
-                self.health.failing_streak += 1;
-                if self.health.failing_streak >= self.check.retries {
-                    self.health.status = status::UNHEALTHY.into();
-                }
+        };
+        let in_grace = started.duration_since(self.started) < self.check.start_period;
+        let mut outcome = None;
+        let _ = engine.store().update_container_state(&self.id, |s| {
+            if s.status == berth_store::ContainerStatus::Paused {
+                return Ok(());
             }
-        }
-        self.save(engine);
-        if self.health.status != old {
-            engine.record_event(&self.id, &format!("health_status: {}", self.health.status));
+            let mut h = self.health.clone();
+            if let Some(stored) = Health::of(s) {
+                h.status = stored.status;
+            }
+            let old = h.status.clone();
+            apply_result(&mut h, result, in_grace, self.check.retries);
+            h.store_in(s);
+            outcome = Some((old, h));
+            Ok(())
+        });
+        if let Some((old, h)) = outcome {
+            self.recorded += 1;
+            if h.status != old {
+                engine.record_event(&self.id, &format!("health_status: {}", h.status));
+            }
+            self.health = h;
         }
         self.next = Instant::now() + self.interval();
     }
@@ -327,5 +330,70 @@ impl Prober {
             self.health.store_in(s);
             Ok(())
         });
+    }
+}
+
+/// Docker's rule for one result: a pass makes it healthy and clears the streak; a
+/// failure counts (unless it came in the start period while still starting), and
+/// `retries` of them in a row make it unhealthy. The log keeps the last
+/// [`MAX_LOG_ENTRIES`].
+fn apply_result(h: &mut Health, result: CheckResult, in_grace: bool, retries: u32) {
+    let code = result.exit_code;
+    h.log.push(result);
+    let excess = h.log.len().saturating_sub(MAX_LOG_ENTRIES);
+    h.log.drain(..excess);
+    if code == 0 {
+        h.failing_streak = 0;
+        h.status = status::HEALTHY.into();
+    } else if !(in_grace && h.status == status::STARTING) {
+        h.failing_streak += 1;
+        if h.failing_streak >= retries {
+            h.status = status::UNHEALTHY.into();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(code: i64) -> CheckResult {
+        CheckResult {
+            exit_code: code,
+            ..CheckResult::default()
+        }
+    }
+
+    fn starting() -> Health {
+        Health {
+            status: status::STARTING.into(),
+            ..Health::default()
+        }
+    }
+
+    #[test]
+    fn failures_count_only_outside_the_start_period() {
+        let mut h = starting();
+        apply_result(&mut h, result(1), true, 1);
+        assert_eq!((h.status.as_str(), h.failing_streak), ("starting", 0));
+        apply_result(&mut h, result(1), false, 2);
+        assert_eq!((h.status.as_str(), h.failing_streak), ("starting", 1));
+        apply_result(&mut h, result(1), false, 2);
+        assert_eq!((h.status.as_str(), h.failing_streak), ("unhealthy", 2));
+        apply_result(&mut h, result(0), false, 2);
+        assert_eq!((h.status.as_str(), h.failing_streak), ("healthy", 0));
+        // Once healthy, the grace period no longer excuses anything.
+        apply_result(&mut h, result(1), true, 1);
+        assert_eq!(h.status, "unhealthy");
+    }
+
+    #[test]
+    fn the_log_keeps_the_last_five() {
+        let mut h = starting();
+        for code in 0..8 {
+            apply_result(&mut h, result(code), false, 100);
+        }
+        let codes: Vec<i64> = h.log.iter().map(|r| r.exit_code).collect();
+        assert_eq!(codes, [3, 4, 5, 6, 7]);
     }
 }
