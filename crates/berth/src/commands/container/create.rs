@@ -226,6 +226,7 @@ impl ContainerFlags {
         if let Some(flag) = self.image().strip_prefix('-') {
             anyhow::bail!("unknown flag: -{flag}\nhint: see berth run --help");
         }
+        super::streams::Attach::parse(&self.attach, self.interactive)?;
         let mut env = Vec::new();
         for f in &self.env_file {
             read_env_file(f, &mut env)?;

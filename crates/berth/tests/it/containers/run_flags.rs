@@ -77,6 +77,8 @@ fn attach_flag_selects_the_streams() {
         e.contains("valid streams are STDIN, STDOUT and STDERR"),
         "{e}"
     );
+    let e = r.fails(&["create", "-a", "stdio", "alpine:test", "true"], 125);
+    assert!(e.contains("valid streams"), "{e}");
     let e = r.fails(&["run", "-d", "-a", "stdout", "alpine:test", "true"], 125);
     assert!(e.contains("--attach and --detach"), "{e}");
     assert!(r.all_ids().is_empty());
