@@ -133,6 +133,17 @@ impl Engine {
         if let Some(u) = &stored.opts.user {
             cfg.insert("User".into(), json!(u));
         }
+        if stored.opts.healthcheck.is_some()
+            && let Some(h) = super::health::merged(&stored.opts, &stored.image)
+        {
+            cfg.insert("Healthcheck".into(), json!(h));
+        }
+        if let Some(s) = &stored.opts.stop_signal {
+            cfg.insert("StopSignal".into(), json!(s));
+        }
+        if !stored.opts.labels.is_empty() {
+            cfg.insert("Labels".into(), json!(rec.labels));
+        }
         for c in &changes {
             c.apply(&mut cfg);
         }

@@ -2,6 +2,8 @@
 
 use std::io::Write as _;
 
+use berth_engine::containers::Stored;
+use berth_engine::containers::health::Health;
 use berth_engine::containers::inspect::status_text;
 use berth_engine::{Engine, Paths};
 use berth_store::{ContainerFilter, ContainerRecord, ContainerStatus, LabelFilter};
@@ -31,7 +33,8 @@ pub struct PsArgs {
     /// Don't truncate output.
     #[arg(long)]
     pub no_trunc: bool,
-    /// Filter output based on conditions provided (status, name, label, ancestor, id, exited).
+    /// Filter output based on conditions provided (status, name, label, ancestor, id,
+    /// exited, health, before, since).
     #[arg(short, long)]
     pub filter: Vec<String>,
     /// Format output using a Go template, or `json`, or `table`.
@@ -54,9 +57,39 @@ fn status_of(s: &str) -> anyhow::Result<ContainerStatus> {
     })
 }
 
-/// Builds the store filter from `ps`'s flags.
-fn filter(engine: &Engine, args: &PsArgs) -> anyhow::Result<ContainerFilter> {
+/// `--filter health=…`: the container's health status, or `none` without a check.
+fn health_of(c: &ContainerRecord) -> String {
+    Health::of(&c.state).map_or_else(|| "none".to_owned(), |h| h.status)
+}
+
+/// The filters applied to the listed records (the store does not index them).
+#[derive(Default)]
+struct Post {
+    /// `health=`: any of these statuses.
+    health: Vec<String>,
+    /// `before=CONTAINER`: created before it (ns).
+    before: Option<i64>,
+    /// `since=CONTAINER`: created after it (ns).
+    since: Option<i64>,
+}
+
+impl Post {
+    fn is_empty(&self) -> bool {
+        self.health.is_empty() && self.before.is_none() && self.since.is_none()
+    }
+
+    fn keeps(&self, c: &ContainerRecord) -> bool {
+        (self.health.is_empty() || self.health.contains(&health_of(c)))
+            && self.before.is_none_or(|t| c.created < t)
+            && self.since.is_none_or(|t| c.created > t)
+    }
+}
+
+/// Builds the store filter from `ps`'s flags, and what is checked on the records.
+fn filter(engine: &Engine, args: &PsArgs) -> anyhow::Result<(ContainerFilter, Post)> {
     let mut f = ContainerFilter::default();
+    let mut post = Post::default();
+    let created = |v: &str| -> anyhow::Result<i64> { Ok(engine.store().get_container(v)?.created) };
     for kv in &args.filter {
         let (k, v) = kv
             .split_once('=')
@@ -65,6 +98,16 @@ fn filter(engine: &Engine, args: &PsArgs) -> anyhow::Result<ContainerFilter> {
             "status" => f.statuses.push(status_of(v)?),
             "name" => f.names.push(v.to_owned()),
             "id" => f.ids.push(v.to_owned()),
+            "health" => {
+                if !matches!(v, "starting" | "healthy" | "unhealthy" | "none") {
+                    anyhow::bail!(
+                        "invalid filter 'health={v}'\nhint: health is one of starting, healthy, unhealthy, none"
+                    );
+                }
+                post.health.push(v.to_owned());
+            }
+            "before" => post.before = Some(created(v)?),
+            "since" => post.since = Some(created(v)?),
             "label" => f.labels.push(LabelFilter::parse(v)),
             "exited" => f.exit_codes.push(
                 v.parse()
@@ -76,7 +119,7 @@ fn filter(engine: &Engine, args: &PsArgs) -> anyhow::Result<ContainerFilter> {
                 Err(_) => f.image_ids.push(format!("missing:{v}")),
             },
             _ => anyhow::bail!(
-                "invalid filter {k:?}\nhint: ps filters: status, name, label, ancestor, id, exited"
+                "invalid filter {k:?}\nhint: ps filters: status, name, label, ancestor, id, exited, health, before, since"
             ),
         }
     }
@@ -90,12 +133,32 @@ fn filter(engine: &Engine, args: &PsArgs) -> anyhow::Result<ContainerFilter> {
     }
     f.limit = if args.latest { Some(1) } else { args.last };
     f.include_config = !args.quiet;
-    Ok(f)
+    Ok((f, post))
 }
 
-fn command_of(c: &ContainerRecord, no_trunc: bool) -> String {
-    let stored =
-        berth_engine::containers::Stored::parse(&c.id, c.config.as_deref()).unwrap_or_default();
+/// Docker's `.Mounts`: volume names, else host paths; cut to 15 characters unless
+/// `--no-trunc`.
+fn mounts_of(stored: &Stored, no_trunc: bool) -> String {
+    stored
+        .mounts
+        .iter()
+        .map(|m| {
+            let name = if m.name.is_empty() {
+                &m.source
+            } else {
+                &m.name
+            };
+            if !no_trunc && name.chars().count() > 15 {
+                name.chars().take(14).collect::<String>() + "…"
+            } else {
+                name.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn command_of(stored: &Stored, no_trunc: bool) -> String {
     let mut cmd = std::iter::once(stored.path.clone())
         .chain(stored.args.iter().cloned())
         .collect::<Vec<_>>()
@@ -106,20 +169,8 @@ fn command_of(c: &ContainerRecord, no_trunc: bool) -> String {
     format!("\"{cmd}\"")
 }
 
-fn dir_size(path: &std::path::Path) -> u64 {
-    let Ok(rd) = fs_err::read_dir(path) else {
-        return 0;
-    };
-    rd.flatten()
-        .map(|e| match e.metadata() {
-            Ok(m) if m.is_dir() => dir_size(&e.path()),
-            Ok(m) => m.len(),
-            Err(_) => 0,
-        })
-        .sum()
-}
-
 fn row(engine: &Engine, c: &ContainerRecord, args: &PsArgs) -> Value {
+    let stored = Stored::parse(&c.id, c.config.as_deref()).unwrap_or_default();
     let id = if args.no_trunc {
         c.id.clone()
     } else {
@@ -128,7 +179,7 @@ fn row(engine: &Engine, c: &ContainerRecord, args: &PsArgs) -> Value {
     let mut v = json!({
         "ID": id,
         "Image": c.image_ref,
-        "Command": command_of(c, args.no_trunc),
+        "Command": command_of(&stored, args.no_trunc),
         "CreatedAt": berth_engine::containers::inspect::rfc3339(Some(c.created)),
         "RunningFor": format::since_ns(c.created),
         "Status": status_text(c),
@@ -136,7 +187,7 @@ fn row(engine: &Engine, c: &ContainerRecord, args: &PsArgs) -> Value {
         "Ports": berth_engine::networks::ports::ps_text(&c.state),
         "Names": c.name,
         "Labels": c.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","),
-        "Mounts": "",
+        "Mounts": mounts_of(&stored, args.no_trunc),
         "Networks": "",
         "Size": "",
     });
@@ -146,7 +197,18 @@ fn row(engine: &Engine, c: &ContainerRecord, args: &PsArgs) -> Value {
             .container_dir(&c.id)
             .map(|d| d.join("upper"))
             .unwrap_or_default();
-        v["Size"] = json!(format::human_size(dir_size(&upper)));
+        let rw = super::dir_size(&upper);
+        let image = c
+            .image_id
+            .as_deref()
+            .and_then(|i| engine.store().get_image(i).ok())
+            .map_or(0, |i| i.size);
+        // Docker's: the container's own files, then with its image's.
+        v["Size"] = json!(format!(
+            "{} (virtual {})",
+            format::human_size(rw),
+            format::human_size(rw + image)
+        ));
     }
     v
 }
@@ -154,7 +216,21 @@ fn row(engine: &Engine, c: &ContainerRecord, args: &PsArgs) -> Value {
 /// Runs `berth ps`.
 pub fn run(paths: &Paths, args: &PsArgs) -> anyhow::Result<()> {
     let engine = super::engine(paths)?;
-    let list = engine.store().list_containers(&filter(&engine, args)?)?;
+    // A container whose monitor was killed shows as exited, not "Up" for ever.
+    engine.reconcile_running()?;
+    let (mut f, post) = filter(&engine, args)?;
+    let limit = f.limit;
+    if !post.is_empty() {
+        // -n/-l count the containers that pass every filter.
+        f.limit = None;
+    }
+    let mut list = engine.store().list_containers(&f)?;
+    if !post.is_empty() {
+        list.retain(|c| post.keeps(c));
+        if let Some(n) = limit {
+            list.truncate(n);
+        }
+    }
     let mut out = std::io::stdout().lock();
     if args.quiet {
         let mut s = String::with_capacity(list.len() * 13);
