@@ -21,6 +21,8 @@ pub struct LogsOptions {
     pub follow: bool,
     /// `--tail N` per container (None: all).
     pub tail: Option<usize>,
+    /// Following ends when this turns true (a signal handler's flag).
+    pub cancel: Option<&'static std::sync::atomic::AtomicBool>,
 }
 
 /// One line of one container.
@@ -133,6 +135,12 @@ impl Compose<'_> {
                 if !sink(l) {
                     return Ok(());
                 }
+            }
+            let cancelled = opts
+                .cancel
+                .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed));
+            if cancelled {
+                return Ok(());
             }
             if !current.iter().any(|c| is_running(c.status)) {
                 // One last read: lines written between the read above and the exit.
