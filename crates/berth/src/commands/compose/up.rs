@@ -103,7 +103,7 @@ pub fn up(paths: &Paths, g: &ComposeArgs, a: &UpArgs) -> anyhow::Result<()> {
         timeout: a.timeout,
     };
     let mut print = printer();
-    let report = compose.up(&opts, &mut std::io::stdout(), &mut print)?;
+    let report = compose.up(&opts, &mut std::io::stderr(), &mut print)?;
     if !report.orphans.is_empty() {
         eprintln!(
             "WARN[0000] Found orphan containers ({}) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.",
