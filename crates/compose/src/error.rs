@@ -105,7 +105,7 @@ pub enum Error {
         service: String,
         /// What the builder said.
         #[source]
-        source: berth_build::Error,
+        source: Box<berth_build::Error>,
     },
     /// A `.dockerignore` of a build context does not parse.
     #[error(transparent)]
@@ -119,7 +119,9 @@ pub enum Error {
         message: String,
     },
     /// A command needs a container of a service and there is none.
-    #[error("service {service:?} has no {what} container\nhint: start it with `berth compose up -d {service}`")]
+    #[error(
+        "service {service:?} has no {what} container\nhint: start it with `berth compose up -d {service}`"
+    )]
     NoContainer {
         /// The service.
         service: String,

@@ -147,7 +147,11 @@ impl Project {
 
     fn fails(&self, args: &[&str]) -> String {
         let o = self.compose(args);
-        assert!(!o.status.success(), "compose {args:?} should fail: {}", text(&o));
+        assert!(
+            !o.status.success(),
+            "compose {args:?} should fail: {}",
+            text(&o)
+        );
         String::from_utf8_lossy(&o.stderr).into_owned()
     }
 
@@ -242,8 +246,17 @@ fn three_service_app_lifecycle() {
     assert_eq!(labels["com.docker.compose.service"], "web");
     assert_eq!(labels["com.docker.compose.container-number"], "1");
     assert_eq!(labels["com.docker.compose.oneoff"], "False");
-    assert!(labels["com.docker.compose.config-hash"].as_str().unwrap().len() == 64);
-    assert!(web["NetworkSettings"]["Networks"][&network].is_object(), "{web}");
+    assert!(
+        labels["com.docker.compose.config-hash"]
+            .as_str()
+            .unwrap()
+            .len()
+            == 64
+    );
+    assert!(
+        web["NetworkSettings"]["Networks"][&network].is_object(),
+        "{web}"
+    );
     let ps = String::from_utf8_lossy(&p.ok(&["ps"]).stdout).into_owned();
     for s in ["web", "api", "db"] {
         assert!(ps.contains(&p.container(s)), "{ps}");
@@ -256,16 +269,26 @@ fn three_service_app_lifecycle() {
 
     // Every service's output, behind its prefix.
     let logs = String::from_utf8_lossy(&p.ok(&["logs"]).stdout).into_owned();
-    for (prefix, line) in [("db-1", "db ready"), ("api-1", "api ready one"), ("web-1", "web ready")] {
+    for (prefix, line) in [
+        ("db-1", "db ready"),
+        ("api-1", "api ready one"),
+        ("web-1", "web ready"),
+    ] {
         assert!(
-            logs.lines().any(|l| l.starts_with(prefix) && l.contains("| ") && l.ends_with(line)),
+            logs.lines()
+                .any(|l| l.starts_with(prefix) && l.contains("| ") && l.ends_with(line)),
             "no {prefix} line {line:?} in:\n{logs}"
         );
     }
 
     // A changed environment recreates api only.
     let ids = |p: &Project| {
-        ["web", "api", "db"].map(|s| p.inspect(&p.container(s))["Id"].as_str().unwrap().to_string())
+        ["web", "api", "db"].map(|s| {
+            p.inspect(&p.container(s))["Id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
     };
     let before = ids(&p);
     let o = p
@@ -291,7 +314,10 @@ fn three_service_app_lifecycle() {
     let out = follower.wait_with_output().unwrap();
     let followed = String::from_utf8_lossy(&out.stdout).into_owned();
     for line in ["db ready", "api ready two", "web ready"] {
-        assert!(followed.contains(line), "logs -f lacks {line:?}:\n{followed}");
+        assert!(
+            followed.contains(line),
+            "logs -f lacks {line:?}:\n{followed}"
+        );
     }
 
     // down removes the containers and the network, keeps the volume.
@@ -315,8 +341,17 @@ fn three_service_app_lifecycle() {
 fn engine_has_health(p: &Project) -> bool {
     let o = p
         .berth(&[
-            "run", "-d", "--name", "probe", "--health-cmd", "true", "--health-interval", "1s", "bb",
-            "sleep", "30",
+            "run",
+            "-d",
+            "--name",
+            "probe",
+            "--health-cmd",
+            "true",
+            "--health-interval",
+            "1s",
+            "bb",
+            "sleep",
+            "30",
         ])
         .output()
         .unwrap();
@@ -357,9 +392,13 @@ fn healthcheck_gates_dependants() {
       retries: 2
 ",
     )];
-    let Some(p) = Project::new(&files) else { return };
+    let Some(p) = Project::new(&files) else {
+        return;
+    };
     if !engine_has_health(&p) {
-        eprintln!("skipped: this engine reports no State.Health yet (health checks land with wt-health)");
+        eprintln!(
+            "skipped: this engine reports no State.Health yet (health checks land with wt-health)"
+        );
         return;
     }
     // The check fails: api is never created and up says why.
@@ -373,8 +412,14 @@ fn healthcheck_gates_dependants() {
     fs_err::write(p.dir.path().join("compose.yaml"), healthy).unwrap();
     let o = p.ok(&["up", "-d"]);
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains(&format!("Container {}  Healthy", p.container("db"))), "{err}");
-    assert!(err.contains(&format!("Container {}  Started", p.container("api"))), "{err}");
+    assert!(
+        err.contains(&format!("Container {}  Healthy", p.container("db"))),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("Container {}  Started", p.container("api"))),
+        "{err}"
+    );
 }
 
 #[test]
@@ -393,7 +438,9 @@ fn service_completed_successfully_runs_first() {
     command: [sh, -c, 'exit 3']
 ",
     )];
-    let Some(p) = Project::new(&files) else { return };
+    let Some(p) = Project::new(&files) else {
+        return;
+    };
     let err = p.fails(&["up", "-d"]);
     assert!(err.contains("exited (3)"), "{err}");
     assert!(!p.containers().contains(&p.container("app")));
@@ -431,7 +478,10 @@ fn bad_input_fails_before_anything_starts() {
     for (yaml, expected) in cases {
         fs_err::write(p.dir.path().join("compose.yaml"), yaml).unwrap();
         let err = p.fails(&["up", "-d"]);
-        assert!(err.contains(expected), "{yaml}: {expected:?} not in:\n{err}");
+        assert!(
+            err.contains(expected),
+            "{yaml}: {expected:?} not in:\n{err}"
+        );
         assert!(p.containers().is_empty(), "{yaml}: containers were made");
         assert_eq!(
             p.names(&["network"]),
@@ -453,7 +503,9 @@ services:
     command: [sleep, '60']
 ",
     )];
-    let Some(p) = Project::new(&files) else { return };
+    let Some(p) = Project::new(&files) else {
+        return;
+    };
     p.ok(&["up", "-d", "--scale", "worker=2"]);
     assert_eq!(p.containers(), vec!["scaled-worker-1", "scaled-worker-2"]);
     let o = p.ok(&["run", "--rm", "worker", "echo", "one-off"]);

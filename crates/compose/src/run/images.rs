@@ -109,12 +109,11 @@ impl Compose<'_> {
         opts.labels.push((LABEL_SERVICE.into(), sp.name.clone()));
         opts.network.clone_from(&b.network);
         opts.step_output = flags.step_output;
-        let outcome = berth_build::build(self.engine, &opts, out).map_err(|source| {
-            Error::Build {
+        let outcome =
+            berth_build::build(self.engine, &opts, out).map_err(|source| Error::Build {
                 service: sp.name.clone(),
-                source,
-            }
-        })?;
+                source: Box::new(source),
+            })?;
         report(r, Kind::Image, &image, "Built");
         Ok(outcome.id)
     }

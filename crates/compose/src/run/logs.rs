@@ -61,9 +61,7 @@ impl Compose<'_> {
         for c in self.service_containers(&opts.services)? {
             let path = self.log_file(&c)?;
             let entries = logs::read_all(&path)?;
-            let skip = opts
-                .tail
-                .map_or(0, |n| entries.len().saturating_sub(n));
+            let skip = opts.tail.map_or(0, |n| entries.len().saturating_sub(n));
             let template = LogLine {
                 container: c.record.name.clone(),
                 service: c.service.clone(),

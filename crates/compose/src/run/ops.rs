@@ -124,8 +124,7 @@ pub fn list_projects(engine: &Engine) -> Result<Vec<ProjectSummary>> {
         }],
         ..Default::default()
     };
-    let mut by_project: BTreeMap<String, (BTreeMap<&'static str, usize>, String)> =
-        BTreeMap::new();
+    let mut by_project: BTreeMap<String, (BTreeMap<&'static str, usize>, String)> = BTreeMap::new();
     for rec in engine.store().list_containers(&filter)? {
         if rec.labels.get(LABEL_ONEOFF).map(String::as_str) == Some("True") {
             continue;

@@ -186,7 +186,9 @@ pub fn run_options(
         .and_then(|d| d.resources.as_ref())
         .and_then(|r| r.limits.as_ref())
     {
-        o.memory = limits.memory.map(|m| i64::try_from(m.0).unwrap_or(i64::MAX));
+        o.memory = limits
+            .memory
+            .map(|m| i64::try_from(m.0).unwrap_or(i64::MAX));
         o.nano_cpus = limits.cpus.map(|c| (c * 1e9) as i64);
         o.pids_limit = limits.pids;
     }
@@ -274,7 +276,10 @@ volumes: {data: {}}
         assert_eq!(h.test, vec!["CMD-SHELL", "true"]);
         assert_eq!(h.interval, 2_000_000_000);
         assert_eq!(h.retries, 5);
-        assert!(o.labels.contains(&"com.docker.compose.service=api".to_string()));
+        assert!(
+            o.labels
+                .contains(&"com.docker.compose.service=api".to_string())
+        );
     }
 
     #[test]

@@ -145,9 +145,7 @@ impl Compose<'_> {
     ) -> Result<String> {
         let labels = plan.container_labels(sp, number, oneoff);
         let opts = spec::run_options(self.project, plan, sp, name, &labels);
-        let rec = self
-            .engine
-            .create_container(&self.image_name(sp), &opts)?;
+        let rec = self.engine.create_container(&self.image_name(sp), &opts)?;
         if sp.service.network_mode.is_none() {
             for (net, aliases, ip) in spec::networks(self.project, sp).into_iter().skip(1) {
                 self.engine
@@ -216,10 +214,12 @@ impl Compose<'_> {
             let Some(sp) = plan.service(&sc.service) else {
                 continue;
             };
-            let starts = sc
-                .actions
-                .iter()
-                .any(|a| !matches!(a, ContainerAction::Keep { .. } | ContainerAction::Remove { .. }));
+            let starts = sc.actions.iter().any(|a| {
+                !matches!(
+                    a,
+                    ContainerAction::Keep { .. } | ContainerAction::Remove { .. }
+                )
+            });
             if starts && !opts.no_start {
                 for (dep, d) in &sp.depends_on {
                     self.wait_for(dep, d.condition, DEPENDENCY_LIMIT, r)?;

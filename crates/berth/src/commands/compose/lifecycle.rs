@@ -133,7 +133,11 @@ pub fn images(paths: &Paths, g: &ComposeArgs, a: &ServicesArgs) -> anyhow::Resul
         };
         let (id, size) = match engine.find_image(&c.record.image_ref) {
             Ok(img) => (
-                img.id.trim_start_matches("sha256:").chars().take(12).collect(),
+                img.id
+                    .trim_start_matches("sha256:")
+                    .chars()
+                    .take(12)
+                    .collect(),
                 crate::format::human_size(img.size),
             ),
             Err(_) => ("<missing>".to_string(), String::new()),

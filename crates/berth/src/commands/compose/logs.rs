@@ -36,8 +36,18 @@ pub struct LogsArgs {
 const COLOURS: [&str; 6] = ["36", "33", "32", "35", "34", "96"];
 
 /// Prints the logs as `logs` and attached `up` do.
-pub fn print_logs(compose: &Compose<'_>, opts: &LogsOptions, timestamps: bool) -> anyhow::Result<()> {
-    print_with(compose, opts, timestamps, std::io::stdout().is_terminal(), true)
+pub fn print_logs(
+    compose: &Compose<'_>,
+    opts: &LogsOptions,
+    timestamps: bool,
+) -> anyhow::Result<()> {
+    print_with(
+        compose,
+        opts,
+        timestamps,
+        std::io::stdout().is_terminal(),
+        true,
+    )
 }
 
 fn print_with(

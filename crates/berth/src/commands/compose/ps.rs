@@ -138,7 +138,8 @@ pub fn ps(paths: &Paths, g: &ComposeArgs, a: &PsArgs) -> anyhow::Result<()> {
             out.write_all(format::render_table(t, &rows, &headers)?.as_bytes())?;
         }
         _ => {
-            let mut lines = vec!["NAME\tIMAGE\tCOMMAND\tSERVICE\tCREATED\tSTATUS\tPORTS".to_owned()];
+            let mut lines =
+                vec!["NAME\tIMAGE\tCOMMAND\tSERVICE\tCREATED\tSTATUS\tPORTS".to_owned()];
             for r in &rows {
                 let s = |k: &str| r[k].as_str().unwrap_or("").to_owned();
                 lines.push(

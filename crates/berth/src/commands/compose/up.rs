@@ -83,9 +83,9 @@ pub fn up(paths: &Paths, g: &ComposeArgs, a: &UpArgs) -> anyhow::Result<()> {
     let mut scale = BTreeMap::new();
     for s in &a.scale {
         let (k, v) = key_value(s, "--scale")?;
-        let n: u32 = v
-            .parse()
-            .map_err(|_| anyhow::anyhow!("invalid --scale value {s:?}\nhint: use SERVICE=NUMBER"))?;
+        let n: u32 = v.parse().map_err(|_| {
+            anyhow::anyhow!("invalid --scale value {s:?}\nhint: use SERVICE=NUMBER")
+        })?;
         scale.insert(k, n);
     }
     let opts = UpOptions {
