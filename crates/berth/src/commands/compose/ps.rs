@@ -27,6 +27,9 @@ pub struct PsArgs {
     /// Format: table, json, or a Go template.
     #[arg(long)]
     pub format: Option<String>,
+    /// Don't truncate output.
+    #[arg(long)]
+    pub no_trunc: bool,
     /// Filter by status (running, exited …).
     #[arg(long)]
     pub status: Vec<String>,
@@ -96,10 +99,13 @@ pub fn ps(paths: &Paths, g: &ComposeArgs, a: &PsArgs) -> anyhow::Result<()> {
         .map(|c| {
             let stored = berth_engine::containers::Stored::parse(&c.record.id, c.record.config.as_deref())
                 .unwrap_or_default();
-            let cmd = std::iter::once(stored.path.clone())
+            let mut cmd = std::iter::once(stored.path.clone())
                 .chain(stored.args.iter().cloned())
                 .collect::<Vec<_>>()
                 .join(" ");
+            if !a.no_trunc && cmd.chars().count() > 20 {
+                cmd = cmd.chars().take(19).collect::<String>() + "…";
+            }
             let mut rec = c.record.clone();
             rec.state.status = c.status;
             json!({

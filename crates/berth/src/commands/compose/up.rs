@@ -126,7 +126,7 @@ pub fn up(paths: &Paths, g: &ComposeArgs, a: &UpArgs) -> anyhow::Result<()> {
         &LogsOptions {
             services: report.services.clone(),
             follow: true,
-            tail: Some(0),
+            tail: None,
             cancel: Some(&INTERRUPTED),
         },
         false,
