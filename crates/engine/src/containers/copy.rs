@@ -52,10 +52,18 @@ impl CpRoot<'_> {
     /// `path` resolved inside the root, as an O_PATH fd (a final symlink is not
     /// followed: `cp` copies the link itself).
     fn open(&self, path: &str, dir: bool) -> Result<Option<OwnedFd>> {
+        self.open_with(path, dir, false)
+    }
+
+    /// Like [`CpRoot::open`]; `follow` follows a final symlink too (still inside the
+    /// root), for `cp -L`.
+    fn open_with(&self, path: &str, dir: bool, follow: bool) -> Result<Option<OwnedFd>> {
         let mut flags = OFlags::PATH | OFlags::CLOEXEC | OFlags::NOFOLLOW;
+        if dir || follow {
+            flags.remove(OFlags::NOFOLLOW);
+        }
         if dir {
             flags |= OFlags::DIRECTORY;
-            flags.remove(OFlags::NOFOLLOW);
         }
         match openat2(
             &self.dir,
@@ -112,12 +120,27 @@ impl Engine {
 
     /// Writes a tar stream of the container's `path`, its top entry named `as_name`.
     pub fn cp_out(&self, name: &str, path: &str, as_name: &str, out: impl Write) -> Result<()> {
+        self.cp_out_with(name, path, as_name, out, false)
+    }
+
+    /// [`Engine::cp_out`]; with `follow` (`cp -L`), a symlink at `path` is followed
+    /// (inside the container) and its target copied under `as_name`.
+    pub fn cp_out_with(
+        &self,
+        name: &str,
+        path: &str,
+        as_name: &str,
+        out: impl Write,
+        follow: bool,
+    ) -> Result<()> {
         let root = self.cp_root(name)?;
-        let fd = root.open(path, false)?.ok_or_else(|| Error::Invalid {
-            flag: "SRC_PATH",
-            value: path.to_owned(),
-            hint: format!("no such file or directory in container {name}"),
-        })?;
+        let fd = root
+            .open_with(path, false, follow)?
+            .ok_or_else(|| Error::Invalid {
+                flag: "SRC_PATH",
+                value: path.to_owned(),
+                hint: format!("no such file or directory in container {name}"),
+            })?;
         let st = rustix::fs::fstat(&fd).map_err(|e| io(path, e.into()))?;
         let mut tar = tar::Builder::new(out);
         tar.follow_symlinks(false);
@@ -153,6 +176,18 @@ impl Engine {
 
     /// Unpacks the tar stream `input` into the container's directory `dir`.
     pub fn cp_in(&self, name: &str, dir: &str, input: impl Read) -> Result<()> {
+        self.cp_in_with(name, dir, input, true)
+    }
+
+    /// [`Engine::cp_in`]; `keep_owner` (`cp -a`) keeps the entries' uid/gid, else the
+    /// files belong to the user berth runs as (root: the container's root, as Docker).
+    pub fn cp_in_with(
+        &self,
+        name: &str,
+        dir: &str,
+        input: impl Read,
+        keep_owner: bool,
+    ) -> Result<()> {
         let root = self.cp_root(name)?;
         let fd = root.open(dir, true)?.ok_or_else(|| Error::Invalid {
             flag: "DEST_PATH",
@@ -160,7 +195,7 @@ impl Engine {
             hint: format!("no such directory in container {name}"),
         })?;
         let _ = fd.as_fd();
-        apply(input, &fd_path(&fd), &ApplyOptions::flat())?;
+        apply(input, &fd_path(&fd), &owner_options(keep_owner))?;
         Ok(())
     }
 }
@@ -183,6 +218,18 @@ pub fn tar_host_path(src: &Path, as_name: &str) -> Result<Vec<u8>> {
 /// Unpacks a tar stream into the host directory `dir` (for `cp` out of a container),
 /// refusing entries that would leave it.
 pub fn untar_to_host(input: impl Read, dir: &Path) -> Result<()> {
-    apply(input, dir, &ApplyOptions::flat())?;
+    untar_to_host_with(input, dir, true)
+}
+
+/// [`untar_to_host`]; `keep_owner` (`cp -a`) keeps the entries' uid/gid, else the files
+/// belong to the user running berth, as Docker's `cp` makes them.
+pub fn untar_to_host_with(input: impl Read, dir: &Path, keep_owner: bool) -> Result<()> {
+    apply(input, dir, &owner_options(keep_owner))?;
     Ok(())
+}
+
+fn owner_options(keep_owner: bool) -> ApplyOptions {
+    let mut o = ApplyOptions::flat();
+    o.chown &= keep_owner;
+    o
 }

@@ -80,6 +80,7 @@ pub fn validate(opts: &RunOptions, image: &ImageConfig) -> Result<()> {
         }
     }
     super::logs::LogOptions::parse(&opts.log_opts)?;
+    super::health::validate(opts)?;
     mount_requests(opts, image)?;
     for d in &opts.devices {
         parse_device(d)?;

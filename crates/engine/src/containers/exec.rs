@@ -32,6 +32,33 @@ pub struct ExecRequest {
 impl Engine {
     /// Runs `req` in container `name`; returns its exit code (0 with `-d`).
     pub fn exec(&self, name: &str, req: &ExecRequest) -> Result<i32> {
+        let (rec, process) = self.exec_process(name, req)?;
+        let rt = self.runtime();
+        let opts = ExecOptions {
+            detach: req.detach,
+            ..ExecOptions::default()
+        };
+        let map = |e: berth_runtime::Error| match e {
+            berth_runtime::Error::Exec { message, status } => Error::Exec { message, status },
+            e => Error::Runtime(e),
+        };
+        if req.detach {
+            let started = berth_runtime::exec(&rt, &rec.id, &process, &opts).map_err(map)?;
+            if let Some(pty) = started.pty {
+                super::exec_tty::keep_draining(pty)?;
+            }
+            return Ok(0);
+        }
+        berth_runtime::exec_foreground(&rt, &rec.id, &process, &opts).map_err(map)
+    }
+
+    /// The running container `name` and the process `req` asks for, made from the
+    /// container's own process settings (also used by the health checks).
+    pub(crate) fn exec_process(
+        &self,
+        name: &str,
+        req: &ExecRequest,
+    ) -> Result<(berth_store::ContainerRecord, Process)> {
         let (rec, stored) = self.container(name)?;
         if self.reconcile(&rec)? != berth_store::ContainerStatus::Running {
             return Err(Error::ContainerState {
@@ -97,26 +124,6 @@ impl Engine {
             what: "exec process".into(),
             source: e,
         })?;
-        let rt = self.runtime();
-        let opts = ExecOptions {
-            detach: req.detach,
-            ..ExecOptions::default()
-        };
-        let map = |e: berth_runtime::Error| match e {
-            berth_runtime::Error::Exec { message, status } => Error::Exec { message, status },
-            e => Error::Runtime(e),
-        };
-        if req.detach {
-            if req.tty {
-                return Err(Error::Invalid {
-                    flag: "-d",
-                    value: "-t".into(),
-                    hint: "a detached exec cannot have a terminal in berth yet; drop -t".into(),
-                });
-            }
-            berth_runtime::exec(&rt, &rec.id, &process, &opts).map_err(map)?;
-            return Ok(0);
-        }
-        berth_runtime::exec_foreground(&rt, &rec.id, &process, &opts).map_err(map)
+        Ok((rec, process))
     }
 }

@@ -34,6 +34,13 @@ pub struct ImageConfig {
     pub labels: BTreeMap<String, String>,
     /// `HEALTHCHECK`.
     pub healthcheck: Option<crate::containers::options::Healthcheck>,
+    /// `SHELL`: what runs the shell form (`CMD-SHELL` health checks); empty for
+    /// `/bin/sh -c`.
+    #[serde(
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub shell: Vec<String>,
 }
 
 pub(crate) fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>

@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime};
 use berth_store::{ContainerRecord, ContainerStatus};
 use serde_json::{Value, json};
 
+use super::health::{self, Health};
 use super::{Stored, spec};
 use crate::Engine;
 
@@ -44,7 +45,14 @@ fn since(ns: Option<i64>) -> Duration {
 pub fn status_text(rec: &ContainerRecord) -> String {
     let st = &rec.state;
     match st.status {
-        ContainerStatus::Running => format!("Up {}", human_duration(since(st.started_at))),
+        ContainerStatus::Running => match Health::of(st) {
+            Some(h) => format!(
+                "Up {} ({})",
+                human_duration(since(st.started_at)),
+                h.ps_text()
+            ),
+            None => format!("Up {}", human_duration(since(st.started_at))),
+        },
         ContainerStatus::Paused => format!("Up {} (Paused)", human_duration(since(st.started_at))),
         ContainerStatus::Restarting => format!(
             "Restarting ({}) {} ago",
@@ -109,7 +117,7 @@ fn inspect_json(engine: &Engine, rec: &ContainerRecord, s: &Stored) -> Value {
         _ => 0,
     };
     let running = st.status == ContainerStatus::Running || st.status == ContainerStatus::Paused;
-    json!({
+    let mut doc = json!({
         "Id": rec.id,
         "Created": rfc3339(Some(rec.created)),
         "Path": s.path,
@@ -131,7 +139,8 @@ fn inspect_json(engine: &Engine, rec: &ContainerRecord, s: &Stored) -> Value {
         "ResolvConfPath": dir.join("resolv.conf"),
         "HostnamePath": dir.join("hostname"),
         "HostsPath": dir.join("hosts"),
-        "LogPath": super::logs::log_path(&dir, &rec.id),
+        // Docker's LogPath is empty for a driver that writes no file.
+        "LogPath": if o.log_driver.as_deref() == Some("none") { std::path::PathBuf::new() } else { super::logs::log_path(&dir, &rec.id) },
         "Name": format!("/{}", rec.name),
         "RestartCount": st.restart_count,
         "Driver": "overlay2",
@@ -183,7 +192,15 @@ fn inspect_json(engine: &Engine, rec: &ContainerRecord, s: &Stored) -> Value {
             "ExposedPorts": if s.image.exposed_ports.is_empty() { Value::Null } else { json!(s.image.exposed_ports) },
         },
         "NetworkSettings": crate::networks::settings(rec, &s.image.exposed_ports.keys().cloned().collect::<Vec<_>>()),
-    })
+    });
+    // Docker omits both when there is no check.
+    if let Some(h) = Health::of(st) {
+        doc["State"]["Health"] = json!(h);
+    }
+    if let Some(h) = health::merged(o, &s.image) {
+        doc["Config"]["Healthcheck"] = json!(h);
+    }
+    doc
 }
 
 #[cfg(test)]

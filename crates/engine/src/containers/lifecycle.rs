@@ -28,8 +28,27 @@ pub fn single_threaded() -> bool {
     fs_err::read_dir("/proc/self/task").is_ok_and(|d| d.count() == 1)
 }
 
-fn is_alive(pid: i64) -> bool {
-    i32::try_from(pid).is_ok_and(|p| p > 0 && unsafe { libc::kill(p, 0) } == 0)
+/// Whether the process that owns a running container (its monitor, or the foreground
+/// `berth run`) still lives: the recorded pid exists, is not a zombie, and is the same
+/// process (same start time, so a reused pid does not count).
+fn owner_alive(st: &ContainerState) -> bool {
+    let pid = st
+        .extra
+        .get("owner_pid")
+        .and_then(serde_json::Value::as_i64)
+        .and_then(|p| i32::try_from(p).ok())
+        .filter(|p| *p > 0);
+    let Some(pid) = pid else {
+        return false;
+    };
+    let started = berth_runtime::state::pid_start_time(pid);
+    let recorded = st
+        .extra
+        .get("owner_start")
+        .and_then(serde_json::Value::as_u64);
+    started.is_some()
+        && (recorded.is_none() || recorded == started)
+        && !matches!(berth_runtime::state::pid_state(pid), Some('Z' | 'X') | None)
 }
 
 fn runtime_err(e: berth_runtime::Error) -> Error {
@@ -43,10 +62,39 @@ impl Engine {
     /// Appends an event (`create`, `start`, `die`, `destroy`, …) to the event log; a
     /// failure to log never fails the operation.
     pub fn record_event(&self, id: &str, action: &str) {
+        match self.store().get_container(id) {
+            Ok(rec) => self.record_event_of(&rec, action),
+            Err(_) => self.write_event(id, action, &serde_json::Map::new()),
+        }
+    }
+
+    /// [`Engine::record_event`] for a record at hand (also after it was removed):
+    /// Docker's `Actor.Attributes` carry its name and image, and `exitCode` on `die`.
+    pub(crate) fn record_event_of(&self, rec: &ContainerRecord, action: &str) {
+        let mut attrs = serde_json::Map::new();
+        attrs.insert("name".into(), json!(rec.name));
+        attrs.insert("image".into(), json!(rec.image_ref));
+        if action == "die" {
+            attrs.insert(
+                "exitCode".into(),
+                json!(rec.state.exit_code.unwrap_or(0).to_string()),
+            );
+        }
+        self.write_event(&rec.id, action, &attrs);
+    }
+
+    fn write_event(
+        &self,
+        id: &str,
+        action: &str,
+        attrs: &serde_json::Map<String, serde_json::Value>,
+    ) {
         use std::io::Write;
-        let line = json!({"Type": "container", "Action": action, "id": id,
-            "time": berth_store::digest::now_ns() / 1_000_000_000,
-            "timeNano": berth_store::digest::now_ns()});
+        let now = berth_store::digest::now_ns();
+        let line = json!({"status": action, "id": id, "from": attrs.get("image"),
+            "Type": "container", "Action": action,
+            "Actor": {"ID": id, "Attributes": attrs}, "scope": "local",
+            "time": now / 1_000_000_000, "timeNano": now});
         if let Ok(mut f) = fs_err::OpenOptions::new()
             .create(true)
             .append(true)
@@ -123,6 +171,9 @@ impl Engine {
             return Err(e);
         }
         let owner = std::process::id();
+        let owner_start = i32::try_from(owner)
+            .ok()
+            .and_then(berth_runtime::state::pid_start_time);
         self.store().update_container_state(id, |s| {
             s.status = ContainerStatus::Running;
             s.pid = Some(pid);
@@ -131,6 +182,7 @@ impl Engine {
             s.error = None;
             s.oom_killed = false;
             s.extra.insert("owner_pid".into(), json!(owner));
+            s.extra.insert("owner_start".into(), json!(owner_start));
             s.extra.insert("stopped_by_user".into(), json!(false));
             Ok(())
         })?;
@@ -170,6 +222,7 @@ impl Engine {
             s.finished_at = Some(berth_store::digest::now_ns());
             s.oom_killed = oom;
             s.pid = None;
+            super::health::checks_stopped(s);
             // owner_pid stays: while a restart is pending, the owner still owns it.
             if let Err(e) = &net {
                 s.error = Some(e.to_string());
@@ -244,12 +297,18 @@ impl Engine {
         ) {
             return Ok(st.status);
         }
-        let owner = st
-            .extra
-            .get("owner_pid")
-            .and_then(serde_json::Value::as_i64)
-            .unwrap_or(0);
-        if is_alive(owner) {
+        if owner_alive(st) {
+            return Ok(st.status);
+        }
+        // The owner is gone, so whatever it wrote before it ended is in the store now:
+        // `rec` may be older than that (an owner that recorded the exit, then ended).
+        let rec = &self.store().get_container(&rec.id)?;
+        let st = &rec.state;
+        if !matches!(
+            st.status,
+            ContainerStatus::Running | ContainerStatus::Paused | ContainerStatus::Restarting
+        ) || owner_alive(st)
+        {
             return Ok(st.status);
         }
         // The owner died: kill what is left and record an unknown end (137, as killed).
@@ -259,6 +318,26 @@ impl Engine {
         }
         let st = self.finish(&rec.id, st.exit_code.unwrap_or(137))?;
         Ok(st.status)
+    }
+
+    /// Reconciles every container that the store says runs but whose owner died, so a
+    /// listing (`ps`) shows them as exited. Cheap when all owners live: one query and a
+    /// look at `/proc` per running container.
+    pub fn reconcile_running(&self) -> Result<()> {
+        let filter = berth_store::ContainerFilter {
+            statuses: vec![
+                ContainerStatus::Running,
+                ContainerStatus::Paused,
+                ContainerStatus::Restarting,
+            ],
+            ..Default::default()
+        };
+        for rec in self.store().list_containers(&filter)? {
+            if !owner_alive(&rec.state) {
+                self.reconcile(&rec)?;
+            }
+        }
+        Ok(())
     }
 
     /// Waits until the container is no longer running (or `timeout` passes); returns
@@ -294,7 +373,26 @@ impl Engine {
     /// `berth stop`: the stop signal, then SIGKILL after `timeout` seconds (default:
     /// `--stop-timeout` or 10). Stopping a stopped container does nothing.
     pub fn stop_container(&self, name: &str, timeout: Option<i64>) -> Result<String> {
+        self.stop_container_with(name, timeout, None)
+    }
+
+    /// `berth stop -s SIGNAL`: like [`Engine::stop_container`], with `signal` (a name
+    /// or number) instead of the container's stop signal.
+    pub fn stop_container_with(
+        &self,
+        name: &str,
+        timeout: Option<i64>,
+        signal: Option<&str>,
+    ) -> Result<String> {
         let (rec, stored) = self.container(name)?;
+        let sig = match signal {
+            Some(s) => berth_runtime::parse_signal(s).map_err(|_| Error::Invalid {
+                flag: "--signal",
+                value: s.to_owned(),
+                hint: "use a signal name or number, e.g. SIGTERM or 15".into(),
+            })?,
+            None => Self::stop_signal(&stored),
+        };
         let id = rec.id.clone();
         if !matches!(
             self.reconcile(&rec)?,
@@ -307,9 +405,13 @@ impl Engine {
         if rec.state.status == ContainerStatus::Paused {
             let _ = berth_runtime::resume(&rt, &id);
         }
-        let secs = timeout.or(stored.opts.stop_timeout).unwrap_or(10).max(0);
-        let _ = berth_runtime::kill(&rt, &id, Self::stop_signal(&stored), false);
-        let st = self.wait_exit(&id, Some(Duration::from_secs(secs.unsigned_abs())))?;
+        // A negative timeout waits for ever, as Docker's.
+        let wait = match timeout.or(stored.opts.stop_timeout).unwrap_or(10) {
+            s if s < 0 => None,
+            s => Some(Duration::from_secs(s.unsigned_abs())),
+        };
+        let _ = berth_runtime::kill(&rt, &id, sig, false);
+        let st = self.wait_exit(&id, wait)?;
         if matches!(
             st.status,
             ContainerStatus::Running | ContainerStatus::Paused | ContainerStatus::Restarting
@@ -417,6 +519,8 @@ impl Engine {
             }
         }
         let vols = self.store().container_volumes(&id)?;
+        // Its name and image for the `destroy` event, read before the row goes.
+        let rec_for_event = self.store().get_container(&id)?;
         let rt = self.runtime();
         let _ = berth_runtime::delete(&rt, &id, true);
         let _ = fs_err::remove_file(self.attach_socket(&id));
@@ -431,7 +535,7 @@ impl Engine {
                 }
             }
         }
-        self.record_event(&id, "destroy");
+        self.record_event_of(&rec_for_event, "destroy");
         Ok(id)
     }
 

@@ -30,6 +30,8 @@ pub mod create;
 mod etc_files;
 pub mod events;
 pub mod exec;
+mod exec_tty;
+pub mod health;
 pub mod image_config;
 pub mod init;
 pub mod inspect;

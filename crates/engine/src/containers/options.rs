@@ -116,18 +116,32 @@ pub struct RunOptions {
 #[serde(default, rename_all = "PascalCase")]
 pub struct Healthcheck {
     /// The check command.
-    #[serde(deserialize_with = "crate::containers::image_config::null_as_default")]
+    #[serde(
+        deserialize_with = "crate::containers::image_config::null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub test: Vec<String>,
     /// Time between checks.
+    #[serde(skip_serializing_if = "is_zero")]
     pub interval: i64,
     /// Time after which one check counts as failed.
+    #[serde(skip_serializing_if = "is_zero")]
     pub timeout: i64,
     /// Grace period after start in which failures do not count.
+    #[serde(skip_serializing_if = "is_zero")]
     pub start_period: i64,
     /// Time between checks during the start period.
+    #[serde(skip_serializing_if = "is_zero")]
     pub start_interval: i64,
     /// Consecutive failures that make the container unhealthy.
+    #[serde(skip_serializing_if = "is_zero")]
     pub retries: i64,
+}
+
+/// Docker leaves unset (zero) fields out of a `Healthcheck` (`omitempty`).
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde passes a reference
+fn is_zero(v: &i64) -> bool {
+    *v == 0
 }
 
 /// Parsed `--restart` policy.

@@ -15,7 +15,7 @@ pub struct AttachArgs {
     /// Do not attach STDIN.
     #[arg(long)]
     pub no_stdin: bool,
-    /// Proxy all received signals to the process (accepted).
+    /// Proxy all received signals to the process (without a terminal).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub sig_proxy: bool,
     /// The container.
@@ -37,6 +37,9 @@ pub fn main(paths: &Paths, args: AttachArgs) -> ExitCode {
             stdin: !args.no_stdin && stored.opts.interactive,
             detach_keys: keys,
         };
+        if args.sig_proxy && !stored.opts.tty {
+            super::sig_proxy::forward(paths, &args.container)?;
+        }
         Ok(engine.attach(&args.container, &opts)?)
     })();
     match r {

@@ -7,16 +7,17 @@ use std::io::Write as _;
 use std::path::Path;
 
 use berth_engine::Paths;
-use berth_engine::containers::copy::{Kind, tar_host_path, untar_to_host};
+use berth_engine::containers::copy::{Kind, tar_host_path, untar_to_host_with};
 use clap::Args;
 
 /// Copy files/folders between a container and the local filesystem.
 #[derive(Debug, Args)]
 pub struct CpArgs {
-    /// Archive mode (copy all uid/gid information); berth always keeps them.
+    /// Archive mode (copy all uid/gid information); without it the copies belong to
+    /// the user at the destination (the container's root, or the user running berth).
     #[arg(short, long)]
     pub archive: bool,
-    /// Always follow symbol link in SRC_PATH (accepted; links are copied as links).
+    /// Always follow symbol link in SRC_PATH (without it a link is copied as a link).
     #[arg(short = 'L', long)]
     pub follow_link: bool,
     /// Suppress progress output (berth prints none).
@@ -66,7 +67,7 @@ pub fn run(paths: &Paths, args: &CpArgs) -> anyhow::Result<()> {
             }
             if args.dest == "-" {
                 let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-                engine.cp_out(c, path, &base_name(path), &mut out)?;
+                engine.cp_out_with(c, path, &base_name(path), &mut out, args.follow_link)?;
                 out.flush()?;
                 return Ok(());
             }
@@ -84,13 +85,15 @@ pub fn run(paths: &Paths, args: &CpArgs) -> anyhow::Result<()> {
                 (p.to_path_buf(), base_name(&args.dest))
             };
             let mut data = Vec::new();
-            engine.cp_out(c, path, &name, &mut data)?;
-            untar_to_host(&data[..], &dir)?;
+            engine.cp_out_with(c, path, &name, &mut data, args.follow_link)?;
+            untar_to_host_with(&data[..], &dir, args.archive)?;
         }
         (None, Some((c, path))) => {
             if args.src == "-" {
                 match engine.cp_stat(c, path)? {
-                    Some(Kind::Dir) => engine.cp_in(c, path, std::io::stdin().lock())?,
+                    Some(Kind::Dir) => {
+                        engine.cp_in_with(c, path, std::io::stdin().lock(), args.archive)?;
+                    }
                     _ => anyhow::bail!(
                         "destination {path} must be a directory in container {c} when copying a tar stream"
                     ),
@@ -105,8 +108,14 @@ pub fn run(paths: &Paths, args: &CpArgs) -> anyhow::Result<()> {
                 Some(Kind::Dir) => (path.to_owned(), base_name(&args.src)),
                 _ => (parent(path), base_name(path)),
             };
-            let data = tar_host_path(src, &name)?;
-            engine.cp_in(c, &dir, &data[..])?;
+            // -L: the link's target, under the link's name.
+            let src = if args.follow_link {
+                fs_err::canonicalize(src)?
+            } else {
+                src.to_path_buf()
+            };
+            let data = tar_host_path(&src, &name)?;
+            engine.cp_in_with(c, &dir, &data[..], args.archive)?;
         }
     }
     Ok(())

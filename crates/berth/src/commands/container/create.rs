@@ -167,6 +167,9 @@ pub struct ContainerFlags {
     /// Set DNS options.
     #[arg(long)]
     pub dns_option: Vec<String>,
+    /// Health check flags.
+    #[command(flatten)]
+    pub health: super::health::HealthFlags,
     /// The image, then the command and its arguments.
     #[arg(
         required = true,
@@ -295,7 +298,7 @@ impl ContainerFlags {
             log_opts: self.log_opt.clone(),
             auto_remove: self.rm,
             detach_keys: self.detach_keys.clone(),
-            healthcheck: None,
+            healthcheck: self.health.healthcheck()?,
         })
     }
 
@@ -315,11 +318,19 @@ impl ContainerFlags {
         }
         let engine = super::engine(paths)?;
         let image = self.image();
-        let missing = matches!(
-            engine.find_image(image),
-            Err(berth_engine::Error::ImageMissing { .. })
-        );
-        if self.pull == "always" || (missing && self.pull == "missing") {
+        let wanted = self
+            .platform
+            .as_deref()
+            .map(berth_image::Platform::parse)
+            .transpose()?;
+        let found = engine.find_image(image);
+        let missing = matches!(found, Err(berth_engine::Error::ImageMissing { .. }));
+        // A local image of another platform than --platform asks for is pulled again
+        // (for that platform), as Docker does.
+        let other_platform = found
+            .as_ref()
+            .is_ok_and(|img| wanted.as_ref().is_some_and(|w| !platform_matches(w, img)));
+        if self.pull == "always" || ((missing || other_platform) && self.pull == "missing") {
             let args = crate::commands::image::pull::PullArgs {
                 quiet: false,
                 platform: self.platform.clone(),
@@ -331,12 +342,43 @@ impl ContainerFlags {
                 }
             }
         }
+        if let Some(w) = &wanted
+            && let Ok(img) = engine.find_image(image)
+            && !platform_matches(w, &img)
+        {
+            anyhow::bail!(
+                "image with reference {image} was found but does not match the specified platform: wanted {}, actual: {}",
+                platform_text(&w.os, &w.architecture, w.variant.as_deref()),
+                platform_text(&img.os, &img.architecture, img.variant.as_deref())
+            );
+        }
         let rec = engine.create_container(image, &opts)?;
         if let Some(cid) = &self.cidfile {
             fs_err::write(cid, &rec.id)
                 .with_context(|| format!("writing the container id to {}", cid.display()))?;
         }
         Ok((engine, rec.id))
+    }
+}
+
+/// Whether a local image is of the platform `--platform` asks for (arm64's variant
+/// defaults to v8; a wanted platform without a variant takes any).
+fn platform_matches(wanted: &berth_image::Platform, img: &berth_store::ImageRecord) -> bool {
+    let have = berth_image::Platform::new(&img.os, &img.architecture, img.variant.as_deref());
+    let variant = |p: &berth_image::Platform| match (p.architecture.as_str(), p.variant.as_deref())
+    {
+        ("arm64", None) => Some("v8".to_owned()),
+        (_, v) => v.map(str::to_owned),
+    };
+    wanted.os == have.os
+        && wanted.architecture == have.architecture
+        && (wanted.variant.is_none() || variant(wanted) == variant(&have))
+}
+
+fn platform_text(os: &str, arch: &str, variant: Option<&str>) -> String {
+    match variant {
+        Some(v) => format!("{os}/{arch}/{v}"),
+        None => format!("{os}/{arch}"),
     }
 }
 

@@ -59,7 +59,18 @@ pub fn run(paths: &Paths, args: &EventsArgs) -> anyhow::Result<()> {
     engine.events(since, until, follow, |ev| {
         let id = ev["id"].as_str().unwrap_or("");
         let keep = filters.iter().all(|(k, v)| match k.as_str() {
-            "container" => id.starts_with(v.as_str()),
+            // Docker matches a container's id (or a prefix of it) or its name.
+            "container" => {
+                id.starts_with(v.as_str())
+                    || ev["Actor"]["Attributes"]["name"] == v.trim_start_matches('/')
+            }
+            // Docker matches `health_status`, `exec_create` and `exec_start` as a prefix
+            // of the action (`health_status: healthy`).
+            "event" if matches!(v.as_str(), "health_status" | "exec_create" | "exec_start") => {
+                ev["Action"]
+                    .as_str()
+                    .is_some_and(|a| a.starts_with(v.as_str()))
+            }
             "event" => ev["Action"] == v.as_str(),
             _ => ev["Type"] == v.as_str(),
         });
@@ -83,8 +94,23 @@ pub fn run(paths: &Paths, args: &EventsArgs) -> anyhow::Result<()> {
                 let when = humantime::format_rfc3339_nanos(
                     std::time::UNIX_EPOCH + std::time::Duration::from_nanos(t),
                 );
+                // Docker's line: the attributes sorted by key, in parentheses.
+                let attrs = ev["Actor"]["Attributes"]
+                    .as_object()
+                    .map(|m| {
+                        m.iter()
+                            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
+                    .unwrap_or_default();
+                let attrs = if attrs.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({attrs})")
+                };
                 format!(
-                    "{when} container {} {id}",
+                    "{when} container {} {id}{attrs}",
                     ev["Action"].as_str().unwrap_or("")
                 )
             }

@@ -10,7 +10,7 @@ pub struct InspectArgs {
     /// Format output using a Go template or `json`.
     #[arg(short, long)]
     pub format: Option<String>,
-    /// Display total file sizes (accepted).
+    /// Display total file sizes (`SizeRw`, `SizeRootFs`).
     #[arg(short, long)]
     pub size: bool,
     /// Only inspect objects of this type (container, volume).
@@ -33,7 +33,12 @@ pub fn run(paths: &Paths, args: &InspectArgs) -> anyhow::Result<()> {
             Some(k) => anyhow::bail!("invalid --type {k:?}\nhint: container or volume"),
         };
         match r {
-            Ok(d) => docs.push(d),
+            Ok(mut d) => {
+                if args.size && args.kind.as_deref() != Some("volume") {
+                    add_sizes(&engine, &mut d);
+                }
+                docs.push(d);
+            }
             Err(e) => {
                 let _ = std::io::Write::write_all(
                     &mut std::io::stderr(),
@@ -49,6 +54,21 @@ pub fn run(paths: &Paths, args: &InspectArgs) -> anyhow::Result<()> {
         return Err(super::Reported.into());
     }
     Ok(())
+}
+
+/// Docker's `inspect -s` fields: the container's own files, and those plus its image's.
+fn add_sizes(engine: &berth_engine::Engine, doc: &mut Value) {
+    let id = doc["Id"].as_str().unwrap_or_default().to_owned();
+    let rw = engine
+        .store()
+        .container_dir(&id)
+        .map_or(0, |d| super::dir_size(&d.join("upper")));
+    let image = doc["Image"]
+        .as_str()
+        .and_then(|i| engine.store().get_image(i).ok())
+        .map_or(0, |i| i.size);
+    doc["SizeRw"] = Value::from(rw);
+    doc["SizeRootFs"] = Value::from(rw + image);
 }
 
 /// Prints inspect documents: a JSON array, or one rendered template per document.

@@ -10,6 +10,7 @@ pub mod diff;
 pub mod events;
 pub mod exec;
 pub mod export;
+pub mod health;
 pub mod inspect;
 pub mod kill;
 pub mod logs;
@@ -22,9 +23,11 @@ pub mod rename;
 pub mod restart;
 pub mod rm;
 pub mod run;
+pub mod sig_proxy;
 pub mod start;
 pub mod stats;
 pub mod stop;
+pub mod streams;
 pub mod top;
 pub mod volume;
 pub mod wait;
@@ -132,6 +135,20 @@ pub fn main(paths: &Paths, args: ContainerArgs) -> ExitCode {
 /// Opens the engine.
 pub fn engine(paths: &Paths) -> anyhow::Result<Engine> {
     Ok(Engine::open(paths.clone())?)
+}
+
+/// Apparent size of the files under `path` (`ps -s`, `inspect -s`).
+pub fn dir_size(path: &std::path::Path) -> u64 {
+    let Ok(rd) = fs_err::read_dir(path) else {
+        return 0;
+    };
+    rd.flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_size(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
 }
 
 /// Prints an error as Docker does (`Error: …`).

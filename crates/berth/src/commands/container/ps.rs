@@ -2,6 +2,7 @@
 
 use std::io::Write as _;
 
+use berth_engine::containers::health::Health;
 use berth_engine::containers::inspect::status_text;
 use berth_engine::{Engine, Paths};
 use berth_store::{ContainerFilter, ContainerRecord, ContainerStatus, LabelFilter};
@@ -31,7 +32,8 @@ pub struct PsArgs {
     /// Don't truncate output.
     #[arg(long)]
     pub no_trunc: bool,
-    /// Filter output based on conditions provided (status, name, label, ancestor, id, exited).
+    /// Filter output based on conditions provided (status, name, label, ancestor, id,
+    /// exited, health).
     #[arg(short, long)]
     pub filter: Vec<String>,
     /// Format output using a Go template, or `json`, or `table`.
@@ -54,9 +56,16 @@ fn status_of(s: &str) -> anyhow::Result<ContainerStatus> {
     })
 }
 
-/// Builds the store filter from `ps`'s flags.
-fn filter(engine: &Engine, args: &PsArgs) -> anyhow::Result<ContainerFilter> {
+/// `--filter health=…`: the container's health status, or `none` without a check.
+fn health_of(c: &ContainerRecord) -> String {
+    Health::of(&c.state).map_or_else(|| "none".to_owned(), |h| h.status)
+}
+
+/// Builds the store filter from `ps`'s flags; the health filters are applied to the
+/// listed records (the store does not index health).
+fn filter(engine: &Engine, args: &PsArgs) -> anyhow::Result<(ContainerFilter, Vec<String>)> {
     let mut f = ContainerFilter::default();
+    let mut health = Vec::new();
     for kv in &args.filter {
         let (k, v) = kv
             .split_once('=')
@@ -65,6 +74,14 @@ fn filter(engine: &Engine, args: &PsArgs) -> anyhow::Result<ContainerFilter> {
             "status" => f.statuses.push(status_of(v)?),
             "name" => f.names.push(v.to_owned()),
             "id" => f.ids.push(v.to_owned()),
+            "health" => {
+                if !matches!(v, "starting" | "healthy" | "unhealthy" | "none") {
+                    anyhow::bail!(
+                        "invalid filter 'health={v}'\nhint: health is one of starting, healthy, unhealthy, none"
+                    );
+                }
+                health.push(v.to_owned());
+            }
             "label" => f.labels.push(LabelFilter::parse(v)),
             "exited" => f.exit_codes.push(
                 v.parse()
@@ -76,7 +93,7 @@ fn filter(engine: &Engine, args: &PsArgs) -> anyhow::Result<ContainerFilter> {
                 Err(_) => f.image_ids.push(format!("missing:{v}")),
             },
             _ => anyhow::bail!(
-                "invalid filter {k:?}\nhint: ps filters: status, name, label, ancestor, id, exited"
+                "invalid filter {k:?}\nhint: ps filters: status, name, label, ancestor, id, exited, health"
             ),
         }
     }
@@ -90,7 +107,7 @@ fn filter(engine: &Engine, args: &PsArgs) -> anyhow::Result<ContainerFilter> {
     }
     f.limit = if args.latest { Some(1) } else { args.last };
     f.include_config = !args.quiet;
-    Ok(f)
+    Ok((f, health))
 }
 
 fn command_of(c: &ContainerRecord, no_trunc: bool) -> String {
@@ -104,19 +121,6 @@ fn command_of(c: &ContainerRecord, no_trunc: bool) -> String {
         cmd = cmd.chars().take(19).collect::<String>() + "…";
     }
     format!("\"{cmd}\"")
-}
-
-fn dir_size(path: &std::path::Path) -> u64 {
-    let Ok(rd) = fs_err::read_dir(path) else {
-        return 0;
-    };
-    rd.flatten()
-        .map(|e| match e.metadata() {
-            Ok(m) if m.is_dir() => dir_size(&e.path()),
-            Ok(m) => m.len(),
-            Err(_) => 0,
-        })
-        .sum()
 }
 
 fn row(engine: &Engine, c: &ContainerRecord, args: &PsArgs) -> Value {
@@ -146,7 +150,18 @@ fn row(engine: &Engine, c: &ContainerRecord, args: &PsArgs) -> Value {
             .container_dir(&c.id)
             .map(|d| d.join("upper"))
             .unwrap_or_default();
-        v["Size"] = json!(format::human_size(dir_size(&upper)));
+        let rw = super::dir_size(&upper);
+        let image = c
+            .image_id
+            .as_deref()
+            .and_then(|i| engine.store().get_image(i).ok())
+            .map_or(0, |i| i.size);
+        // Docker's: the container's own files, then with its image's.
+        v["Size"] = json!(format!(
+            "{} (virtual {})",
+            format::human_size(rw),
+            format::human_size(rw + image)
+        ));
     }
     v
 }
@@ -154,7 +169,13 @@ fn row(engine: &Engine, c: &ContainerRecord, args: &PsArgs) -> Value {
 /// Runs `berth ps`.
 pub fn run(paths: &Paths, args: &PsArgs) -> anyhow::Result<()> {
     let engine = super::engine(paths)?;
-    let list = engine.store().list_containers(&filter(&engine, args)?)?;
+    // A container whose monitor was killed shows as exited, not "Up" for ever.
+    engine.reconcile_running()?;
+    let (f, health) = filter(&engine, args)?;
+    let mut list = engine.store().list_containers(&f)?;
+    if !health.is_empty() {
+        list.retain(|c| health.contains(&health_of(c)));
+    }
     let mut out = std::io::stdout().lock();
     if args.quiet {
         let mut s = String::with_capacity(list.len() * 13);

@@ -1,4 +1,4 @@
-//! `berth restart [-t N] CONTAINER...`.
+//! `berth restart [-s SIGNAL] [-t N] CONTAINER...`.
 
 use berth_engine::Paths;
 use clap::Args;
@@ -7,8 +7,16 @@ use clap::Args;
 #[derive(Debug, Args)]
 pub struct RestartArgs {
     /// Seconds to wait before killing the container.
-    #[arg(short = 't', long = "time", visible_alias = "timeout")]
+    #[arg(
+        short = 't',
+        long = "time",
+        visible_alias = "timeout",
+        allow_hyphen_values = true
+    )]
     pub time: Option<i64>,
+    /// Signal to send to the container.
+    #[arg(short, long)]
+    pub signal: Option<String>,
     /// Containers.
     #[arg(required = true)]
     pub containers: Vec<String>,
@@ -18,7 +26,7 @@ pub struct RestartArgs {
 pub fn run(paths: &Paths, args: &RestartArgs) -> anyhow::Result<()> {
     let engine = super::engine(paths)?;
     super::each(&args.containers, |n| {
-        let id = engine.stop_container(n, args.time)?;
+        let id = engine.stop_container_with(n, args.time, args.signal.as_deref())?;
         engine.start_detached(&id)?;
         Ok(n.to_owned())
     })

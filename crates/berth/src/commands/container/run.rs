@@ -1,8 +1,9 @@
 //! `berth run [OPTIONS] IMAGE [COMMAND] [ARG...]`.
 //!
 //! Without `-t`, berth itself is the container's parent (no monitor): it waits,
-//! relays signals and records the exit. With `-t` (so that ctrl-p ctrl-q can detach)
-//! and with `-d`, a monitor owns the container and `run` attaches to it.
+//! relays signals and records the exit. With `-t` (so that ctrl-p ctrl-q can detach),
+//! `-d`, `--sig-proxy=false` or a health check, a monitor owns the container and `run`
+//! attaches to it.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -13,6 +14,7 @@ use berth_engine::containers::lifecycle::single_threaded;
 use clap::Args;
 
 use super::create::ContainerFlags;
+use super::streams::{Attach, Muted};
 
 /// Create and run a new container from an image.
 #[derive(Debug, Args)]
@@ -21,7 +23,8 @@ pub struct RunArgs {
     /// Run container in background and print container ID.
     #[arg(short, long)]
     pub detach: bool,
-    /// Proxy received signals to the process.
+    /// Proxy received signals to the process (without it, the container gets a monitor
+    /// and outlives a signalled berth).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub sig_proxy: bool,
     /// The flags shared with `create`.
@@ -36,6 +39,15 @@ fn fail(e: &anyhow::Error) -> ExitCode {
 
 /// Runs `berth run`.
 pub fn main(paths: &Paths, args: RunArgs) -> ExitCode {
+    let attach = match Attach::parse(&args.flags.attach, args.flags.interactive) {
+        Ok(a) => a,
+        Err(e) => return fail(&e),
+    };
+    if args.detach && !args.flags.attach.is_empty() {
+        return fail(&anyhow::anyhow!(
+            "conflicting options: cannot specify both --attach and --detach"
+        ));
+    }
     let (engine, id) = match args.flags.create(paths) {
         Ok(x) => x,
         Err(e) => return fail(&e),
@@ -52,7 +64,24 @@ pub fn main(paths: &Paths, args: RunArgs) -> ExitCode {
             }
         };
     }
-    if args.flags.tty || !single_threaded() {
+    let muted = match Muted::apply(attach) {
+        Ok(m) => m,
+        Err(e) => return fail(&e),
+    };
+    // Without --sig-proxy the container must outlive a signalled berth, and health
+    // checks need someone to run them: it gets a monitor, and this process is only
+    // attached to it (forwarding signals itself, with --sig-proxy).
+    let checked = engine
+        .container(&id)
+        .is_ok_and(|(_, s)| berth_engine::containers::health::effective(&s).is_some());
+    if args.flags.tty || !args.sig_proxy || checked || !single_threaded() {
+        if args.sig_proxy
+            && !args.flags.tty
+            && let Err(e) = super::sig_proxy::forward(paths, &id)
+        {
+            drop(muted);
+            return fail(&e);
+        }
         let keys = args
             .flags
             .detach_keys
@@ -62,7 +91,9 @@ pub fn main(paths: &Paths, args: RunArgs) -> ExitCode {
             stdin: args.flags.interactive,
             detach_keys: keys.unwrap_or_else(|_| vec![0x10, 0x11]),
         };
-        return match engine.start_attached(&id, &opts) {
+        let r = engine.start_attached(&id, &opts);
+        drop(muted);
+        return match r {
             Ok(AttachEnd::Exited(code)) => super::exit(code),
             Ok(AttachEnd::Detached) => ExitCode::SUCCESS,
             Err(e) => fail(&anyhow::Error::from(e)),
@@ -76,7 +107,9 @@ pub fn main(paths: &Paths, args: RunArgs) -> ExitCode {
             unsafe { libc::dup2(null.as_raw_fd(), 0) };
         }
     }
-    match engine.run_foreground(&id) {
+    let r = engine.run_foreground(&id);
+    drop(muted);
+    match r {
         Ok(code) => super::exit(code),
         // 126/127 as Docker: the program could not be executed; say why.
         Err(e @ berth_engine::Error::Exec { .. }) => {

@@ -52,6 +52,11 @@ pub fn main(paths: &Paths, args: StartArgs) -> ExitCode {
                 return ExitCode::from(125);
             }
         };
+        let tty = engine.container(name).is_ok_and(|(_, s)| s.opts.tty);
+        if !tty && let Err(e) = super::sig_proxy::forward(paths, name) {
+            super::print_error(&e);
+            return ExitCode::from(125);
+        }
         let r = engine.start_attached(
             name,
             &AttachOptions {

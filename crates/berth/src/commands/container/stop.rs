@@ -1,4 +1,4 @@
-//! `berth stop [-t N] CONTAINER...`.
+//! `berth stop [-s SIGNAL] [-t N] CONTAINER...`.
 
 use berth_engine::Paths;
 use clap::Args;
@@ -25,13 +25,8 @@ pub struct StopArgs {
 /// Runs `berth stop`.
 pub fn run(paths: &Paths, args: &StopArgs) -> anyhow::Result<()> {
     let engine = super::engine(paths)?;
-    if let Some(s) = &args.signal {
-        anyhow::bail!(
-            "--signal {s}: not supported by berth stop yet\nhint: use --stop-signal at create, or berth kill -s"
-        );
-    }
     super::each(&args.containers, |n| {
-        engine.stop_container(n, args.time)?;
+        engine.stop_container_with(n, args.time, args.signal.as_deref())?;
         Ok(n.to_owned())
     })
 }

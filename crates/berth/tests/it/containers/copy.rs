@@ -77,6 +77,60 @@ fn cp_both_ways_and_stays_inside_the_container() {
 }
 
 #[test]
+fn cp_archive_keeps_owners_and_follow_link_copies_targets() {
+    use std::os::unix::fs::MetadataExt;
+    if skip() {
+        return;
+    }
+    let r = Root::with_alpine();
+    let host = r.dir.path().join("own");
+    fs_err::create_dir_all(&host).unwrap();
+    let f = host.join("f");
+    fs_err::write(&f, "owned\n").unwrap();
+    std::os::unix::fs::chown(&f, Some(1234), Some(2345)).unwrap();
+    std::os::unix::fs::symlink("f", host.join("link")).unwrap();
+    r.ok(&["run", "-d", "--name", "own", "alpine:test", "sleep", "100"]);
+    let stat = |p: &str| r.ok(&["exec", "own", "stat", "-c", "%u:%g", p]);
+    // Docker: without -a the copy belongs to the container's root, with -a it keeps
+    // the source's owner.
+    r.ok(&["cp", f.to_str().unwrap(), "own:/tmp/plain"]);
+    assert_eq!(stat("/tmp/plain"), "0:0\n");
+    r.ok(&["cp", "-a", f.to_str().unwrap(), "own:/tmp/kept"]);
+    assert_eq!(stat("/tmp/kept"), "1234:2345\n");
+    // Out of the container likewise: the user running berth, or the source's with -a.
+    let out = r.dir.path().join("out");
+    fs_err::create_dir_all(&out).unwrap();
+    r.ok(&["cp", "own:/tmp/kept", out.join("plain").to_str().unwrap()]);
+    assert_eq!(fs_err::metadata(out.join("plain")).unwrap().uid(), 0);
+    r.ok(&[
+        "cp",
+        "-a",
+        "own:/tmp/kept",
+        out.join("kept").to_str().unwrap(),
+    ]);
+    let m = fs_err::metadata(out.join("kept")).unwrap();
+    assert_eq!((m.uid(), m.gid()), (1234, 2345));
+    // A link is copied as a link; with -L its target is copied under the link's name.
+    r.ok(&["cp", host.join("link").to_str().unwrap(), "own:/tmp/"]);
+    assert_eq!(r.ok(&["exec", "own", "readlink", "/tmp/link"]), "f\n");
+    r.ok(&["exec", "own", "rm", "/tmp/link"]);
+    r.ok(&["cp", "-L", host.join("link").to_str().unwrap(), "own:/tmp/"]);
+    assert_eq!(r.ok(&["exec", "own", "cat", "/tmp/link"]), "owned\n");
+    r.ok(&["exec", "own", "ln", "-s", "/etc/hostname", "/tmp/hn"]);
+    r.ok(&["cp", "own:/tmp/hn", out.join("hn").to_str().unwrap()]);
+    assert!(
+        fs_err::symlink_metadata(out.join("hn"))
+            .unwrap()
+            .is_symlink()
+    );
+    r.ok(&["cp", "-L", "own:/tmp/hn", out.join("hn2").to_str().unwrap()]);
+    assert_eq!(
+        fs_err::read_to_string(out.join("hn2")).unwrap(),
+        r.ok(&["exec", "own", "cat", "/etc/hostname"])
+    );
+}
+
+#[test]
 fn commit_then_run_the_new_image() {
     if skip() {
         return;

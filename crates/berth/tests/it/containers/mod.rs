@@ -8,7 +8,11 @@
 mod bad_input;
 mod concurrency;
 mod copy;
+mod health;
 mod lifecycle;
+mod prune;
+mod run_flags;
+mod stop_exec;
 mod tty;
 mod volumes;
 

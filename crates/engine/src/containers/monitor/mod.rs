@@ -6,7 +6,11 @@
 //! records the exit in the store, applies the restart policy and `--rm`. It tells the
 //! CLI that the container runs (or why it could not start) through a pipe on fd 3.
 
-use std::io::{Read, Write};
+mod memory;
+mod relay;
+mod spawn;
+
+use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::time::Duration;
@@ -17,113 +21,13 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
+use super::Stored;
+use super::health::probe::Prober;
 use super::logs::{self, LogOptions};
-use super::{Stored, attach};
 use crate::{Engine, Error, Paths, Result};
 
 /// The fd on which the monitor reports the start to the CLI.
-const SYNC_FD: RawFd = 3;
-
-impl Engine {
-    /// Starts a created (or stopped) container under a new monitor process and returns
-    /// once it runs; the error of a failed start comes back as the error.
-    pub fn start_detached(&self, name: &str) -> Result<String> {
-        self.spawn_monitor(name, false).map(|(id, _)| id)
-    }
-
-    /// Like [`Engine::start_detached`], but connected to the attach socket before the
-    /// container starts, so no output is missed (`start -a`, `run -t`).
-    pub fn start_attached(
-        &self,
-        name: &str,
-        opts: &super::attach::AttachOptions,
-    ) -> Result<super::attach::AttachEnd> {
-        let (id, sock) = self.spawn_monitor(name, true)?;
-        self.attach_with(&id, sock, opts)
-    }
-
-    fn spawn_monitor(&self, name: &str, wait_attach: bool) -> Result<(String, Option<UnixStream>)> {
-        use std::io::BufRead;
-        use std::os::unix::process::CommandExt;
-        let (rec, _) = self.container(name)?;
-        if matches!(
-            self.reconcile(&rec)?,
-            berth_store::ContainerStatus::Running
-                | berth_store::ContainerStatus::Paused
-                | berth_store::ContainerStatus::Restarting
-        ) {
-            return Ok((rec.id, None));
-        }
-        let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::Sys {
-            what: "creating a pipe".into(),
-            source: e,
-        })?;
-        let exe = std::env::current_exe().map_err(|e| Error::Io {
-            path: "/proc/self/exe".into(),
-            source: e,
-        })?;
-        let wfd = w.as_raw_fd();
-        let mut cmd = std::process::Command::new(exe);
-        cmd.arg("__monitor")
-            .arg(&rec.id)
-            .arg(&self.paths().data)
-            .arg(&self.paths().run)
-            .args(wait_attach.then_some("--attach"))
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null());
-        // SAFETY: only async-signal-safe calls between fork and exec.
-        unsafe {
-            cmd.pre_exec(move || {
-                if libc::dup2(wfd, SYNC_FD) < 0 || libc::setsid() < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        let mut child = cmd.spawn().map_err(|e| Error::Io {
-            path: "berth __monitor".into(),
-            source: e,
-        })?;
-        drop(w);
-        let mut reader = std::io::BufReader::new(std::fs::File::from(r));
-        let mut sock = None;
-        if wait_attach {
-            let mut line = String::new();
-            let _ = reader.read_line(&mut line);
-            if line == "listening\n" {
-                let path = self.attach_socket(&rec.id);
-                sock = Some(UnixStream::connect(&path).map_err(|e| Error::Io { path, source: e })?);
-            }
-        }
-        let mut answer = String::new();
-        let _ = reader.read_to_string(&mut answer);
-        // The monitor stays; reap it only if it already ended (a failed start).
-        let _ = child.try_wait();
-        match answer.split_once('\n') {
-            Some(("ok", _)) => Ok((rec.id, sock)),
-            Some((status, msg)) if status.starts_with("err ") => {
-                let status: i32 = status[4..].parse().unwrap_or(125);
-                let _ = child.wait();
-                if status == 126 || status == 127 {
-                    Err(Error::Exec {
-                        message: msg.trim_end().to_owned(),
-                        status,
-                    })
-                } else {
-                    Err(Error::Monitor(msg.trim_end().to_owned()))
-                }
-            }
-            _ => {
-                let _ = child.wait();
-                Err(Error::Monitor(format!(
-                    "the monitor of container {} exited before starting it",
-                    super::short(&rec.id)
-                )))
-            }
-        }
-    }
-}
+pub(crate) const SYNC_FD: RawFd = 3;
 
 /// Entry point of `berth __monitor ID DATA RUN [--attach]`; returns the process exit
 /// code. With `wait_attach`, the first attach client is accepted before the container
@@ -168,7 +72,7 @@ pub fn main(id: &str, paths: Paths, wait_attach: bool) -> i32 {
 }
 
 /// The container's output and input, as the monitor holds them.
-enum Io {
+pub(super) enum Io {
     Pty(OwnedFd),
     Pipes {
         out: OwnedFd,
@@ -177,7 +81,7 @@ enum Io {
     },
 }
 
-struct Client {
+pub(super) struct Client {
     stream: UnixStream,
     inbuf: Vec<u8>,
     /// Its peer went away. Clients are only removed at the end of a poll round, so the
@@ -185,7 +89,7 @@ struct Client {
     dead: bool,
 }
 
-struct Monitor<'a> {
+pub(super) struct Monitor<'a> {
     engine: &'a Engine,
     id: String,
     stored: Stored,
@@ -193,6 +97,8 @@ struct Monitor<'a> {
     listener: UnixListener,
     clients: Vec<Client>,
     log: Option<logs::Writer>,
+    /// The health checks of the current run, if the container has any.
+    health: Option<Prober>,
 }
 
 fn sys(what: &str) -> impl FnOnce(nix::Error) -> Error + '_ {
@@ -258,6 +164,7 @@ impl<'a> Monitor<'a> {
             listener,
             clients: Vec::new(),
             log,
+            health: None,
         })
     }
 
@@ -353,8 +260,12 @@ impl<'a> Monitor<'a> {
                 }
             };
             report(sync, "ok\n");
-            shed_clean_pages();
+            self.health = Prober::start(self.engine, &self.id, &self.stored);
+            memory::shed_clean_pages();
             let code = self.serve(pid, &mut io);
+            if let Some(h) = self.health.take() {
+                h.stop();
+            }
             drop(io);
             if let Some(l) = &mut self.log {
                 let _ = l.flush_partial();
@@ -407,6 +318,9 @@ impl<'a> Monitor<'a> {
                 match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
                     Ok(WaitStatus::StillAlive) | Err(_) => break,
                     Ok(ws) => {
+                        if self.health.as_mut().is_some_and(|h| h.reaped(ws)) {
+                            continue;
+                        }
                         if ws.pid() == Some(Pid::from_raw(pid))
                             && let Some(code) = berth_runtime::exit_code_of(ws)
                         {
@@ -429,10 +343,16 @@ impl<'a> Monitor<'a> {
                 fds.push(PollFd::new(*o, PollFlags::POLLIN));
             }
             let nouts = outs.len();
+            let probe_fd = self.health.as_ref().and_then(Prober::fd);
+            if let Some(fd) = probe_fd {
+                fds.push(PollFd::new(fd, PollFlags::POLLIN));
+            }
+            let first_client = fds.len();
             for c in &self.clients {
                 fds.push(PollFd::new(c.stream.as_fd(), PollFlags::POLLIN));
             }
-            let _ = poll(&mut fds, PollTimeout::from(1000u16));
+            let wait = self.health.as_ref().map_or(1000, |h| h.wait_ms(1000));
+            let _ = poll(&mut fds, PollTimeout::from(wait));
             let ready: Vec<bool> = fds
                 .iter()
                 .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
@@ -465,7 +385,7 @@ impl<'a> Monitor<'a> {
                     self.pump(io, i);
                 }
             }
-            for (k, r) in ready[2 + nouts..].iter().enumerate() {
+            for (k, r) in ready[first_client..].iter().enumerate() {
                 if *r
                     && !self.client_input(k, io)
                     && let Some(c) = self.clients.get_mut(k)
@@ -474,147 +394,12 @@ impl<'a> Monitor<'a> {
                 }
             }
             self.clients.retain(|c| !c.dead);
-        }
-    }
-
-    /// Reads one chunk of output `i` (0 stdout/pty, 1 stderr); false at EOF.
-    fn pump(&mut self, io: &Io, i: usize) -> bool {
-        let fd = match (io, i) {
-            (Io::Pty(p), _) => p.as_fd(),
-            (Io::Pipes { out, .. }, 0) => out.as_fd(),
-            (Io::Pipes { err, .. }, _) => err.as_fd(),
-        };
-        let mut buf = [0u8; 16384];
-        match nix::unistd::read(fd, &mut buf) {
-            Ok(0) | Err(_) => false,
-            Ok(n) => {
-                let data = &buf[..n];
-                if let Some(l) = &mut self.log {
-                    let _ = l.write(i, data);
+            if let Some(h) = &mut self.health {
+                if first_client > 2 + nouts && ready[2 + nouts] {
+                    h.read_output();
                 }
-                self.send_all(if i == 0 { 1 } else { 2 }, data);
-                true
+                h.tick(self.engine);
             }
         }
     }
-
-    fn drain(&mut self, io: &Io) {
-        let n = match io {
-            Io::Pty(_) => 1,
-            Io::Pipes { .. } => 2,
-        };
-        for i in 0..n {
-            while self.pump(io, i) {}
-        }
-    }
-
-    fn send_all(&mut self, kind: u8, data: &[u8]) {
-        let frame = attach::frame(kind, data);
-        for c in self.clients.iter_mut().filter(|c| !c.dead) {
-            let _ = c.stream.set_nonblocking(false);
-            c.dead = c.stream.write_all(&frame).is_err();
-            let _ = c.stream.set_nonblocking(true);
-        }
-    }
-
-    /// Handles input from client `k`; false when it went away.
-    fn client_input(&mut self, k: usize, io: &mut Io) -> bool {
-        let Some(c) = self.clients.get_mut(k).filter(|c| !c.dead) else {
-            return false;
-        };
-        let mut buf = [0u8; 8192];
-        match c.stream.read(&mut buf) {
-            Ok(0) => return false,
-            Ok(n) => c.inbuf.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return true,
-            Err(_) => return false,
-        }
-        while let Some((kind, payload, used)) = attach::parse_frame(&c.inbuf) {
-            let payload = payload.to_vec();
-            c.inbuf.drain(..used);
-            match (kind, &mut *io) {
-                (attach::STDIN, Io::Pty(p)) => write_fully(p.as_fd(), &payload),
-                (attach::STDIN, Io::Pipes { stdin: Some(s), .. }) => {
-                    write_fully(s.as_fd(), &payload)
-                }
-                (attach::EOF, Io::Pipes { stdin, .. }) => *stdin = None,
-                (attach::RESIZE, Io::Pty(p)) if payload.len() == 4 => {
-                    let ws = libc::winsize {
-                        ws_row: u16::from_be_bytes([payload[0], payload[1]]),
-                        ws_col: u16::from_be_bytes([payload[2], payload[3]]),
-                        ws_xpixel: 0,
-                        ws_ypixel: 0,
-                    };
-                    // SAFETY: TIOCSWINSZ on our pty master with a valid winsize.
-                    unsafe { libc::ioctl(p.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
-                }
-                _ => {}
-            }
-        }
-        true
-    }
-}
-
-fn write_fully(fd: BorrowedFd<'_>, mut data: &[u8]) {
-    let mut tries = 0;
-    while !data.is_empty() && tries < 1000 {
-        match nix::unistd::write(fd, data) {
-            Ok(n) => data = &data[n..],
-            Err(nix::Error::EAGAIN | nix::Error::EINTR) => {
-                tries += 1;
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            Err(_) => return,
-        }
-    }
-}
-
-/// Drops from this process the clean file-backed pages it touched while starting
-/// (mostly berth's own code: argument parsing, SQLite, the runtime). They are not
-/// needed by the poll loop and would otherwise count fully in the monitor's PSS, as no
-/// other process maps this binary. Only mappings without a single dirty or anonymous
-/// page are touched: for those, `MADV_DONTNEED` just unmaps page-cache pages, which
-/// fault back in unchanged if ever used again.
-fn shed_clean_pages() {
-    let smaps = fs_err::read_to_string("/proc/self/smaps").unwrap_or_default();
-    let mut current: Option<(usize, usize)> = None;
-    let mut clean = true;
-    let flush = |range: Option<(usize, usize)>, clean: bool| {
-        if let Some((start, end)) = range
-            && clean
-        {
-            // SAFETY: the range is one of our own file-backed mappings with no private
-            // (COW) or anonymous pages, so discarding its pages loses nothing.
-            unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
-        }
-    };
-    for line in smaps.lines() {
-        let mut words = line.split_whitespace();
-        let first = words.next().unwrap_or("");
-        if let Some((a, b)) = first.split_once('-')
-            && let (Ok(start), Ok(end)) =
-                (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16))
-        {
-            flush(current.take(), clean);
-            let perms = words.next().unwrap_or("");
-            let path = words.nth(3).unwrap_or("");
-            clean = path.starts_with('/') && perms.ends_with('p') && !perms.contains('w');
-            current = Some((start, end));
-            continue;
-        }
-        let value = words
-            .next()
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0);
-        if matches!(
-            first,
-            "Private_Dirty:" | "Shared_Dirty:" | "Anonymous:" | "Swap:"
-        ) && value != 0
-        {
-            clean = false;
-        }
-    }
-    flush(current.take(), clean);
-    // SAFETY: returns freed heap memory to the kernel; no pointers are affected.
-    unsafe { libc::malloc_trim(0) };
 }
