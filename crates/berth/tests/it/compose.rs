@@ -337,40 +337,6 @@ fn three_service_app_lifecycle() {
     assert!(p.containers().is_empty());
 }
 
-/// Whether the engine runs health checks (`State.Health` in inspect).
-fn engine_has_health(p: &Project) -> bool {
-    let o = p
-        .berth(&[
-            "run",
-            "-d",
-            "--name",
-            "probe",
-            "--health-cmd",
-            "true",
-            "--health-interval",
-            "1s",
-            "bb",
-            "sleep",
-            "30",
-        ])
-        .output()
-        .unwrap();
-    if !o.status.success() {
-        return false;
-    }
-    let start = Instant::now();
-    let mut ok = false;
-    while start.elapsed() < Duration::from_secs(5) {
-        if p.inspect("probe")["State"]["Health"]["Status"].is_string() {
-            ok = true;
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let _ = p.berth(&["rm", "-f", "probe"]).output();
-    ok
-}
-
 #[test]
 fn healthcheck_gates_dependants() {
     let files = [(

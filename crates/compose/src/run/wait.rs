@@ -21,9 +21,19 @@ enum Look {
 }
 
 impl Compose<'_> {
+    /// `State.Health.Status`; "starting" for a container with a check that has not
+    /// reported yet, `None` for a container without a check.
     fn health(&self, c: &ServiceContainer) -> Result<Option<String>> {
         let v = self.engine.inspect_container(&c.record.id)?;
-        Ok(v["State"]["Health"]["Status"].as_str().map(str::to_string))
+        if let Some(s) = v["State"]["Health"]["Status"].as_str() {
+            return Ok(Some(s.to_string()));
+        }
+        let checked = v["Config"]["Healthcheck"]["Test"]
+            .as_array()
+            .and_then(|t| t.first())
+            .and_then(|t| t.as_str())
+            .is_some_and(|t| t != "NONE");
+        Ok(checked.then(|| "starting".to_string()))
     }
 
     fn look(&self, c: &ServiceContainer, condition: Condition) -> Result<Look> {
