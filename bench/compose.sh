@@ -27,7 +27,7 @@ exec podman --root "$WORK/podman-root" --runroot "$WORK/podman-run" --storage-dr
   --cgroup-manager cgroupfs --runtime "${PODMAN_RUNTIME:-runc}" "\$@"
 WRAP
 chmod +x "$WORK/podman"
-PC() { (cd "$WORK/podman-app" && podman-compose --podman-path "$WORK/podman" \
+PC() { (cd "$WORK/podman-app" && podman-compose -p bench --podman-path "$WORK/podman" \
   --podman-run-args="--ulimit nofile=1024:1024 --ulimit nproc=4096:4096" \
   --podman-build-args="--pull=never" "$@"); }
 cleanup() {
