@@ -138,6 +138,10 @@ pub enum Command {
     #[command(name = "__proxy", hide = true)]
     Proxy(network::ProxyArgs),
     // end of network commands
+    // compose commands
+    /// Define and run multi-container applications.
+    Compose(crate::commands::compose::ComposeArgs),
+    // end of compose commands
 }
 
 /// Docker exits 125 for its own usage errors; the runc surface exits 1 like runc.

@@ -92,6 +92,56 @@ pub enum Error {
         /// Where it came from (`-p`, `COMPOSE_PROJECT_NAME`, the file).
         origin: String,
     },
+    /// The engine failed (image, container, network or volume); its message names the object.
+    #[error(transparent)]
+    Engine(#[from] berth_engine::Error),
+    /// The local store failed.
+    #[error(transparent)]
+    Store(#[from] berth_store::Error),
+    /// Building a service's image failed.
+    #[error("building service {service}: {source}")]
+    Build {
+        /// The service.
+        service: String,
+        /// What the builder said.
+        #[source]
+        source: Box<berth_build::Error>,
+    },
+    /// A `.dockerignore` of a build context does not parse.
+    #[error(transparent)]
+    Dockerfile(#[from] berth_dockerfile::Error),
+    /// A dependency did not reach the condition a dependant waits for.
+    #[error("dependency failed to start: {message}\nhint: see `berth compose logs {dependency}`")]
+    Dependency {
+        /// The dependency.
+        dependency: String,
+        /// What happened (unhealthy, exited with code N …).
+        message: String,
+    },
+    /// A command needs a container of a service and there is none.
+    #[error(
+        "service {service:?} has no {what} container\nhint: start it with `berth compose up -d {service}`"
+    )]
+    NoContainer {
+        /// The service.
+        service: String,
+        /// `running`, or empty for any.
+        what: String,
+    },
+    /// A service can neither be pulled nor built.
+    #[error("service {service:?} has neither an image nor a build section")]
+    NoImage {
+        /// The service.
+        service: String,
+    },
+    /// `--wait` or a dependency wait took too long.
+    #[error("timed out after {seconds}s waiting for {what}")]
+    Timeout {
+        /// What was waited for.
+        what: String,
+        /// The limit.
+        seconds: u64,
+    },
     /// A `--scale`/selection option names a service the project lacks.
     #[error("no such service: {service}\nhint: defined services: {known}")]
     NoSuchService {

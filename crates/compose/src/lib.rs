@@ -13,9 +13,12 @@
 //! - [`plan`] orders services by `depends_on`, names containers, networks and volumes and
 //!   labels them; [`converge`] compares a plan with existing containers and decides what to
 //!   create, recreate, start, scale or keep.
+//! - [`run`] executes: [`run::Compose`] binds a project to a `berth_engine::Engine` and
+//!   carries out `up`, `down`, `start`, `stop`, `logs` … (building with `berth_build`),
+//!   reporting progress as [`run::Event`]s.
 //!
-//! The crate reads files but starts no process and opens no socket, and never prints: the
-//! caller gets data (a plan, warnings) and the engine executes it.
+//! Everything above [`run`] is pure: it reads files but starts nothing. [`run`] drives the
+//! engine. The crate never prints: the caller gets data (a plan, warnings, events).
 //!
 //! ```
 //! use std::collections::BTreeMap;
@@ -49,6 +52,7 @@ pub mod merge;
 pub mod model;
 mod normalize;
 pub mod plan;
+pub mod run;
 mod validate;
 
 pub use error::{Error, Result, Warning};

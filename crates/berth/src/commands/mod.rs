@@ -3,6 +3,9 @@
 // build command
 pub mod build;
 // end of build command
+// compose commands
+pub mod compose;
+// end of compose commands
 pub mod container;
 pub mod image;
 pub mod network;
@@ -71,6 +74,9 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Dns(a) => network::dns_main(&a),
         Command::Proxy(a) => network::proxy_main(&a),
         // end of network commands
+        // compose commands
+        Command::Compose(a) => compose::main(&paths, a),
+        // end of compose commands
         Command::Version => {
             println!("berth version {}", env!("CARGO_PKG_VERSION"));
             println!("OCI runtime spec: 1.2.0 (berth oci, berth-runc)");

@@ -6,6 +6,7 @@
 
 mod build;
 mod common;
+mod compose;
 mod containerd;
 mod containers;
 mod images;
