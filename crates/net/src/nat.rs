@@ -8,6 +8,8 @@
 //! applies, as netfilter runs every table's hooks. Such hosts need an
 //! accept for the bridges there.
 
+use std::path::Path;
+
 use ipnet::Ipv4Net;
 use nftables::stmt::Operator;
 
@@ -51,7 +53,7 @@ pub fn network_tag(id: &str) -> String {
 ///
 /// ```no_run
 /// use berth_net::nat::{add_network, NetworkRules};
-/// add_network(&NetworkRules {
+/// add_network(std::path::Path::new("/run/berth/net"), &NetworkRules {
 ///     id: "1a2b3c4d5e6f".into(),
 ///     bridge: "br-1a2b3c4d5e6f".into(),
 ///     subnet: "172.18.0.0/16".parse().unwrap(),
@@ -59,7 +61,8 @@ pub fn network_tag(id: &str) -> String {
 /// })?;
 /// # Ok::<(), berth_net::Error>(())
 /// ```
-pub fn add_network(net: &NetworkRules) -> Result<()> {
+pub fn add_network(state_dir: &Path, net: &NetworkRules) -> Result<()> {
+    let _table = nft::table_lock(state_dir, false)?;
     let tag = network_tag(&net.id);
     if nft::rule_comments()?.contains(&tag) {
         return Ok(());
@@ -138,13 +141,9 @@ pub fn add_network(net: &NetworkRules) -> Result<()> {
     nft::add_all(batch, &format!("add rules of network {}", net.id))
 }
 
-/// Removes the network's rules and its bridge from the bridges set.
+/// Removes the network's rules and its bridge from the bridges set (one
+/// listing, one transaction).
 pub fn remove_network(id: &str, bridge: &str) -> Result<usize> {
     let tag = network_tag(id);
-    let extra = if nft::bridges_in_set()?.iter().any(|b| b == bridge) {
-        vec![nft::bridge_element(bridge)]
-    } else {
-        Vec::new()
-    };
-    nft::delete_tagged(&|c| c == tag, extra)
+    nft::delete_tagged(&|c| c == tag, Some(bridge))
 }

@@ -129,8 +129,23 @@ impl Root {
     /// Nothing of this root's containers and networks is left on the host.
     fn assert_clean(&self) {
         self.remove_all();
-        let links = Command::new("ip").args(["-o", "link"]).output().unwrap();
-        let links = String::from_utf8_lossy(&links.stdout).into_owned();
+        let veths: Vec<String> = self
+            .ids("container")
+            .iter()
+            .map(|id| format!("veth{}", &id[..9]))
+            .collect();
+        // A stopped container's veth goes with its namespace, which the kernel
+        // destroys in the background: give it a moment.
+        let start = Instant::now();
+        let links = loop {
+            let out = Command::new("ip").args(["-o", "link"]).output().unwrap();
+            let links = String::from_utf8_lossy(&out.stdout).into_owned();
+            if !veths.iter().any(|v| links.contains(v)) || start.elapsed() > Duration::from_secs(5)
+            {
+                break links;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
         let rules = Command::new("nft")
             .args(["list", "ruleset"])
             .output()

@@ -96,3 +96,31 @@ pub fn stop(dir: &Path) -> Result<()> {
         Err(e) => Err(e.into()),
     }
 }
+
+/// The records of the other networks `container` is on, found in the
+/// resolver directories next to `dir` (one per network, see the engine's
+/// layout `<state>/dns/<network>`).
+pub(crate) fn joined_elsewhere(dir: &Path, container: &str) -> Vec<Record> {
+    let Some(parent) = dir.parent() else {
+        return Vec::new();
+    };
+    let Ok(entries) = fs_err::read_dir(parent) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for e in entries.flatten() {
+        let other = e.path();
+        if other == dir || !records_path(&other).exists() {
+            continue;
+        }
+        // Read without the lock: the file is replaced by rename, so it is
+        // whole, and taking the lock would make its directory again while
+        // the engine removes it. A file gone meanwhile just adds nothing.
+        if let Ok(cfg) = state::read_json::<ResolverConfig>(&records_path(&other))
+            && cfg.records.iter().any(|r| r.container == container)
+        {
+            out.extend(cfg.records);
+        }
+    }
+    out
+}

@@ -295,6 +295,7 @@ impl ContainerFlags {
             log_opts: self.log_opt.clone(),
             auto_remove: self.rm,
             detach_keys: self.detach_keys.clone(),
+            healthcheck: None,
         })
     }
 
