@@ -477,9 +477,7 @@ pub(crate) fn delete_tagged(matches: &dyn Fn(&str) -> bool, bridge: Option<&str>
                 any = true;
             }
             NfListObject::Set(set) if set.name == BRIDGES => {
-                let member = |e: &Expression<'_>| {
-                    matches!(e, Expression::String(name) if Some(name.as_ref()) == bridge)
-                };
+                let member = |e: &Expression<'_>| matches!(e, Expression::String(name) if Some(name.as_ref()) == bridge);
                 if let Some(b) = bridge
                     && set.elem.iter().flat_map(|e| e.iter()).any(member)
                 {

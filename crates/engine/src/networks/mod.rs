@@ -141,6 +141,21 @@ impl Engine {
                 hint: format!("{name} is a pre-defined network"),
             });
         }
+        for (flag, v) in [
+            ("--subnet", &o.subnet),
+            ("--gateway", &o.gateway),
+            ("--ip-range", &o.ip_range),
+        ] {
+            if let Some(v) = v
+                && v.contains(':')
+            {
+                return Err(Error::Invalid {
+                    flag,
+                    value: v.clone(),
+                    hint: "IPv6 networks are not supported yet; use an IPv4 subnet".into(),
+                });
+            }
+        }
         let labels = kv("--label", &o.labels)?;
         let options = kv("--opt", &o.options)?;
         let parse = |flag: &'static str, v: &Option<String>| {
