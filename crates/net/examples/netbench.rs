@@ -144,15 +144,12 @@ fn run(made: &Made, iterations: usize) -> Res<()> {
     };
     ipam.create_network("bench", &req, &route::host_routes()?)?;
     bridge::create(&br, gw, 24)?;
-    nat::add_network(
-        &state,
-        &nat::NetworkRules {
-            id: "bench".into(),
-            bridge: br.clone(),
-            subnet,
-            internal: false,
-        },
-    )?;
+    nat::add_network(&nat::NetworkRules {
+        id: "bench".into(),
+        bridge: br.clone(),
+        subnet,
+        internal: false,
+    })?;
 
     // 1. cost of a container's network: netns alone vs address + veth +
     //    routes + one published port, and the matching teardown

@@ -24,7 +24,7 @@
 //! let ipam = ipam::Ipam::new(state);
 //! let net = ipam.create_network("app-net", &ipam::SubnetRequest::default(), &route::host_routes()?)?;
 //! bridge::create("br-app", net.gateway, net.subnet.prefix_len())?;
-//! nat::add_network(state, &nat::NetworkRules {
+//! nat::add_network(&nat::NetworkRules {
 //!     id: "app-net".into(), bridge: "br-app".into(), subnet: net.subnet, internal: false,
 //! })?;
 //! let ip = ipam.allocate("app-net", "c0ffee", None)?;
@@ -111,7 +111,7 @@ pub fn cleanup_stale(state_dir: &Path, live: &Liveness<'_>) -> Result<Cleaned> {
             Ok(n) => cleaned.rules += n,
             Err(e) => errors.push(e),
         }
-        if let Err(e) = nft::remove_table_if_empty(state_dir) {
+        if let Err(e) = nft::remove_table_if_empty() {
             errors.push(e);
         }
     }

@@ -8,8 +8,6 @@
 //! applies, as netfilter runs every table's hooks. Such hosts need an
 //! accept for the bridges there.
 
-use std::path::Path;
-
 use ipnet::Ipv4Net;
 use nftables::stmt::Operator;
 
@@ -53,7 +51,7 @@ pub fn network_tag(id: &str) -> String {
 ///
 /// ```no_run
 /// use berth_net::nat::{add_network, NetworkRules};
-/// add_network(std::path::Path::new("/run/berth/net"), &NetworkRules {
+/// add_network(&NetworkRules {
 ///     id: "1a2b3c4d5e6f".into(),
 ///     bridge: "br-1a2b3c4d5e6f".into(),
 ///     subnet: "172.18.0.0/16".parse().unwrap(),
@@ -61,8 +59,8 @@ pub fn network_tag(id: &str) -> String {
 /// })?;
 /// # Ok::<(), berth_net::Error>(())
 /// ```
-pub fn add_network(state_dir: &Path, net: &NetworkRules) -> Result<()> {
-    let _table = nft::table_lock(state_dir, false)?;
+pub fn add_network(net: &NetworkRules) -> Result<()> {
+    let _table = nft::table_lock(false)?;
     let tag = network_tag(&net.id);
     if nft::rule_comments()?.contains(&tag) {
         return Ok(());

@@ -33,6 +33,8 @@ pub const TABLE: &str = "berth";
 /// Named set of every berth bridge (for isolation between networks).
 pub(crate) const BRIDGES: &str = "bridges";
 const FAMILY: NfFamily = NfFamily::IP;
+/// See [`table_lock`].
+const TABLE_LOCK: &str = "/run/berth/nft-table.lock";
 
 const NFT_HINT: &str = "install the nftables package and make sure the nf_tables module loads; berth falls back to a userspace proxy for published ports";
 
@@ -256,20 +258,23 @@ pub(crate) fn delete_handles(handles: &[RuleHandle], op: &str) -> Result<bool> {
 /// exclusively. nftables has no "delete if empty", and deleting a table
 /// takes all its rules with it, so the check and the deletion must not
 /// interleave with an addition.
-pub(crate) fn table_lock(state_dir: &Path, exclusive: bool) -> Result<state::Lock> {
-    let path = state_dir.join("nft-table.lock");
+///
+/// The table is host-wide, so the lock is too (not under a state directory,
+/// which tests and `BERTH_NET_STATE` move).
+pub(crate) fn table_lock(exclusive: bool) -> Result<state::Lock> {
+    let path = Path::new(TABLE_LOCK);
     if exclusive {
-        state::lock(&path)
+        state::lock(path)
     } else {
-        state::lock_shared(&path)
+        state::lock_shared(path)
     }
 }
 
 /// Deletes berth's table when nothing of berth's is left in it (no rule,
 /// no bridge in the set): the last network or container is gone. Returns
 /// whether it was deleted.
-pub fn remove_table_if_empty(state_dir: &Path) -> Result<bool> {
-    let _lock = table_lock(state_dir, true)?;
+pub fn remove_table_if_empty() -> Result<bool> {
+    let _lock = table_lock(true)?;
     let objects = list()?;
     if objects.is_empty() {
         return Ok(false);

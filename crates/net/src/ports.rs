@@ -345,7 +345,7 @@ pub fn publish(
             new.extend(resolve(spec, &seen, container, container_ip, mode)?);
         }
         if mode == Mode::Nat && !new.is_empty() {
-            let _table = nft::table_lock(state_dir, false)?;
+            let _table = nft::table_lock(false)?;
             let mut batch = Vec::new();
             let tag = container_tag(container);
             for b in &new {

@@ -164,15 +164,12 @@ fn ensure_up(net: &NetworkRecord, key: &str, addrs: &berth_net::ipam::NetworkAdd
     }
     bridge::create(&br, addrs.gateway, addrs.subnet.prefix_len())?;
     if nft_available() {
-        nat::add_network(
-            &net_state_dir(),
-            &nat::NetworkRules {
-                id: key.to_owned(),
-                bridge: br.clone(),
-                subnet: addrs.subnet,
-                internal: net.internal,
-            },
-        )?;
+        nat::add_network(&nat::NetworkRules {
+            id: key.to_owned(),
+            bridge: br.clone(),
+            subnet: addrs.subnet,
+            internal: net.internal,
+        })?;
     }
     if let Some(index) = berth_net::link_index(&br)? {
         berth_net::write_atomic(&marker, index.to_string().as_bytes())?;
@@ -215,7 +212,7 @@ fn down_if_idle(net: &NetworkRecord, key: &str) -> Result<()> {
         if let Err(e) = nat::remove_network(key, &bridge_name(net)) {
             errors.push(e);
         }
-        if let Err(e) = berth_net::nft::remove_table_if_empty(&net_state_dir()) {
+        if let Err(e) = berth_net::nft::remove_table_if_empty() {
             errors.push(e);
         }
     }
