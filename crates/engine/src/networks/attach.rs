@@ -163,13 +163,18 @@ fn ensure_up(net: &NetworkRecord, key: &str, addrs: &berth_net::ipam::NetworkAdd
         return Ok(());
     }
     bridge::create(&br, addrs.gateway, addrs.subnet.prefix_len())?;
-    if nft_available() {
-        nat::add_network(&nat::NetworkRules {
-            id: key.to_owned(),
-            bridge: br.clone(),
-            subnet: addrs.subnet,
-            internal: net.internal,
-        })?;
+    let rules = nat::add_network(&nat::NetworkRules {
+        id: key.to_owned(),
+        bridge: br.clone(),
+        subnet: addrs.subnet,
+        internal: net.internal,
+    });
+    // Without nftables a network works without NAT and isolation (ports go through
+    // the userspace proxy); the check runs only then, as it costs an `nft` process.
+    if let Err(e) = rules
+        && nft_available()
+    {
+        return Err(e.into());
     }
     if let Some(index) = berth_net::link_index(&br)? {
         berth_net::write_atomic(&marker, index.to_string().as_bytes())?;
@@ -454,13 +459,14 @@ impl Engine {
             let specs = ports::specs(&stored.opts, &stored.image)?;
             if !specs.is_empty() {
                 let ip = parse_ip("--ip", &primary.ip_address)?;
-                let bound = berth_net::ports::publish(
-                    &net_state_dir(),
-                    id,
-                    ip,
-                    &specs,
-                    berth_net::ports::Mode::detect(),
-                )?;
+                let publish =
+                    |mode| berth_net::ports::publish(&net_state_dir(), id, ip, &specs, mode);
+                // nftables first; whether it works here is asked only if that failed
+                // (asking costs an `nft` process per container otherwise).
+                let bound = match publish(berth_net::ports::Mode::Nat) {
+                    Err(_) if !nft_available() => publish(berth_net::ports::Mode::Proxy)?,
+                    other => other?,
+                };
                 if bound
                     .iter()
                     .any(|b| b.mode == berth_net::ports::Mode::Proxy)
