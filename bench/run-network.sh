@@ -3,8 +3,8 @@
 #   cargo build --release -p berth && bench/run-network.sh [ROUNDS]
 # 1. `run --rm IMAGE true` on the default bridge network vs `--network none`, for
 #    berth and podman, interleaved; prints medians and the added cost.
-# 2. TCP throughput container -> container over a user network, and host -> a
-#    published port on 127.0.0.1 (nftables DNAT), with busybox nc and dd.
+# 2. TCP throughput container -> container over a user network (by name), and host ->
+#    a published port on 127.0.0.1, with busybox nc and dd, for berth and podman.
 # Traffic stays on this machine (loopback and the bench's own bridge).
 # Needs: podman, runc, nftables, python3 (apt-get install podman runc nftables python3).
 set -euo pipefail
@@ -23,6 +23,8 @@ B() { "$BERTH" --root "$WORK/berth" "$@"; }
 cleanup() {
   B ps -a -q --no-trunc 2>/dev/null | xargs -r -n 50 "$BERTH" --root "$WORK/berth" rm -f >/dev/null 2>&1 || true
   B network prune -f >/dev/null 2>&1 || true
+  podman rm -f -t 0 podman-sink podman-pubsink >/dev/null 2>&1 || true
+  podman network rm -f netbench-pnet >/dev/null 2>&1 || true
   podman rmi -f localhost/berth-netbench:latest >/dev/null 2>&1 || true
   grep -o "$WORK[^ ]*" /proc/self/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
   rm -rf "$WORK"
@@ -58,17 +60,32 @@ row berth
 if [ "$PODMAN_NET" = 1 ]; then row podman; else echo "podman: its default network does not work here (netavark/aardvark missing?)"; fi
 
 echo "TCP throughput, $MB MiB of zeros through busybox nc..."
-B network create --subnet 10.231.200.0/24 netbench-net >/dev/null
-B run -d --name sink --network netbench-net netbench sh -c 'while true; do nc -l -p 5001 >/dev/null; done' >/dev/null
-B run -d --name pubsink -p 127.0.0.1:18299:5001 netbench sh -c 'while true; do nc -l -p 5001 >/dev/null; done' >/dev/null
-sleep 0.5
 mbps() { awk -v mb="$MB" -v ns="$1" 'BEGIN { printf "%.0f MiB/s", mb / (ns / 1e9) }'; }
-t0=$(now); B run --rm --network netbench-net netbench sh -c "dd if=/dev/zero bs=1048576 count=$MB 2>/dev/null | nc sink 5001" >/dev/null; t1=$(now)
-echo "container -> container (user network, incl. container start): $(mbps $(( t1 - t0 )))"
 # The host side sends with python3: the host's busybox nc stops early on a pipe.
-t0=$(now)
-python3 -c "import socket,sys; s=socket.create_connection(('127.0.0.1',18299)); b=bytes(1<<20)
+host_send() {
+  python3 -c "import socket,sys,time
+s=socket.create_connection(('127.0.0.1',$1)); b=bytes(1<<20); t=time.monotonic()
 for _ in range($MB): s.sendall(b)
-s.shutdown(socket.SHUT_WR); s.recv(1)"
-t1=$(now)
-echo "host 127.0.0.1 -> published port (nftables DNAT):              $(mbps $(( t1 - t0 )))"
+s.shutdown(socket.SHUT_WR); s.recv(1); print(int((time.monotonic()-t)*1e9))"
+}
+# throughput NAME RUN_PREFIX... : a sink on a user network and one behind a published
+# port, then a sender container by name, then the host through the published port.
+throughput() {
+  local who=$1 net=$2 subnet=$3 port=$4 img=$5; shift 5
+  "$@" network create --subnet "$subnet" "$net" >/dev/null
+  "$@" run -d --name "$who-sink" --network "$net" "$img" sh -c 'while true; do nc -l -p 5001 >/dev/null; done' >/dev/null
+  "$@" run -d --name "$who-pubsink" -p "127.0.0.1:$port:5001" "$img" sh -c 'while true; do nc -l -p 5001 >/dev/null; done' >/dev/null
+  sleep 1
+  # dd's own figure leaves the sender's start out (it ends when the last block is in
+  # the pipe, 64 KiB before the end).
+  local rate
+  rate=$("$@" run --rm --network "$net" "$img" sh -c "dd if=/dev/zero bs=1048576 count=$MB 2>/tmp/dd | nc $who-sink 5001; tail -n1 /tmp/dd" | sed 's/.*, //')
+  printf "%-7s container -> container (user network, by name):  %s\n" "$who" "$rate"
+  printf "%-7s host 127.0.0.1 -> published port:              %s\n" "$who" "$(mbps "$(host_send "$port")")"
+}
+throughput berth netbench-net 10.231.200.0/24 18299 netbench B
+# podman with the same runtime and limits as above for run, plain otherwise.
+PN() { if [ "$1" = run ]; then shift; podman run --runtime "${PODMAN_RUNTIME:-runc}" --ulimit nofile=1024:1024 --ulimit nproc=4096:4096 "$@"; else podman "$@"; fi; }
+if [ "$PODMAN_NET" = 1 ]; then
+  throughput podman netbench-pnet 10.231.201.0/24 18298 localhost/berth-netbench:latest PN
+fi

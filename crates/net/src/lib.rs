@@ -57,7 +57,7 @@ pub mod sysctl;
 use std::path::Path;
 
 pub use error::{Error, Result};
-pub use nl::link_exists;
+pub use nl::{link_exists, link_index};
 pub use state::write_atomic;
 
 /// Tells [`cleanup_stale`] what still exists.
@@ -81,8 +81,8 @@ pub struct Cleaned {
 
 /// Removes what berth added for containers and networks that no longer exist
 /// (after a crash or a `kill -9`): their nftables rules, published-port
-/// records and IP addresses. It goes on after an error and reports all of
-/// them.
+/// records and IP addresses; berth's table too once nothing is left in it.
+/// It goes on after an error and reports all of them.
 pub fn cleanup_stale(state_dir: &Path, live: &Liveness<'_>) -> Result<Cleaned> {
     let mut cleaned = Cleaned::default();
     let mut errors = Vec::new();
@@ -107,9 +107,12 @@ pub fn cleanup_stale(state_dir: &Path, live: &Liveness<'_>) -> Result<Cleaned> {
                 false
             }
         };
-        match nft::delete_tagged(&stale, Vec::new()) {
+        match nft::delete_tagged(&stale, None) {
             Ok(n) => cleaned.rules += n,
             Err(e) => errors.push(e),
+        }
+        if let Err(e) = nft::remove_table_if_empty() {
+            errors.push(e);
         }
     }
     match ipam::Ipam::new(state_dir).release_stale(live.container) {

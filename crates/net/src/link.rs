@@ -68,7 +68,21 @@ pub fn attach(ep: &Endpoint) -> Result<()> {
         let veth = LinkVeth::new(&ep.host_ifname, &ep.ifname)
             .set_info_data(InfoData::Veth(InfoVeth::Peer(peer)))
             .build();
-        if let Err(e) = h.link().add(veth).execute().await {
+        let mut added = h.link().add(veth.clone()).execute().await;
+        if let Err(e) = &added
+            && nl::errno(e) == Some(libc::EEXIST)
+            && let Some(old) = nl::link_by_name(&h, &ep.host_ifname).await?
+        {
+            // The same container's previous veth, still on its way out with a
+            // namespace the kernel destroys in the background (see `detach`).
+            match h.link().del(old.header.index).execute().await {
+                Ok(()) => {}
+                Err(e) if nl::errno(&e) == Some(libc::ENODEV) => {}
+                Err(e) => return Err(nl::err(format!("delete old veth {}", ep.host_ifname))(e)),
+            }
+            added = h.link().add(veth).execute().await;
+        }
+        if let Err(e) = added {
             return Err(match nl::errno(&e) {
                 Some(libc::EOPNOTSUPP) => Error::Unsupported {
                     feature: "veth",
@@ -135,8 +149,9 @@ pub fn attach(ep: &Endpoint) -> Result<()> {
 ///
 /// Deleting a veth waits for an RCU grace period in the kernel (~20 ms
 /// here); when the container's namespace is being destroyed anyway, the
-/// engine can skip this call and let the kernel remove the pair in the
-/// background.
+/// engine skips this call and lets the kernel remove the pair in the
+/// background ([`attach`] copes with a pair of the same name still on its
+/// way out).
 pub fn detach(host_ifname: &str) -> Result<()> {
     nl::run(|h| async move {
         match nl::link_by_name(&h, host_ifname).await? {

@@ -60,6 +60,7 @@ pub fn network_tag(id: &str) -> String {
 /// # Ok::<(), berth_net::Error>(())
 /// ```
 pub fn add_network(net: &NetworkRules) -> Result<()> {
+    let _table = nft::table_lock(false)?;
     let tag = network_tag(&net.id);
     if nft::rule_comments()?.contains(&tag) {
         return Ok(());
@@ -138,13 +139,9 @@ pub fn add_network(net: &NetworkRules) -> Result<()> {
     nft::add_all(batch, &format!("add rules of network {}", net.id))
 }
 
-/// Removes the network's rules and its bridge from the bridges set.
+/// Removes the network's rules and its bridge from the bridges set (one
+/// listing, one transaction).
 pub fn remove_network(id: &str, bridge: &str) -> Result<usize> {
     let tag = network_tag(id);
-    let extra = if nft::bridges_in_set()?.iter().any(|b| b == bridge) {
-        vec![nft::bridge_element(bridge)]
-    } else {
-        Vec::new()
-    };
-    nft::delete_tagged(&|c| c == tag, extra)
+    nft::delete_tagged(&|c| c == tag, Some(bridge))
 }

@@ -7,6 +7,7 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 use std::io::Write;
 use std::net::Ipv4Addr;
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use ipnet::Ipv4Net;
@@ -22,13 +23,18 @@ use nftables::schema::{
 use nftables::stmt::{Match, Operator, Statement};
 use nftables::types::{NfChainPolicy, NfChainType, NfFamily, NfHook};
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::{Error, Result};
+use crate::state;
 
 /// The table holding every rule berth adds.
 pub const TABLE: &str = "berth";
 /// Named set of every berth bridge (for isolation between networks).
 pub(crate) const BRIDGES: &str = "bridges";
 const FAMILY: NfFamily = NfFamily::IP;
+/// See [`table_lock`].
+const TABLE_LOCK: &str = "/run/berth/nft-table.lock";
 
 const NFT_HINT: &str = "install the nftables package and make sure the nf_tables module loads; berth falls back to a userspace proxy for published ports";
 
@@ -105,12 +111,23 @@ fn skeleton(batch: &mut Batch<'static>) {
 /// lets nft's stderr through to the caller's terminal: a library must not
 /// print, and the message belongs in the error.
 pub(crate) fn apply(batch: Batch<'static>, op: &str) -> Result<()> {
+    run_nft(batch, op, false).map(|_| ())
+}
+
+/// Runs `nft -j -f -` (with `-e -a` when `echo`: nft then prints the objects it
+/// added, with their handles) and returns its standard output.
+fn run_nft(batch: Batch<'static>, op: &str, echo: bool) -> Result<Vec<u8>> {
     let payload = serde_json::to_vec(&batch.to_nftables()).map_err(|e| Error::Nft {
         op: op.to_string(),
         detail: format!("serialising the ruleset: {e}"),
     })?;
+    let args: &[&str] = if echo {
+        &["-j", "-e", "-a", "-f", "-"]
+    } else {
+        &["-j", "-f", "-"]
+    };
     let spawned = Command::new("nft")
-        .args(["-j", "-f", "-"])
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -134,7 +151,7 @@ pub(crate) fn apply(batch: Batch<'static>, op: &str) -> Result<()> {
         detail: format!("waiting for nft: {e}"),
     })?;
     if out.status.success() {
-        return Ok(());
+        return Ok(out.stdout);
     }
     let stderr = String::from_utf8_lossy(&out.stderr);
     Err(Error::Nft {
@@ -147,22 +164,136 @@ pub(crate) fn apply(batch: Batch<'static>, op: &str) -> Result<()> {
 /// when it is missing: the first try goes without it (each object nft has
 /// to process costs time in every container start), and if nft answers that
 /// the table, chain or set does not exist, the retry includes it.
+///
+/// The caller holds [`table_lock`] shared, so the table cannot vanish
+/// between the two tries (see [`remove_table_if_empty`]).
 pub(crate) fn add_all(objects: Vec<NfListObject<'static>>, op: &str) -> Result<()> {
+    add_objects(objects, op, false).map(|_| ())
+}
+
+/// [`add_all`] that returns the handles nft gave the added rules, in order,
+/// so they can be deleted later without listing the table first.
+pub(crate) fn add_all_echo(
+    objects: Vec<NfListObject<'static>>,
+    op: &str,
+) -> Result<Vec<RuleHandle>> {
+    let out = add_objects(objects, op, true)?;
+    let parsed: serde_json::Value = serde_json::from_slice(&out).map_err(|e| Error::Nft {
+        op: op.to_string(),
+        detail: format!("reading what nft echoed: {e}"),
+    })?;
+    let handles = parsed["nftables"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| {
+                    let r = &i["add"]["rule"];
+                    Some(RuleHandle {
+                        chain: r["chain"].as_str()?.to_string(),
+                        handle: u32::try_from(r["handle"].as_u64()?).ok()?,
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(handles)
+}
+
+fn add_objects(objects: Vec<NfListObject<'static>>, op: &str, echo: bool) -> Result<Vec<u8>> {
     let mut batch = Batch::new();
     for o in objects.iter().cloned() {
         batch.add(o);
     }
-    match apply(batch, op) {
+    match run_nft(batch, op, echo) {
         Err(Error::Nft { detail, .. }) if detail.contains("No such file or directory") => {
             let mut batch = Batch::new();
             skeleton(&mut batch);
             for o in objects {
                 batch.add(o);
             }
-            apply(batch, op)
+            run_nft(batch, op, echo)
         }
         other => other,
     }
+}
+
+/// A rule berth added, as nft identifies it: its chain and handle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleHandle {
+    /// The chain in berth's table.
+    pub chain: String,
+    /// nft's handle of the rule (unique within the table).
+    pub handle: u32,
+}
+
+/// Deletes the rules `handles` in one transaction; `Ok(false)` if nft
+/// refused (a rule is gone already, e.g. after `nft flush ruleset`): then
+/// nothing was deleted and the caller falls back to [`delete_tagged`].
+pub(crate) fn delete_handles(handles: &[RuleHandle], op: &str) -> Result<bool> {
+    if handles.is_empty() {
+        return Ok(true);
+    }
+    let mut batch = Batch::new();
+    for h in handles {
+        batch.delete(NfListObject::Rule(Rule {
+            family: FAMILY,
+            table: TABLE.into(),
+            chain: h.chain.clone().into(),
+            expr: Cow::Owned(Vec::new()),
+            handle: Some(h.handle),
+            index: None,
+            comment: None,
+        }));
+    }
+    match apply(batch, op) {
+        Ok(()) => Ok(true),
+        Err(Error::Nft { .. }) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// The lock that keeps berth's table from being deleted while another
+/// process adds to it: adders hold it shared, [`remove_table_if_empty`]
+/// exclusively. nftables has no "delete if empty", and deleting a table
+/// takes all its rules with it, so the check and the deletion must not
+/// interleave with an addition.
+///
+/// The table is host-wide, so the lock is too (not under a state directory,
+/// which tests and `BERTH_NET_STATE` move).
+pub(crate) fn table_lock(exclusive: bool) -> Result<state::Lock> {
+    let path = Path::new(TABLE_LOCK);
+    if exclusive {
+        state::lock(path)
+    } else {
+        state::lock_shared(path)
+    }
+}
+
+/// Deletes berth's table when nothing of berth's is left in it (no rule,
+/// no bridge in the set): the last network or container is gone. Returns
+/// whether it was deleted.
+pub fn remove_table_if_empty() -> Result<bool> {
+    let _lock = table_lock(true)?;
+    let objects = list()?;
+    if objects.is_empty() {
+        return Ok(false);
+    }
+    let in_use = objects.iter().any(|o| match o {
+        NfListObject::Rule(_) => true,
+        NfListObject::Set(set) => set.elem.as_ref().is_some_and(|e| !e.is_empty()),
+        _ => false,
+    });
+    if in_use {
+        return Ok(false);
+    }
+    let mut batch = Batch::new();
+    batch.delete(NfListObject::Table(Table {
+        family: FAMILY,
+        name: TABLE.into(),
+        handle: None,
+    }));
+    apply(batch, "delete the empty table ip berth").map(|()| true)
 }
 
 /// A rule in one of berth's chains.
@@ -329,49 +460,38 @@ pub fn rule_comments() -> Result<Vec<String>> {
         .collect())
 }
 
-/// The members of the bridges set.
-pub(crate) fn bridges_in_set() -> Result<Vec<String>> {
-    let mut out = Vec::new();
-    for o in list()? {
-        if let NfListObject::Set(set) = o
-            && set.name == BRIDGES
-        {
-            for e in set.elem.iter().flat_map(|e| e.iter()) {
-                if let Expression::String(name) = e {
-                    out.push(name.to_string());
-                }
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// Deletes, in one transaction, every rule whose comment `matches`; `extra`
-/// deletions (set elements) join the same transaction. Returns how many
-/// rules went.
-pub(crate) fn delete_tagged(
-    matches: &dyn Fn(&str) -> bool,
-    extra: Vec<NfListObject<'static>>,
-) -> Result<usize> {
+/// Deletes, in one transaction, every rule whose comment `matches`, and
+/// `bridge` from the bridges set if it is there. Returns how many rules
+/// went.
+pub(crate) fn delete_tagged(matches: &dyn Fn(&str) -> bool, bridge: Option<&str>) -> Result<usize> {
     let mut batch = Batch::new();
     let mut n = 0;
+    let mut any = false;
     for o in list()? {
-        if let NfListObject::Rule(r) = o
-            && r.comment.as_deref().is_some_and(matches)
-            && r.handle.is_some()
-        {
-            batch.delete(NfListObject::Rule(Rule {
-                expr: Cow::Owned(Vec::new()),
-                index: None,
-                comment: None,
-                ..r
-            }));
-            n += 1;
+        match o {
+            NfListObject::Rule(r)
+                if r.comment.as_deref().is_some_and(matches) && r.handle.is_some() =>
+            {
+                batch.delete(NfListObject::Rule(Rule {
+                    expr: Cow::Owned(Vec::new()),
+                    index: None,
+                    comment: None,
+                    ..r
+                }));
+                n += 1;
+                any = true;
+            }
+            NfListObject::Set(set) if set.name == BRIDGES => {
+                let member = |e: &Expression<'_>| matches!(e, Expression::String(name) if Some(name.as_ref()) == bridge);
+                if let Some(b) = bridge
+                    && set.elem.iter().flat_map(|e| e.iter()).any(member)
+                {
+                    batch.delete(bridge_element(b));
+                    any = true;
+                }
+            }
+            _ => {}
         }
-    }
-    let any = n > 0 || !extra.is_empty();
-    for e in extra {
-        batch.delete(e);
     }
     if any {
         apply(batch, "delete berth rules")?;

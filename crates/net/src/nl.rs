@@ -97,3 +97,8 @@ pub(crate) async fn links(handle: &Handle) -> Result<Vec<(u32, String)>> {
 pub fn link_exists(name: &str) -> Result<bool> {
     run(|h| async move { Ok(link_by_name(&h, name).await?.is_some()) })
 }
+
+/// The index of link `name` in the current namespace, if it exists.
+pub fn link_index(name: &str) -> Result<Option<u32>> {
+    run(|h| async move { Ok(link_by_name(&h, name).await?.map(|l| l.header.index)) })
+}

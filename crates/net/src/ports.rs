@@ -90,6 +90,10 @@ pub struct PortBinding {
     pub container_port: u16,
     /// How it is carried.
     pub mode: Mode,
+    /// Its DNAT rules (Mode::Nat), so unpublishing needs no listing of the
+    /// table.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<nft::RuleHandle>,
 }
 
 /// The comment that tags the rules of container `id`.
@@ -260,6 +264,7 @@ fn resolve(
             container_ip: ip,
             container_port,
             mode,
+            rules: Vec::new(),
         });
     };
     match spec.host_ports {
@@ -340,6 +345,7 @@ pub fn publish(
             new.extend(resolve(spec, &seen, container, container_ip, mode)?);
         }
         if mode == Mode::Nat && !new.is_empty() {
+            let _table = nft::table_lock(false)?;
             let mut batch = Vec::new();
             let tag = container_tag(container);
             for b in &new {
@@ -357,7 +363,12 @@ pub fn publish(
                     batch.push(nft::rule(chain, expr, tag.clone()));
                 }
             }
-            nft::add_all(batch, &format!("publish ports of container {container}"))?;
+            let handles =
+                nft::add_all_echo(batch, &format!("publish ports of container {container}"))?;
+            // Two rules per binding, in the order they were sent.
+            for (b, pair) in new.iter_mut().zip(handles.chunks(2)) {
+                b.rules = pair.to_vec();
+            }
         }
         all.extend(new.iter().cloned());
         Ok(new)
@@ -368,13 +379,23 @@ pub fn publish(
 pub fn unpublish(state_dir: &Path, container: &str) -> Result<()> {
     state::update(&state_path(state_dir), |all: &mut Vec<PortBinding>| {
         let tag = container_tag(container);
-        // Only NAT bindings have rules; rules whose record was lost in a
-        // crash are found by their tag in `cleanup_stale`.
-        if all
+        let mine: Vec<&PortBinding> = all
             .iter()
-            .any(|b| b.container == container && b.mode == Mode::Nat)
-        {
-            nft::delete_tagged(&|c| c == tag, Vec::new())?;
+            .filter(|b| b.container == container && b.mode == Mode::Nat)
+            .collect();
+        // Only NAT bindings have rules. Their handles delete them in one
+        // nft call; records without handles (older berth) or a table changed
+        // behind berth's back fall back to finding the rules by their tag.
+        // Rules whose record was lost in a crash are found by their tag in
+        // `cleanup_stale`.
+        if !mine.is_empty() {
+            let handles: Vec<nft::RuleHandle> =
+                mine.iter().flat_map(|b| b.rules.iter().cloned()).collect();
+            let complete = mine.iter().all(|b| b.rules.len() == 2);
+            let op = format!("unpublish ports of container {container}");
+            if !(complete && nft::delete_handles(&handles, &op)?) {
+                nft::delete_tagged(&|c| c == tag, None)?;
+            }
         }
         all.retain(|b| b.container != container);
         Ok(())

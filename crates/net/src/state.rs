@@ -22,6 +22,16 @@ pub(crate) struct Lock {
 /// Every call opens the file anew, so two threads of one process exclude each
 /// other as well as two processes do (flock locks belong to the open file).
 pub(crate) fn lock(path: &Path) -> Result<Lock> {
+    lock_as(path, FlockArg::LockExclusive)
+}
+
+/// Takes `path` as a shared lock: many holders at once, none while someone
+/// holds it exclusively.
+pub(crate) fn lock_shared(path: &Path) -> Result<Lock> {
+    lock_as(path, FlockArg::LockShared)
+}
+
+fn lock_as(path: &Path, how: FlockArg) -> Result<Lock> {
     if let Some(dir) = path.parent() {
         fs_err::create_dir_all(dir)?;
     }
@@ -32,7 +42,7 @@ pub(crate) fn lock(path: &Path) -> Result<Lock> {
         .write(true)
         .open(path)?
         .into_file();
-    let held = Flock::lock(file, FlockArg::LockExclusive)
+    let held = Flock::lock(file, how)
         .map_err(|(_, e)| Error::sys(format!("flock {}", path.display()), e))?;
     Ok(Lock { _held: held })
 }

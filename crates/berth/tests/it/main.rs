@@ -11,6 +11,7 @@ mod containerd;
 mod containers;
 mod images;
 mod networks;
+mod networks_life;
 mod oci;
 mod oci_conformance;
 mod oci_limits;

@@ -24,12 +24,12 @@ const BUSYBOX: &str = "/work/shared/images/busybox-1.38.0/glibc/rootfs.tar.gz";
 
 /// A berth root with a busybox image (`bb`, EXPOSE 80 and 53/udp); removes its
 /// containers and networks on drop, then checks nothing of them stays in the kernel.
-struct Root {
+pub(crate) struct Root {
     dir: tempfile::TempDir,
     _serial: std::sync::MutexGuard<'static, ()>,
 }
 
-fn text(o: &Output) -> String {
+pub(crate) fn text(o: &Output) -> String {
     format!(
         "status {:?}\nstdout:\n{}\nstderr:\n{}",
         o.status.code(),
@@ -39,7 +39,7 @@ fn text(o: &Output) -> String {
 }
 
 impl Root {
-    fn new() -> Option<Root> {
+    pub(crate) fn new() -> Option<Root> {
         if skip_unless_root() {
             return None;
         }
@@ -77,24 +77,24 @@ impl Root {
         Some(r)
     }
 
-    fn cmd(&self, args: &[&str]) -> Command {
+    pub(crate) fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(berth_bin());
         c.arg("--root").arg(self.dir.path()).args(args);
         c.stdin(Stdio::null());
         c
     }
 
-    fn run(&self, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
         self.cmd(args).output().unwrap()
     }
 
-    fn ok(&self, args: &[&str]) -> String {
+    pub(crate) fn ok(&self, args: &[&str]) -> String {
         let o = self.run(args);
         assert!(o.status.success(), "berth {args:?} failed: {}", text(&o));
         String::from_utf8_lossy(&o.stdout).trim().to_owned()
     }
 
-    fn fails(&self, args: &[&str]) -> String {
+    pub(crate) fn fails(&self, args: &[&str]) -> String {
         let o = self.run(args);
         assert!(
             !o.status.success(),
@@ -105,7 +105,7 @@ impl Root {
     }
 
     /// Ids of every container and network this root ever made (from its event log).
-    fn ids(&self, kind: &str) -> Vec<String> {
+    pub(crate) fn ids(&self, kind: &str) -> Vec<String> {
         let log = fs_err::read_to_string(self.dir.path().join("events.log")).unwrap_or_default();
         let mut ids: Vec<String> = log
             .lines()
@@ -118,7 +118,7 @@ impl Root {
         ids
     }
 
-    fn remove_all(&self) {
+    pub(crate) fn remove_all(&self) {
         let ps = self.run(&["ps", "-aq", "--no-trunc"]);
         for id in String::from_utf8_lossy(&ps.stdout).split_whitespace() {
             let _ = self.run(&["rm", "-f", id]);
@@ -127,10 +127,25 @@ impl Root {
     }
 
     /// Nothing of this root's containers and networks is left on the host.
-    fn assert_clean(&self) {
+    pub(crate) fn assert_clean(&self) {
         self.remove_all();
-        let links = Command::new("ip").args(["-o", "link"]).output().unwrap();
-        let links = String::from_utf8_lossy(&links.stdout).into_owned();
+        let veths: Vec<String> = self
+            .ids("container")
+            .iter()
+            .map(|id| format!("veth{}", &id[..9]))
+            .collect();
+        // A stopped container's veth goes with its namespace, which the kernel
+        // destroys in the background: give it a moment.
+        let start = Instant::now();
+        let links = loop {
+            let out = Command::new("ip").args(["-o", "link"]).output().unwrap();
+            let links = String::from_utf8_lossy(&out.stdout).into_owned();
+            if !veths.iter().any(|v| links.contains(v)) || start.elapsed() > Duration::from_secs(5)
+            {
+                break links;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
         let rules = Command::new("nft")
             .args(["list", "ruleset"])
             .output()
@@ -196,7 +211,7 @@ fn no_process_mentions(needle: &str) -> bool {
 }
 
 /// Reads what a TCP server at `addr` sends, retrying while it starts.
-fn tcp_read(addr: &str) -> String {
+pub(crate) fn tcp_read(addr: &str) -> String {
     let start = Instant::now();
     loop {
         if let Ok(mut s) =
@@ -217,7 +232,7 @@ fn tcp_read(addr: &str) -> String {
 }
 
 /// A TCP server in a container that answers every connection with `word`.
-fn echo_server(word: &str) -> String {
+pub(crate) fn echo_server(word: &str) -> String {
     format!("while true; do echo {word} | nc -l -p 80; done")
 }
 
@@ -317,16 +332,35 @@ fn containers_on_a_user_network_reach_each_other_by_name_and_alias() {
         "60",
     ]);
     r.ok(&["network", "connect", "--alias", "lately", "front", "late"]);
-    // (Names resolve through the container's first network's resolver, so the
-    // newly joined network is reached by address here.)
+    // Its resolver (the first network's) now answers the joined network's names
+    // too, and the joined network's containers find it by name and alias.
     let out = r.ok(&[
         "exec",
         "late",
         "sh",
         "-c",
-        &format!("nc {ip} 80; ip addr show eth1"),
+        &format!("nc {ip} 80; nc srv 80; nc web 80; ip addr show eth1"),
     ]);
-    assert!(out.contains("hello") && out.contains("10.231.1."), "{out}");
+    assert_eq!(out.matches("hello").count(), 3, "{out}");
+    assert!(out.contains("10.231.1."), "{out}");
+    let lookup = |ctr: &str, name: &str| {
+        let o = r.run(&["exec", ctr, "nslookup", name]);
+        (o.status.success(), text(&o))
+    };
+    let late_ip = r.ok(&[
+        "inspect",
+        "-f",
+        "{{.NetworkSettings.Networks.front.IPAddress}}",
+        "late",
+    ]);
+    assert!(late_ip.starts_with("10.231.1."), "{late_ip}");
+    for name in ["late", "lately"] {
+        let (found, out) = lookup("srv", name);
+        assert!(
+            found && out.contains(&late_ip),
+            "srv must find {name}: {out}"
+        );
+    }
     let doc: serde_json::Value =
         serde_json::from_str(&r.ok(&["network", "inspect", "front"])).unwrap();
     let n = &doc[0];
@@ -345,6 +379,15 @@ fn containers_on_a_user_network_reach_each_other_by_name_and_alias() {
     r.ok(&["network", "disconnect", "front", "late"]);
     let out = r.run(&["exec", "late", "ip", "link", "show", "eth1"]);
     assert!(!out.status.success(), "eth1 should be gone: {}", text(&out));
+    // Its names leave front's resolver, and front's names leave its view.
+    for name in ["late", "lately"] {
+        let (found, out) = lookup("srv", name);
+        assert!(!found, "{name} must be gone from front's resolver: {out}");
+    }
+    let (found, out) = lookup("late", "srv");
+    assert!(!found, "late must no longer find srv: {out}");
+    let hosts = r.ok(&["exec", "late", "cat", "/etc/hosts"]);
+    assert!(!hosts.contains("10.231.1."), "{hosts}");
     r.assert_clean();
 }
 
@@ -473,6 +516,13 @@ fn bad_input_is_refused_and_leaves_nothing() {
     assert!(err.contains("overlaps 10.231.3.0/24"), "{err}");
     let err = r.fails(&["network", "create", "--subnet", "10.231.4.1/24", "two"]);
     assert!(err.contains("host bits"), "{err}");
+    for args in [
+        &["network", "create", "--ipv6", "--subnet", "fd00::/64", "v6"][..],
+        &["network", "create", "--subnet", "fd00::/64", "v6"][..],
+    ] {
+        let err = r.fails(args);
+        assert!(err.contains("IPv6 networks are not supported yet"), "{err}");
+    }
     r.ok(&[
         "run",
         "-d",

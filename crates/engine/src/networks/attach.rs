@@ -124,8 +124,8 @@ fn nft_available() -> bool {
     *AVAILABLE.get_or_init(|| berth_net::nft::available().is_ok())
 }
 
-/// Takes the lock that serialises bringing network `key` up and down across
-/// berth processes (its first container makes the bridge, its last removes it).
+/// Takes the lock that serialises bringing network `key` up and down, and its
+/// containers' addresses and DNS records, across berth processes.
 fn lock(key: &str) -> Result<nix::fcntl::Flock<std::fs::File>> {
     let dir = net_state_dir().join("locks");
     fs_err::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
@@ -143,8 +143,62 @@ fn lock(key: &str) -> Result<nix::fcntl::Flock<std::fs::File>> {
     })
 }
 
-/// Removes a network's bridge, rules and resolver if no address is handed out on it.
-/// Call with the network's lock held (or when nothing else can use it).
+/// The marker saying network `key`'s bridge and rules are in place: it holds the
+/// bridge's interface index, so a bridge deleted (or replaced) behind berth's back is
+/// noticed and made again.
+fn up_marker(key: &str) -> PathBuf {
+    net_state_dir().join("up").join(key)
+}
+
+/// Makes sure network `key` has its bridge and nftables rules. They stay while the
+/// network exists (as Docker's do), so a container pays only for its own veth: the
+/// check is one netlink lookup. Call with the network's lock held.
+fn ensure_up(net: &NetworkRecord, key: &str, addrs: &berth_net::ipam::NetworkAddrs) -> Result<()> {
+    let br = bridge_name(net);
+    let marker = up_marker(key);
+    let recorded = fs_err::read_to_string(&marker)
+        .ok()
+        .and_then(|s| s.trim().parse::<u32>().ok());
+    if recorded.is_some() && berth_net::link_index(&br)? == recorded {
+        return Ok(());
+    }
+    bridge::create(&br, addrs.gateway, addrs.subnet.prefix_len())?;
+    let rules = nat::add_network(&nat::NetworkRules {
+        id: key.to_owned(),
+        bridge: br.clone(),
+        subnet: addrs.subnet,
+        internal: net.internal,
+    });
+    // Without nftables a network works without NAT and isolation (ports go through
+    // the userspace proxy); the check runs only then, as it costs an `nft` process.
+    if let Err(e) = rules
+        && nft_available()
+    {
+        return Err(e.into());
+    }
+    if let Some(index) = berth_net::link_index(&br)? {
+        berth_net::write_atomic(&marker, index.to_string().as_bytes())?;
+    }
+    Ok(())
+}
+
+/// Stops the resolver of network `key` once no container has a record on it.
+/// Call with the network's lock held.
+fn resolver_down_if_idle(key: &str) -> Result<()> {
+    let rdir = resolver::dir(key);
+    let records = dns::records_path(&rdir);
+    if !records.exists() {
+        return Ok(());
+    }
+    if dns::load(&rdir)?.records.is_empty() {
+        resolver::stop(&rdir)?;
+    }
+    Ok(())
+}
+
+/// Removes a network's bridge, rules and resolver if no address is handed out on it,
+/// and berth's nftables table if nothing else is left in it. Call with the network's
+/// lock held (or when nothing else can use it).
 fn down_if_idle(net: &NetworkRecord, key: &str) -> Result<()> {
     let ipam = Ipam::new(&net_state_dir());
     match ipam.allocations(key) {
@@ -153,10 +207,19 @@ fn down_if_idle(net: &NetworkRecord, key: &str) -> Result<()> {
         Err(e) => return Err(e.into()),
     }
     let mut errors = Vec::new();
-    if nft_available()
-        && let Err(e) = nat::remove_network(key, &bridge_name(net))
+    let marker = up_marker(key);
+    if let Err(e) = fs_err::remove_file(&marker)
+        && e.kind() != std::io::ErrorKind::NotFound
     {
-        errors.push(e);
+        errors.push(berth_net::Error::Io(e));
+    }
+    if nft_available() {
+        if let Err(e) = nat::remove_network(key, &bridge_name(net)) {
+            errors.push(e);
+        }
+        if let Err(e) = berth_net::nft::remove_table_if_empty() {
+            errors.push(e);
+        }
     }
     if let Err(e) = bridge::delete(&bridge_name(net)) {
         errors.push(e);
@@ -168,7 +231,7 @@ fn down_if_idle(net: &NetworkRecord, key: &str) -> Result<()> {
     }
 }
 
-/// [`down_if_idle`] under the network's lock (for `network rm`).
+/// [`down_if_idle`] under the network's lock (for `network rm` and `prune`).
 pub(super) fn network_down_if_idle(net: &NetworkRecord, key: &str) -> Result<()> {
     let _l = lock(key)?;
     down_if_idle(net, key)
@@ -314,6 +377,17 @@ impl Engine {
         Ok(())
     }
 
+    /// Containers started with `--network container:<id>` mark themselves here.
+    fn netns_users(&self, id: &str) -> PathBuf {
+        self.paths().run.join("netns-users").join(id)
+    }
+
+    /// Whether container `id`'s namespace dies once it is unpinned: no container
+    /// shares it (a crashed sharer's mark errs on the safe side).
+    fn netns_dies_with(&self, id: &str) -> bool {
+        fs_err::read_dir(self.netns_users(id)).map_or(true, |mut d| d.next().is_none())
+    }
+
     /// Gives a container about to start its network: for `container:NAME` the other
     /// container's namespace; for networks a pinned namespace with one veth per
     /// network, addresses, the default route, published ports, DNS records and
@@ -337,6 +411,13 @@ impl Engine {
                         hint: "\nhint: start that container first".into(),
                     });
                 };
+                // Marks the namespace as shared: its owner's teardown must then delete
+                // its veths itself (see `network_down`).
+                let mark = self.netns_users(&o.id).join(id);
+                if let Some(parent) = mark.parent() {
+                    fs_err::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+                }
+                fs_err::write(&mark, b"").map_err(|e| Error::io(&mark, e))?;
                 return set_netns_path(dir, Some(&PathBuf::from(format!("/proc/{pid}/ns/net"))));
             }
             Mode::Network(_) => {}
@@ -378,13 +459,14 @@ impl Engine {
             let specs = ports::specs(&stored.opts, &stored.image)?;
             if !specs.is_empty() {
                 let ip = parse_ip("--ip", &primary.ip_address)?;
-                let bound = berth_net::ports::publish(
-                    &net_state_dir(),
-                    id,
-                    ip,
-                    &specs,
-                    berth_net::ports::Mode::detect(),
-                )?;
+                let publish =
+                    |mode| berth_net::ports::publish(&net_state_dir(), id, ip, &specs, mode);
+                // nftables first; whether it works here is asked only if that failed
+                // (asking costs an `nft` process per container otherwise).
+                let bound = match publish(berth_net::ports::Mode::Nat) {
+                    Err(_) if !nft_available() => publish(berth_net::ports::Mode::Proxy)?,
+                    other => other?,
+                };
                 if bound
                     .iter()
                     .any(|b| b.mode == berth_net::ports::Mode::Proxy)
@@ -404,8 +486,9 @@ impl Engine {
         self.write_net_files(stored, &eps, ips, dir)
     }
 
-    /// Plugs the container into one network: lazily brings the network up, takes an
-    /// address, makes the veth, adds the DNS record.
+    /// Plugs the container into one network: brings the network up if needed (its
+    /// first use since boot or since a `network prune`), takes an address, makes the
+    /// veth, adds the DNS record.
     pub(super) fn endpoint_up(
         &self,
         id: &str,
@@ -428,15 +511,7 @@ impl Engine {
         let ip = ipam.allocate(&key, id, want)?;
         let br = bridge_name(&net);
         let up = (|| -> Result<()> {
-            bridge::create(&br, addrs.gateway, addrs.subnet.prefix_len())?;
-            if nft_available() {
-                nat::add_network(&nat::NetworkRules {
-                    id: key.clone(),
-                    bridge: br.clone(),
-                    subnet: addrs.subnet,
-                    internal: net.internal,
-                })?;
-            }
+            ensure_up(&net, &key, &addrs)?;
             let mac = match ep.mac_requested.as_str() {
                 "" => None,
                 m => Some(berth_net::addr::parse_mac(m)?),
@@ -484,7 +559,11 @@ impl Engine {
         if let Err(e) = up {
             let _ = link::detach(&veth_name(id, n));
             let _ = ipam.release(&key, id);
-            let _ = down_if_idle(&net, &key);
+            let rdir = resolver::dir(&key);
+            if dns::records_path(&rdir).exists() {
+                let _ = dns::remove_record(&rdir, id);
+            }
+            let _ = resolver_down_if_idle(&key);
             return Err(e);
         }
         ep.ip_address = ip.to_string();
@@ -493,16 +572,28 @@ impl Engine {
         Ok(())
     }
 
-    /// Unplugs the container from one network (veth, address, DNS record), and takes
-    /// the network down if it was the last container.
-    pub(super) fn endpoint_down(&self, id: &str, n: usize, ep: &Endpoint) -> Vec<Error> {
+    /// Unplugs the container from one network (veth, address, DNS record), and stops
+    /// the network's resolver if it was the last container there. The bridge and its
+    /// rules stay until the network is removed.
+    ///
+    /// `ns_dying`: the container's namespace is about to go (its processes are gone
+    /// and the caller unpins it next); its veth then goes with it, in the kernel's
+    /// background cleanup, instead of a deletion that waits ~20 ms for an RCU grace
+    /// period.
+    pub(super) fn endpoint_down(
+        &self,
+        id: &str,
+        n: usize,
+        ep: &Endpoint,
+        ns_dying: bool,
+    ) -> Vec<Error> {
         let mut errors = Vec::new();
         let veth = if ep.endpoint_id.is_empty() {
             veth_name(id, n)
         } else {
             ep.endpoint_id.clone()
         };
-        if let Err(e) = link::detach(&veth) {
+        if !ns_dying && let Err(e) = link::detach(&veth) {
             errors.push(e.into());
         }
         let net = match self.store().get_network(&ep.network_id) {
@@ -531,19 +622,25 @@ impl Engine {
                 errors.push(e.into());
             }
         }
-        if let Err(e) = down_if_idle(&net, &key) {
+        if let Err(e) = resolver_down_if_idle(&key) {
             errors.push(e);
         }
         errors
     }
 
     /// Takes a stopped (or failed) container off its networks: published ports,
-    /// veths, addresses, DNS records, its namespace; networks whose last container it
-    /// was go down too. Goes on after errors and reports them all; safe to repeat.
+    /// veths, addresses, DNS records, its namespace; resolvers of networks whose last
+    /// container it was stop too. Goes on after errors and reports them all; safe to repeat.
     pub fn network_down(&self, id: &str) -> Result<()> {
         let rec = self.store().get_container(id)?;
         let mut errors: Vec<String> = Vec::new();
         let state = net_state_dir();
+        if let Ok(stored) = crate::containers::Stored::parse(&rec.id, rec.config.as_deref())
+            && let Mode::Container(other) = Mode::of(stored.opts.network.as_deref())
+            && let Ok(o) = self.store().get_container(&other)
+        {
+            let _ = fs_err::remove_file(self.netns_users(&o.id).join(id));
+        }
         if rec.state.extra.contains_key(EXTRA_PORTS)
             || berth_net::ports::bindings(&state, id).is_ok_and(|b| !b.is_empty())
         {
@@ -554,9 +651,10 @@ impl Engine {
         let mut eps = attachments(&rec.state);
         let ns = self.netns_path(id);
         if ns.exists() {
+            let dies = self.netns_dies_with(id);
             for (n, ep) in eps.iter().enumerate() {
                 errors.extend(
-                    self.endpoint_down(id, n, ep)
+                    self.endpoint_down(id, n, ep, dies)
                         .iter()
                         .map(ToString::to_string),
                 );
@@ -564,6 +662,8 @@ impl Engine {
             if let Err(e) = netns::delete(&ns) {
                 errors.push(e.to_string());
             }
+            // Gone only when empty: a sharer still running keeps its mark.
+            let _ = fs_err::remove_dir(self.netns_users(id));
         }
         for ep in &mut eps {
             ep.ip_address.clear();

@@ -122,7 +122,7 @@ impl Engine {
     /// `berth network disconnect NET CTR`.
     pub fn disconnect_network(&self, network: &str, container: &str) -> Result<()> {
         let net = self.find_network(network)?;
-        let (rec, _) = self.container(container)?;
+        let (rec, stored) = self.container(container)?;
         let mut eps = attachments(&rec.state);
         let Some(pos) = eps.iter().position(|e| e.network_id == net.id) else {
             return Err(Error::Invalid {
@@ -133,10 +133,22 @@ impl Engine {
         };
         let ep = eps.remove(pos);
         let mut errors = Vec::new();
-        if self.netns_path(&rec.id).exists() && !ep.ip_address.is_empty() {
-            errors = self.endpoint_down(&rec.id, pos, &ep);
+        let live = self.netns_path(&rec.id).exists() && !ep.ip_address.is_empty();
+        if live {
+            errors = self.endpoint_down(&rec.id, pos, &ep, false);
         }
         self.record_networks(&rec.id, &eps)?;
+        if live {
+            // Its address on that network leaves /etc/hosts, and if that network's
+            // resolver was the one in /etc/resolv.conf, another one (or the host's)
+            // takes over.
+            let ips = eps
+                .iter()
+                .filter_map(|e| e.ip_address.parse().ok())
+                .collect();
+            let dir = self.store().container_dir(&rec.id)?;
+            self.write_net_files(&stored, &eps, ips, &dir)?;
+        }
         match errors.into_iter().next() {
             None => Ok(()),
             Some(e) => Err(e),

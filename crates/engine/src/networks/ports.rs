@@ -172,6 +172,7 @@ mod tests {
                 container_ip: "172.18.0.2".parse().unwrap(),
                 container_port: *c,
                 mode: Mode::Nat,
+                rules: Vec::new(),
             })
             .collect();
         let mut s = ContainerState::default();

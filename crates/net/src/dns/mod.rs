@@ -1,6 +1,10 @@
 //! The per-network resolver: answers container names, aliases and service
 //! names (A), their addresses (PTR), NXDOMAIN at once for unknown
 //! single-label names, and forwards everything else to the host's resolvers.
+//! A container on several networks asks the resolver of one of them (its
+//! `/etc/resolv.conf` names one); that resolver also answers the names of
+//! the container's other networks, as Docker's embedded DNS does, by reading
+//! their records next to its own.
 //!
 //! It runs as its own long-lived process (`berth __dns <network>` calls
 //! [`serve`]), started with a network's first container and stopped with its
@@ -15,7 +19,9 @@ mod answer;
 mod records;
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+
+use ipnet::Ipv4Net;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -145,14 +151,28 @@ fn refresh(shared: &Shared) -> bool {
     true
 }
 
-fn respond(query: &[u8], shared: &Shared) -> Action {
+fn respond(query: &[u8], shared: &Shared, from: IpAddr) -> Action {
     let Ok(cfg) = shared.cfg.read() else {
         return Action::Drop;
     };
     let subnet = cfg.subnet;
-    answer::answer(query, &cfg.records, &|ip| {
-        subnet.is_some_and(|s| s.contains(&ip))
-    })
+    let subnet_has = |ip| subnet.is_some_and(|s: Ipv4Net| s.contains(&ip));
+    let querier = cfg
+        .records
+        .iter()
+        .find(|r| IpAddr::V4(r.ipv4) == from)
+        .map(|r| r.container.clone());
+    let others = querier
+        .map(|c| records::joined_elsewhere(&shared.dir, &c))
+        .unwrap_or_default();
+    if others.is_empty() {
+        return answer::answer(query, &cfg.records, &subnet_has);
+    }
+    // This network's names first: a name on two networks answers with the
+    // address the querier reaches it by here.
+    let mut all = cfg.records.clone();
+    all.extend(others);
+    answer::answer(query, &all, &subnet_has)
 }
 
 fn upstreams(shared: &Shared) -> Vec<SocketAddr> {
@@ -170,7 +190,7 @@ fn handle_udp(
     shared: &Shared,
     inflight: &Arc<AtomicUsize>,
 ) {
-    match respond(query, shared) {
+    match respond(query, shared, from.ip()) {
         Action::Reply(bytes) => {
             let _ = sock.send_to(&bytes, from);
         }
@@ -249,6 +269,7 @@ fn tcp_loop(listener: &TcpListener, shared: &Shared, stop: &AtomicBool) {
 /// DNS over TCP: 2-byte length prefix per message, several per connection.
 fn tcp_conn(mut conn: TcpStream, shared: &Shared) -> std::io::Result<()> {
     conn.set_nonblocking(false)?;
+    let from = conn.peer_addr()?.ip();
     conn.set_read_timeout(Some(Duration::from_secs(5)))?;
     loop {
         let mut len = [0u8; 2];
@@ -260,7 +281,7 @@ fn tcp_conn(mut conn: TcpStream, shared: &Shared) -> std::io::Result<()> {
         if !refresh(shared) {
             return Ok(());
         }
-        let reply = match respond(&query, shared) {
+        let reply = match respond(&query, shared, from) {
             Action::Reply(b) => Some(b),
             Action::Forward => {
                 forward(&query, &upstreams(shared)).or_else(|| answer::servfail(&query))

@@ -96,3 +96,74 @@ pub fn stop(dir: &Path) -> Result<()> {
         Err(e) => Err(e.into()),
     }
 }
+
+/// The records of the other networks `container` is on, found in the
+/// resolver directories next to `dir` (one per network, see the engine's
+/// layout `<state>/dns/<network>`).
+pub(crate) fn joined_elsewhere(dir: &Path, container: &str) -> Vec<Record> {
+    let Some(parent) = dir.parent() else {
+        return Vec::new();
+    };
+    let Ok(entries) = fs_err::read_dir(parent) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for e in entries.flatten() {
+        let other = e.path();
+        if other == dir || !records_path(&other).exists() {
+            continue;
+        }
+        // Read without the lock: the file is replaced by rename, so it is
+        // whole, and taking the lock would make its directory again while
+        // the engine removes it. A file gone meanwhile just adds nothing.
+        if let Ok(cfg) = state::read_json::<ResolverConfig>(&records_path(&other))
+            && cfg.records.iter().any(|r| r.container == container)
+        {
+            out.extend(cfg.records);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(container: &str, name: &str, ip: [u8; 4]) -> Record {
+        Record {
+            container: container.into(),
+            names: vec![name.into()],
+            ipv4: Ipv4Addr::from(ip),
+        }
+    }
+
+    #[test]
+    fn other_networks_of_a_container_are_found_next_door() {
+        let root = tempfile::tempdir().unwrap();
+        let (front, back, far) = (
+            root.path().join("front"),
+            root.path().join("back"),
+            root.path().join("far"),
+        );
+        add_record(&front, rec("c1", "app", [10, 0, 1, 2])).unwrap();
+        add_record(&front, rec("c2", "web", [10, 0, 1, 3])).unwrap();
+        add_record(&back, rec("c1", "app", [10, 0, 2, 2])).unwrap();
+        add_record(&back, rec("c3", "db", [10, 0, 2, 3])).unwrap();
+        add_record(&far, rec("c4", "other", [10, 0, 3, 2])).unwrap();
+
+        let got = joined_elsewhere(&front, "c1");
+        let names: Vec<&str> = got.iter().map(|r| r.names[0].as_str()).collect();
+        assert_eq!(names, ["app", "db"], "c1 is on back too, not on far");
+        assert_eq!(got[1].ipv4, Ipv4Addr::new(10, 0, 2, 3));
+        assert!(joined_elsewhere(&front, "c2").is_empty());
+
+        // Once c1 leaves back, back's names are no longer its business.
+        remove_record(&back, "c1").unwrap();
+        assert!(joined_elsewhere(&front, "c1").is_empty());
+        // A stopped network (its file removed) adds nothing and is not made again.
+        stop(&far).unwrap();
+        fs_err::remove_dir_all(&far).unwrap();
+        assert!(joined_elsewhere(&front, "c4").is_empty());
+        assert!(!far.exists());
+    }
+}

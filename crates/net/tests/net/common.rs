@@ -278,6 +278,9 @@ impl Drop for Net {
             berth_net::ports::unpublish(self.dir.path(), c).unwrap();
         }
         berth_net::nat::remove_network(&self.id, &self.br.name).unwrap();
+        // The last test network takes berth's table with it (unless engine
+        // runs on this host still have rules there).
+        berth_net::nft::remove_table_if_empty().unwrap();
         let left: Vec<String> = berth_net::nft::rule_comments()
             .unwrap()
             .into_iter()

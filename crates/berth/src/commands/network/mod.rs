@@ -43,6 +43,9 @@ pub enum NetworkCommand {
         /// Restrict external access to the network.
         #[arg(long)]
         internal: bool,
+        /// Enable IPv6 (not supported yet: refused with a clear error).
+        #[arg(long)]
+        ipv6: bool,
         /// Set metadata on a network.
         #[arg(long)]
         label: Vec<String>,
@@ -180,10 +183,16 @@ fn run(paths: &Paths, cmd: NetworkCommand) -> anyhow::Result<()> {
             gateway,
             ip_range,
             internal,
+            ipv6,
             label,
             opt,
             name,
         } => {
+            if ipv6 {
+                anyhow::bail!(
+                    "IPv6 networks are not supported yet\nhint: leave out --ipv6; berth's networks are IPv4 only for now"
+                );
+            }
             let n = engine.create_network(
                 &name,
                 &NetworkOptions {
