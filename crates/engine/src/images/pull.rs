@@ -130,16 +130,22 @@ impl<R: AsyncRead + Unpin> AsyncRead for Counting<R> {
     }
 }
 
-/// Whether an error is worth another attempt (the network, not the content).
+/// Whether an error is worth another attempt (the network, not the content). A body
+/// that ended early (a dropped connection) is one: the bytes that came were right.
 fn transient(e: &Error) -> bool {
-    matches!(
-        e,
-        Error::Image(berth_image::Error::Http { .. } | berth_image::Error::Io(_))
-            | Error::Image(berth_image::Error::RegistryStatus {
-                status: 500..=599,
-                ..
-            })
-    )
+    match e {
+        Error::Image(berth_image::Error::SizeMismatch {
+            expected, actual, ..
+        }) => actual < expected,
+        _ => matches!(
+            e,
+            Error::Image(berth_image::Error::Http { .. } | berth_image::Error::Io(_))
+                | Error::Image(berth_image::Error::RegistryStatus {
+                    status: 500..=599,
+                    ..
+                })
+        ),
+    }
 }
 
 const LAYER_ATTEMPTS: u32 = 3;
