@@ -14,6 +14,7 @@ use crate::common::skip_unless_root;
 mod credhelpers;
 mod faults;
 mod peers;
+mod push_gzip;
 
 #[allow(clippy::unwrap_used)] // a helper of tests: panicking is failing
 fn layers_of(skopeo_inspect: &[u8]) -> Vec<String> {
