@@ -146,6 +146,16 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A Docker credential helper (`docker-credential-<name>`) that failed.
+    #[error("credential helper {helper} {op}: {reason}")]
+    CredentialHelper {
+        /// The program.
+        helper: String,
+        /// `get`, `store` or `erase`.
+        op: &'static str,
+        /// What it said or why it could not run.
+        reason: String,
+    },
     /// A tar entry that would write outside the target or is otherwise unsafe.
     #[error("refusing layer entry {entry}: {reason}")]
     UnsafeEntry {

@@ -47,6 +47,12 @@ impl BlobWriter {
         self.written
     }
 
+    /// The digest of the bytes written so far (`sha256:<hex>`): what to
+    /// [`BlobWriter::commit`] a blob made here (rather than downloaded) under.
+    pub fn digest(&self) -> String {
+        format!("{SHA256_PREFIX}{:x}", self.hasher.clone().finalize())
+    }
+
     /// The temp file being written.
     pub fn tmp_path(&self) -> &std::path::Path {
         &self.tmp_path

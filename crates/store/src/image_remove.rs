@@ -158,6 +158,34 @@ impl Store {
         Ok(report)
     }
 
+    /// Records `new` (a compressed copy made for a push) as the blob of every
+    /// layer stored as blob `old`, with its media type, and deletes `old` once
+    /// nothing else refers to it. Returns how many layer rows changed.
+    pub fn replace_layer_blob(&self, old: &str, new: &str, media_type: &str) -> Result<usize> {
+        if !self.has_blob(new)? {
+            return Err(Error::BlobNotFound(new.to_owned()));
+        }
+        let changed = self.write(|tx| {
+            Ok(tx.execute(
+                "UPDATE image_layers SET blob_digest = ?2, media_type = ?3 WHERE blob_digest = ?1",
+                [old, new, media_type],
+            )?)
+        })?;
+        let used = self.read(|c| {
+            Ok(exists(c, "SELECT 1 FROM images WHERE id = ?1", [old])?
+                || exists(c, "SELECT 1 FROM image_manifests WHERE digest = ?1", [old])?
+                || exists(
+                    c,
+                    "SELECT 1 FROM image_layers WHERE blob_digest = ?1",
+                    [old],
+                )?)
+        })?;
+        if !used {
+            self.delete_blob(old)?;
+        }
+        Ok(changed)
+    }
+
     /// Removes the snapshots (top layer first) and blobs of deleted images
     /// that nothing references any more. Returns removed chain ids and bytes.
     fn cleanup_after_delete(&self, deleted: &[Deleted]) -> Result<(Vec<String>, u64)> {

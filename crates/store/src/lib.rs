@@ -161,6 +161,7 @@ impl Store {
         for sub in SUBDIRS {
             fs_err::create_dir_all(root.join(sub))?;
         }
+        tmp::mark_topdir(&root.join("tmp"));
         let root = fs_err::canonicalize(root)?;
         let lock_path = root.join("locks/store.lock");
         let (root_lock, alone) =

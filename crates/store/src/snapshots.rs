@@ -23,6 +23,8 @@ use crate::error::{Error, Result};
 pub struct StagingDir {
     lock: Option<fs_err::File>,
     path: PathBuf,
+    /// Its files reached the disk ([`Store::sync_staging`]); commit need not sync again.
+    synced: bool,
 }
 
 impl StagingDir {
@@ -106,6 +108,7 @@ impl Store {
         Ok(StagingDir {
             lock: Some(lock),
             path,
+            synced: false,
         })
     }
 
@@ -162,7 +165,7 @@ impl Store {
             self.trash(&target)?;
         }
         let lock = staging.lock.take();
-        if let Some(fd) = &lock {
+        if let Some(fd) = lock.as_ref().filter(|_| !staging.synced) {
             // One syncfs instead of an fsync per unpacked file: after a crash a
             // ready snapshot must not contain truncated files.
             // SAFETY: syncfs on an fd we own.
@@ -192,6 +195,31 @@ impl Store {
             created: now_ns(),
             path: target.join("fs"),
         })
+    }
+
+    /// Makes the files of several staged layers durable with one `syncfs` (the
+    /// layers of one pull), so committing them does not sync once per layer.
+    pub fn sync_staging<'a>(
+        &self,
+        dirs: impl IntoIterator<Item = &'a mut StagingDir>,
+    ) -> Result<()> {
+        let mut dirs: Vec<&mut StagingDir> = dirs.into_iter().collect();
+        let Some(first) = dirs.first() else {
+            return Ok(());
+        };
+        let f = fs_err::File::open(&first.path)?;
+        // SAFETY: syncfs on an fd we own.
+        if unsafe { libc::syncfs(f.as_raw_fd()) } != 0 {
+            return Err(Error::path(
+                "sync",
+                &first.path,
+                std::io::Error::last_os_error(),
+            ));
+        }
+        for d in &mut dirs {
+            d.synced = true;
+        }
+        Ok(())
     }
 
     /// The snapshot's row, if it is committed and ready.

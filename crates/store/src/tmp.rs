@@ -138,3 +138,23 @@ pub(crate) fn remove_any(path: &Path) -> Result<()> {
         _ => Ok(()),
     }
 }
+
+/// Marks the staging directory as the top of unrelated directory trees (`chattr +T`,
+/// `FS_TOPDIR_FL`). ext4's Orlov allocator then spreads each new staging directory, and so
+/// each unpacked layer, to a block group with many free inodes instead of the group of its
+/// siblings. Without it, a layer's thousands of new inodes are allocated next to inodes
+/// deleted moments before (an earlier pull's removed store, `image prune`), and on ext4
+/// without a journal every such slot is checked and skipped (`recently_deleted`): measured
+/// here, 4 s of kernel time for a 6,600-file pull against 0.25 s with the flag. Other file
+/// systems ignore or refuse the flag; either way nothing changes, so errors are ignored.
+pub(crate) fn mark_topdir(dir: &Path) {
+    use rustix::fs::IFlags;
+    let Ok(f) = fs_err::File::open(dir) else {
+        return;
+    };
+    if let Ok(flags) = rustix::fs::ioctl_getflags(&f)
+        && !flags.contains(IFlags::TOPDIR)
+    {
+        let _ = rustix::fs::ioctl_setflags(&f, flags | IFlags::TOPDIR);
+    }
+}

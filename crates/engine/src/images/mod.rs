@@ -12,6 +12,7 @@
 //! [`PushEvent`]).
 
 mod change;
+mod compress;
 mod config;
 mod import;
 mod inspect;

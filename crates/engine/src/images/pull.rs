@@ -13,7 +13,9 @@ use futures_util::future::join_all;
 use tokio::io::{AsyncRead, ReadBuf};
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::unpack::{StageOptions, StagedLayer, chain_id, commit_layer, prepare_layer};
+use super::unpack::{
+    StageOptions, StagedLayer, chain_id, commit_layer, prepare_layer, sync_staged,
+};
 use super::{manage, store_name};
 use crate::Engine;
 use crate::error::{Error, Result};
@@ -130,16 +132,22 @@ impl<R: AsyncRead + Unpin> AsyncRead for Counting<R> {
     }
 }
 
-/// Whether an error is worth another attempt (the network, not the content).
+/// Whether an error is worth another attempt (the network, not the content). A body
+/// that ended early (a dropped connection) is one: the bytes that came were right.
 fn transient(e: &Error) -> bool {
-    matches!(
-        e,
-        Error::Image(berth_image::Error::Http { .. } | berth_image::Error::Io(_))
-            | Error::Image(berth_image::Error::RegistryStatus {
-                status: 500..=599,
-                ..
-            })
-    )
+    match e {
+        Error::Image(berth_image::Error::SizeMismatch {
+            expected, actual, ..
+        }) => actual < expected,
+        _ => matches!(
+            e,
+            Error::Image(berth_image::Error::Http { .. } | berth_image::Error::Io(_))
+                | Error::Image(berth_image::Error::RegistryStatus {
+                    status: 500..=599,
+                    ..
+                })
+        ),
+    }
 }
 
 const LAYER_ATTEMPTS: u32 = 3;
@@ -273,7 +281,8 @@ impl Engine {
             return Err(e);
         }
 
-        // Publish base first, then the image row, then the tag.
+        // One sync for all layers, then publish base first, then the image row, the tag.
+        sync_staged(&self.store, staged.iter_mut().flatten())?;
         let mut parent: Option<&str> = None;
         let mut rows = Vec::new();
         for (i, layer) in layers.iter().enumerate() {

@@ -49,6 +49,8 @@ pub(crate) struct ImageManifest {
     pub config: Vec<u8>,
     /// (digest, size, media type) of each layer blob, base first.
     pub layers: Vec<(String, u64, String)>,
+    /// Made from the layer rows (no stored manifest fitted).
+    pub made: bool,
 }
 
 fn short(d: &str) -> String {
@@ -81,6 +83,7 @@ impl Engine {
                     media_type: kind.media_type().to_owned(),
                     config,
                     layers,
+                    made: false,
                 });
             }
         }
@@ -128,6 +131,7 @@ impl Engine {
             media_type: mt.to_owned(),
             config,
             layers,
+            made: true,
         })
     }
 
@@ -142,7 +146,12 @@ impl Engine {
         let id = self
             .resolve_image(&store_name(&r))
             .or_else(|_| self.resolve_image(name))?;
-        let m = self.image_manifest(&id)?;
+        let mut m = self.image_manifest(&id)?;
+        // A manifest of our own making may send gzip layers instead of plain tars; a
+        // stored one is pushed as it is (its digest is the image's name elsewhere).
+        if m.made && self.gzip_plain_layers(&id)? {
+            m = self.image_manifest(&id)?;
+        }
         // Another repository on the same registry with this image: mount from there.
         let img = self.store.get_image(&id)?;
         let mount_from = img

@@ -136,6 +136,18 @@ impl PreparedLayer {
     }
 }
 
+/// Makes several staged layers durable with one file-system sync (instead of one per
+/// layer at commit).
+///
+/// # Errors
+/// The sync failing.
+pub fn sync_staged<'a>(
+    store: &Store,
+    layers: impl IntoIterator<Item = &'a mut StagedLayer>,
+) -> Result<()> {
+    Ok(store.sync_staging(layers.into_iter().map(|l| &mut l.staging))?)
+}
+
 /// [`prepare_layer`] then [`PreparedLayer::apply`] on this thread.
 ///
 /// # Errors

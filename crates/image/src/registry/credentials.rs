@@ -3,6 +3,9 @@
 //!
 //! The file is found like the docker CLI finds it: the `--config DIR` given, else
 //! `$DOCKER_CONFIG`, else `~/.docker`. Fields berth does not know are kept as they were.
+//! A registry named in `credHelpers`, or any registry when `credsStore` is set, keeps its
+//! secret in a credential helper instead (see [`super::helper`]); the file then holds only an
+//! empty `auths` entry for it, as Docker writes.
 
 use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt as _;
@@ -12,6 +15,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Map, Value};
 
+use super::helper::CredentialHelper;
 use crate::error::{Error, Result};
 use crate::reference::{DOCKER_HUB, DOCKER_HUB_API};
 
@@ -117,7 +121,82 @@ impl DockerConfig {
     ///
     /// # Errors
     /// [`Error::AuthConfig`] when the stored `auth` is not base64 of `user:password`.
+    /// A credential helper, when one applies to `host`, is asked first; what it does not
+    /// know falls back to the file.
     pub fn credential(&self, host: &str) -> Result<Option<Credential>> {
+        if let Some(helper) = self.helper_for(host) {
+            if let Some(c) = helper.get(&auth_key(host))? {
+                return Ok(Some(c));
+            }
+        }
+        self.file_credential(host)
+    }
+
+    /// The credential helper for `host`: its `credHelpers` entry, else `credsStore`.
+    #[must_use]
+    pub fn helper_for(&self, host: &str) -> Option<CredentialHelper> {
+        let want = canonical_host(host);
+        let named = |v: &Value| {
+            v.as_str()
+                .filter(|s| !s.is_empty())
+                .map(CredentialHelper::new)
+        };
+        if let Some(Value::Object(helpers)) = self.doc.get("credHelpers")
+            && let Some(h) = helpers
+                .iter()
+                .find(|(k, _)| canonical_host(k) == want)
+                .and_then(|(_, v)| named(v))
+        {
+            return Some(h);
+        }
+        self.doc.get("credsStore").and_then(named)
+    }
+
+    /// Stores credentials for `host` as `docker login` does: in its credential helper
+    /// when one applies (leaving an empty `auths` entry), else base64 in the file. The
+    /// caller saves the file.
+    ///
+    /// # Errors
+    /// [`Error::CredentialHelper`] when the helper fails.
+    pub fn store_credential(&mut self, host: &str, username: &str, password: &str) -> Result<()> {
+        match self.helper_for(host) {
+            Some(helper) => {
+                helper.store(&auth_key(host), username, password)?;
+                self.remove(host);
+                self.insert_auth(auth_key(host), Map::new());
+            }
+            None => self.set_basic(host, username, password),
+        }
+        Ok(())
+    }
+
+    /// Forgets `host` in its credential helper (if any) and in the file; says whether
+    /// either had it. The caller saves the file.
+    ///
+    /// # Errors
+    /// [`Error::CredentialHelper`] when the helper fails.
+    pub fn forget(&mut self, host: &str) -> Result<bool> {
+        let in_helper = match self.helper_for(host) {
+            Some(helper) => helper.erase(&auth_key(host))?,
+            None => false,
+        };
+        Ok(self.remove(host) || in_helper)
+    }
+
+    fn insert_auth(&mut self, key: String, entry: Map<String, Value>) {
+        let auths = self
+            .doc
+            .entry("auths")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !auths.is_object() {
+            *auths = Value::Object(Map::new());
+        }
+        if let Some(m) = auths.as_object_mut() {
+            m.insert(key, Value::Object(entry));
+        }
+    }
+
+    fn file_credential(&self, host: &str) -> Result<Option<Credential>> {
         let want = canonical_host(host);
         let Some(Value::Object(auths)) = self.doc.get("auths") else {
             return Ok(None);
@@ -166,21 +245,12 @@ impl DockerConfig {
     pub fn set_basic(&mut self, host: &str, username: &str, password: &str) {
         self.remove(host);
         let key = auth_key(host);
-        let auths = self
-            .doc
-            .entry("auths")
-            .or_insert_with(|| Value::Object(Map::new()));
-        if !auths.is_object() {
-            *auths = Value::Object(Map::new());
-        }
-        if let Value::Object(auths) = auths {
-            let mut entry = Map::new();
-            entry.insert(
-                "auth".to_owned(),
-                Value::String(B64.encode(format!("{username}:{password}"))),
-            );
-            auths.insert(key, Value::Object(entry));
-        }
+        let mut entry = Map::new();
+        entry.insert(
+            "auth".to_owned(),
+            Value::String(B64.encode(format!("{username}:{password}"))),
+        );
+        self.insert_auth(key, entry);
     }
 
     /// Removes every entry for `host`; says whether there was one.

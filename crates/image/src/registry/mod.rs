@@ -7,6 +7,7 @@
 
 mod challenge;
 pub mod credentials;
+pub mod helper;
 mod pull;
 mod push;
 mod transport;
@@ -17,6 +18,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 pub use credentials::{Credential, DockerConfig};
+pub use helper::CredentialHelper;
 pub use pull::{BlobReader, ResolvedImage, ResolvedManifest};
 pub use push::PushOutcome;
 
@@ -61,6 +63,8 @@ pub struct Client {
     opts: ClientOptions,
     config: Option<DockerConfig>,
     overrides: HashMap<String, Credential>,
+    /// Credentials looked up per host: a credential helper is a process, run once.
+    looked_up: Mutex<HashMap<String, Option<Credential>>>,
     state: Mutex<transport::State>,
 }
 
@@ -88,6 +92,7 @@ impl Client {
             opts,
             config,
             overrides: HashMap::new(),
+            looked_up: Mutex::new(HashMap::new()),
             state: Mutex::new(transport::State::default()),
         })
     }
@@ -109,10 +114,24 @@ impl Client {
         if let Some(c) = self.overrides.get(host) {
             return Ok(Some(c.clone()));
         }
-        match &self.config {
-            Some(c) => c.credential(host),
-            None => Ok(None),
+        let Some(config) = &self.config else {
+            return Ok(None);
+        };
+        let cache = |m: &Mutex<HashMap<String, Option<Credential>>>| {
+            m.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get(host)
+                .cloned()
+        };
+        if let Some(c) = cache(&self.looked_up) {
+            return Ok(c);
         }
+        let c = config.credential(host)?;
+        self.looked_up
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(host.to_owned(), c.clone());
+        Ok(c)
     }
 
     fn is_insecure(&self, host: &str) -> bool {
@@ -159,17 +178,18 @@ pub async fn login(
     let client = Client::new(opts, None)?.with_credential(&api_host, credential);
     client.check_login(&api_host).await?;
     let mut config = DockerConfig::load(config_dir)?;
-    config.set_basic(host, username, password);
+    config.store_credential(host, username, password)?;
     config.save()
 }
 
-/// Removes the stored credentials for `host`; says whether there were any.
+/// Removes the stored credentials for `host` (from its credential helper too); says
+/// whether there were any.
 ///
 /// # Errors
 /// I/O errors reading or writing the file.
 pub fn logout(config_dir: &std::path::Path, host: &str) -> Result<bool> {
     let mut config = DockerConfig::load(config_dir)?;
-    let removed = config.remove(host);
+    let removed = config.forget(host)?;
     if removed {
         config.save()?;
     }

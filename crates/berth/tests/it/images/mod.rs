@@ -11,6 +11,11 @@ use crate::common::registry::{
 };
 use crate::common::skip_unless_root;
 
+mod credhelpers;
+mod faults;
+mod peers;
+mod push_gzip;
+
 #[allow(clippy::unwrap_used)] // a helper of tests: panicking is failing
 fn layers_of(skopeo_inspect: &[u8]) -> Vec<String> {
     let v: Value = serde_json::from_slice(skopeo_inspect).unwrap();
