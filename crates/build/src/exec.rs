@@ -97,6 +97,8 @@ pub(crate) struct Builder<'a> {
     pub(crate) cached: usize,
     pub(crate) ran: usize,
     pub(crate) built: BTreeMap<usize, State>,
+    /// Where `RUN` output is echoed (a stage child's pipe, else `opts.step_output`).
+    pub(crate) echo: Option<std::os::fd::RawFd>,
 }
 
 /// Builds the image `opts` describes, writing progress to `out`. Nothing is tagged
@@ -131,6 +133,7 @@ pub fn build(engine: &Engine, opts: &BuildOptions, out: &mut dyn Write) -> Resul
         cached: 0,
         ran: 0,
         built: BTreeMap::new(),
+        echo: opts.step_output,
     };
     let result = b.run_stages(&order);
     let mut declared: Vec<&str> = b.df.global_args.iter().map(|a| a.name.as_str()).collect();
@@ -226,21 +229,7 @@ impl Builder<'_> {
         self.say(&line);
     }
 
-    fn run_stages(&mut self, order: &[usize]) -> Result<State> {
-        let mut last = None;
-        for &idx in order {
-            let state = self.run_stage(idx)?;
-            self.built.insert(idx, state.clone());
-            last = Some(state);
-        }
-        last.ok_or_else(|| Error::Invalid {
-            what: "Dockerfile",
-            value: self.opts.dockerfile_name.clone(),
-            hint: "the Dockerfile has no stages; it needs a FROM".into(),
-        })
-    }
-
-    fn run_stage(&mut self, idx: usize) -> Result<State> {
+    pub(crate) fn run_stage(&mut self, idx: usize) -> Result<State> {
         let Some(stage) = self.df.stages.get(idx).cloned() else {
             return Err(Error::Invalid {
                 what: "--target",
@@ -577,8 +566,7 @@ impl Builder<'_> {
                 let _ = self.out.flush();
                 // SAFETY: the caller's descriptor stays open for the build.
                 let echo = self
-                    .opts
-                    .step_output
+                    .echo
                     .map(|fd| unsafe { BorrowedFd::borrow_raw(fd) });
                 let (outcome, tail) = crate::run::run_step(self.engine, &run, echo)?;
                 if outcome.code != 0 {

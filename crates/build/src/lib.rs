@@ -33,6 +33,7 @@ mod lowers;
 mod memo;
 mod mounts;
 mod run;
+mod schedule;
 
 pub use context::Context;
 pub use error::{Error, Result};
