@@ -46,6 +46,10 @@ pub struct BuildOptions {
     pub network: Option<String>,
     /// Where `RUN` output is echoed (none: quiet).
     pub step_output: Option<std::os::fd::RawFd>,
+    /// `--secret`s `RUN --mount=type=secret` can use.
+    pub secrets: Vec<crate::Secret>,
+    /// `--ssh` agents `RUN --mount=type=ssh` can use.
+    pub ssh: Vec<crate::SshAgent>,
 }
 
 impl BuildOptions {
@@ -63,6 +67,8 @@ impl BuildOptions {
             labels: Vec::new(),
             network: None,
             step_output: Some(1),
+            secrets: Vec::new(),
+            ssh: Vec::new(),
         }
     }
 }
@@ -381,6 +387,8 @@ impl Builder<'_> {
         }
         // Downloaded ADD sources live until the step's layer is written.
         let mut held: Vec<tempfile::NamedTempFile> = Vec::new();
+        // Secret files live until the step has run.
+        let mut held_dirs: Vec<tempfile::TempDir> = Vec::new();
         let plan = match &expanded {
             Instruction::Run(r) => {
                 let mut script = match &r.command {
@@ -423,9 +431,12 @@ impl Builder<'_> {
                     .or_else(|| self.opts.network.clone());
                 key.add("network", network.as_deref().unwrap_or("default"));
                 let mounts = self.run_mounts(&r.mounts, &mut key)?;
+                let mut env = env;
+                env.extend(mounts.env);
+                held_dirs.extend(mounts.held);
                 Plan::Run(
                     BuildRun {
-                        mounts,
+                        mounts: mounts.mounts,
                         layers: state.layers.iter().map(|l| l.chain_id.clone()).collect(),
                         config_json: String::from_utf8_lossy(&state.config_bytes()?).into_owned(),
                         argv,

@@ -34,7 +34,9 @@ mod memo;
 mod mounts;
 mod run;
 mod schedule;
+mod secrets;
 
 pub use context::Context;
 pub use error::{Error, Result};
 pub use exec::{BuildOptions, BuildOutcome, build};
+pub use secrets::{Secret, SecretSource, SshAgent};
