@@ -103,6 +103,9 @@ pub(crate) struct Builder<'a> {
     pub(crate) cached: usize,
     pub(crate) ran: usize,
     pub(crate) built: BTreeMap<usize, State>,
+    /// `--build-arg`s plus the platform args (`TARGETPLATFORM`, `BUILDARCH`, …) of
+    /// this host unless given.
+    pub(crate) args: HashMap<String, String>,
     /// Where `RUN` output is echoed (a stage child's pipe, else `opts.step_output`).
     pub(crate) echo: Option<std::os::fd::RawFd>,
 }
@@ -119,7 +122,11 @@ pub fn build(engine: &Engine, opts: &BuildOptions, out: &mut dyn Write) -> Resul
             hint: format!("{e}"),
         })?;
     }
-    let order = df.stages_for_target(opts.target.as_deref(), &opts.build_args)?;
+    let mut args = opts.build_args.clone();
+    for (k, v) in platform_args() {
+        args.entry(k).or_insert(v);
+    }
+    let order = df.stages_for_target(opts.target.as_deref(), &args)?;
     let total = order
         .iter()
         .filter_map(|i| df.stages.get(*i))
@@ -139,6 +146,7 @@ pub fn build(engine: &Engine, opts: &BuildOptions, out: &mut dyn Write) -> Resul
         cached: 0,
         ran: 0,
         built: BTreeMap::new(),
+        args,
         echo: opts.step_output,
     };
     let result = b.run_stages(&order);
@@ -244,7 +252,11 @@ impl Builder<'_> {
             });
         };
         self.header(&stage.from.text);
-        let global = self.df.global_env(&self.opts.build_args)?;
+        let global = self.df.global_env(&self.args)?;
+        if let Some(p) = &stage.platform {
+            let expanded = berth_dockerfile::expand_word(p, &global)?;
+            check_platform(p, &expanded)?;
+        }
         let base = self.df.base_of(idx, &global)?;
         let mut state = match base {
             StageRef::Stage(i) => self.built.get(&i).cloned().ok_or_else(|| Error::Invalid {
@@ -258,7 +270,7 @@ impl Builder<'_> {
         self.say(&format!(" ---> {}", short(&id)));
         let mut scope = Scope::new(
             &self.df,
-            &self.opts.build_args,
+            &self.args,
             config::env_pairs(&state.config),
         )?;
         let mut cmd_from_base = true;
@@ -333,7 +345,7 @@ impl Builder<'_> {
         })
     }
 
-    fn lowers(&self, state: &State) -> Result<Lowers> {
+    pub(crate) fn lowers(&self, state: &State) -> Result<Lowers> {
         let mut top_first = Vec::with_capacity(state.layers.len());
         for l in state.layers.iter().rev() {
             top_first.push(
@@ -375,7 +387,7 @@ impl Builder<'_> {
         } else {
             self.say(&format!(" > {}", inst.text));
         }
-        let expanded = scope.step(inst, &self.opts.build_args)?;
+        let expanded = scope.step(inst, &self.args)?;
         let mut key = KeyBuilder::new(&state.key);
         key.add("instruction", &format!("{expanded:?}"));
         // What the step will do, decided before the cache lookup so the key can cover
@@ -387,6 +399,8 @@ impl Builder<'_> {
         }
         // Downloaded ADD sources live until the step's layer is written.
         let mut held: Vec<tempfile::NamedTempFile> = Vec::new();
+        // `COPY --link`/`ADD --link`: the key of the layer alone (no parent).
+        let mut linked: Option<String> = None;
         // Secret files live until the step has run.
         let mut held_dirs: Vec<tempfile::TempDir> = Vec::new();
         let plan = match &expanded {
@@ -396,7 +410,14 @@ impl Builder<'_> {
                     berth_dockerfile::CommandForm::Exec(v) => v.join(" "),
                 };
                 let mut form = r.command.clone();
-                if !r.heredocs.is_empty()
+                let bare = match &r.command {
+                    berth_dockerfile::CommandForm::Shell(s) => heredoc_script(s, &r.heredocs),
+                    berth_dockerfile::CommandForm::Exec(_) => None,
+                };
+                if let Some(body) = bare {
+                    form = berth_dockerfile::CommandForm::Shell(body.clone());
+                    script = body;
+                } else if !r.heredocs.is_empty()
                     && let berth_dockerfile::CommandForm::Shell(s) = &r.command
                 {
                     let mut full = s.clone();
@@ -462,20 +483,15 @@ impl Builder<'_> {
                     extract: false,
                     downloads: &[],
                     excludes: &c.excludes,
+                    parents: c.parents,
+                    link: c.link,
                 };
-                let lowers = self.lowers(state)?;
-                let wd = config::workdir(&state.config);
-                Plan::Files(copy::plan(
-                    &req,
-                    &wd,
-                    &lowers,
-                    &self.opts.context,
-                    &mut self.memo,
-                    &mut key,
-                )?)
+                let (entries, link_key) = self.plan_files(&req, state, &mut key)?;
+                linked = link_key;
+                Plan::Files(entries)
             }
             Instruction::Add(a) => {
-                let downloads = self.downloads(&a.sources, &a.heredocs)?;
+                let downloads = self.downloads(&a.sources, &a.heredocs, a.checksum.as_deref())?;
                 let req = CopyRequest {
                     instruction: "ADD",
                     sources: &a.sources,
@@ -490,17 +506,11 @@ impl Builder<'_> {
                         .iter()
                         .map(|(u, f)| (u.clone(), f.path().to_owned()))
                         .collect::<Vec<_>>(),
+                    parents: false,
+                    link: a.link,
                 };
-                let lowers = self.lowers(state)?;
-                let wd = config::workdir(&state.config);
-                let planned = copy::plan(
-                    &req,
-                    &wd,
-                    &lowers,
-                    &self.opts.context,
-                    &mut self.memo,
-                    &mut key,
-                )?;
+                let (planned, link_key) = self.plan_files(&req, state, &mut key)?;
+                linked = link_key;
                 held.extend(downloads.into_iter().map(|(_, f)| f));
                 Plan::Files(planned)
             }
@@ -567,8 +577,21 @@ impl Builder<'_> {
                 }
             }
             Plan::Files(entries) => {
-                self.ran += 1;
-                let l = layer::commit(self.engine, &entries, parent.as_deref())?;
+                let rebased = linked
+                    .as_deref()
+                    .and_then(|k| self.rebase_linked(k, parent.as_deref()));
+                let l = if let Some(l) = rebased {
+                    self.cached += 1;
+                    self.say(" ---> Using cache (linked layer)");
+                    l
+                } else {
+                    self.ran += 1;
+                    let l = layer::commit(self.engine, &entries, parent.as_deref())?;
+                    if let Some(k) = &linked {
+                        self.remember_linked(k, &l);
+                    }
+                    l
+                };
                 config::record(&mut state.config, &inst.text, Some(&l.diff_id));
                 state.layers.push(l);
             }
@@ -600,6 +623,67 @@ impl Builder<'_> {
         self.say(&format!(" ---> {}", short(&id)));
         Ok(())
     }
+}
+
+/// The platform args BuildKit defines, for this host (berth builds for it only).
+fn platform_args() -> Vec<(String, String)> {
+    let p = berth_image::Platform::host();
+    let full = match &p.variant {
+        Some(v) => format!("{}/{}/{v}", p.os, p.architecture),
+        None => format!("{}/{}", p.os, p.architecture),
+    };
+    let variant = p.variant.clone().unwrap_or_default();
+    let mut out = Vec::new();
+    for side in ["TARGET", "BUILD"] {
+        out.push((format!("{side}PLATFORM"), full.clone()));
+        out.push((format!("{side}OS"), p.os.clone()));
+        out.push((format!("{side}ARCH"), p.architecture.clone()));
+        out.push((format!("{side}VARIANT"), variant.clone()));
+    }
+    out
+}
+
+/// Refuses a `FROM --platform` other than this host's (no emulation here).
+fn check_platform(written: &str, expanded: &str) -> Result<()> {
+    let host = berth_image::Platform::host();
+    let want = berth_image::Platform::parse(expanded).map_err(|e| Error::Invalid {
+        what: "FROM --platform",
+        value: written.to_owned(),
+        hint: e.to_string(),
+    })?;
+    if want.os != host.os || want.architecture != host.architecture {
+        return Err(Error::Invalid {
+            what: "FROM --platform",
+            value: expanded.to_owned(),
+            hint: format!(
+                "berth builds for this host's platform ({}/{}) only; drop --platform or use $BUILDPLATFORM",
+                host.os, host.architecture
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// A `RUN` whose command is only a here-document (`RUN <<EOF`) runs the document as
+/// its script, as BuildKit does: with the shell, or as a file when it has a `#!` line.
+fn heredoc_script(command: &str, heredocs: &[berth_dockerfile::Heredoc]) -> Option<String> {
+    let [h] = heredocs else { return None };
+    let name = command.trim().strip_prefix("<<")?;
+    let name = name.trim_start_matches('-').trim_matches(['"', '\'']);
+    if name != h.name {
+        return None;
+    }
+    if !h.content.starts_with("#!") {
+        return Some(h.content.clone());
+    }
+    let mut delim = String::from("BERTH_HEREDOC_EOF");
+    while h.content.contains(&delim) {
+        delim.push('_');
+    }
+    let body = h.content.trim_end_matches('\n');
+    Some(format!(
+        "f=$(mktemp) || exit 1\ncat > \"$f\" <<'{delim}'\n{body}\n{delim}\nchmod 700 \"$f\"\n\"$f\"\nrc=$?\nrm -f \"$f\"\nexit $rc"
+    ))
 }
 
 /// The key a builder would finish with, without consuming it.

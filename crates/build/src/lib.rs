@@ -29,6 +29,7 @@ mod copy;
 mod error;
 mod exec;
 mod layer;
+mod link;
 mod lowers;
 mod memo;
 mod mounts;

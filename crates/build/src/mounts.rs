@@ -134,20 +134,63 @@ impl Builder<'_> {
         Ok(())
     }
 
+    /// Downloads the URL sources of an `ADD`; with `--checksum=sha256:…` each must
+    /// match it (anything else is refused before the step runs).
     pub(crate) fn downloads(
         &self,
         sources: &[String],
         heredocs: &[berth_dockerfile::Heredoc],
+        checksum: Option<&str>,
     ) -> Result<Vec<(String, tempfile::NamedTempFile)>> {
+        let want = match checksum {
+            None => None,
+            Some(c) => Some(
+                c.strip_prefix("sha256:")
+                    .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+                    .map(str::to_ascii_lowercase)
+                    .ok_or_else(|| Error::Invalid {
+                        what: "ADD --checksum",
+                        value: c.to_owned(),
+                        hint: "use sha256:<64 hex digits>".into(),
+                    })?,
+            ),
+        };
         let mut out = Vec::new();
         for s in sources {
-            if berth_dockerfile::source_kind(s, heredocs) == berth_dockerfile::SourceKind::Url {
-                let f = self.engine.download_to_temp(s)?;
-                out.push((s.clone(), f));
+            let kind = berth_dockerfile::source_kind(s, heredocs);
+            if kind != berth_dockerfile::SourceKind::Url {
+                if want.is_some() && kind == berth_dockerfile::SourceKind::Local {
+                    return Err(Error::Invalid {
+                        what: "ADD --checksum",
+                        value: s.clone(),
+                        hint: "--checksum applies to URL sources only".into(),
+                    });
+                }
+                continue;
             }
+            let f = self.engine.download_to_temp(s)?;
+            if let Some(want) = &want {
+                let got = hash_file(f.path())?;
+                if &got != want {
+                    return Err(Error::Download {
+                        url: s.clone(),
+                        reason: format!(
+                            "checksum mismatch: expected sha256:{want}, got sha256:{got}"
+                        ),
+                    });
+                }
+            }
+            out.push((s.clone(), f));
         }
         Ok(out)
     }
+}
+
+fn hash_file(path: &std::path::Path) -> Result<String> {
+    let mut f = fs_err::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut h = sha2::Sha256::new();
+    std::io::copy(&mut f, &mut h).map_err(|e| Error::io(path, e))?;
+    Ok(hex::encode(h.finalize()))
 }
 
 /// Sets `path`'s mode and owner (root unless given).

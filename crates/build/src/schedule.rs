@@ -70,7 +70,7 @@ impl Builder<'_> {
         for &i in order {
             deps.insert(
                 i,
-                self.df.stage_dependencies(i, &self.opts.build_args)?,
+                self.df.stage_dependencies(i, &self.args)?,
             );
             first_step.insert(i, n);
             n += self.df.stages.get(i).map_or(0, |s| s.instructions.len() + 1);
@@ -183,6 +183,7 @@ impl Builder<'_> {
                 cached: 0,
                 ran: 0,
                 built: self.built.clone(),
+                args: self.args.clone(),
                 echo,
             };
             let state = b.run_stage(idx);
