@@ -23,6 +23,8 @@ pub struct Matched {
     /// The source path it was found under (context- or stage-relative, `/`-joined):
     /// the file itself or the directory `rel` is inside (what `--parents` keeps).
     pub root: String,
+    /// The entry is the source itself (not something inside a directory source).
+    pub top: bool,
 }
 
 /// A build context.
@@ -121,6 +123,7 @@ impl Context {
                     host,
                     meta,
                     root: String::new(),
+                    top: true,
                 });
             }
             for m in &mut out[start..] {
@@ -217,6 +220,7 @@ impl Context {
                 host: p.clone(),
                 meta,
                 root: String::new(),
+                top: false,
             });
             if is_dir {
                 self.walk_into(ctx_rel, &p, &child_rel, out)?;

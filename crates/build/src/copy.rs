@@ -215,6 +215,7 @@ pub fn plan(
                         host: file.clone(),
                         meta,
                         root: String::new(),
+                        top: true,
                     }],
                     name,
                 )
@@ -235,12 +236,8 @@ pub fn plan(
             let target: Vec<String> = if req.parents {
                 touched_dest_dir = true;
                 let keep = components(&m.root).into_iter().skip(pivot(src));
-                dest_parts
-                    .iter()
-                    .cloned()
-                    .chain(keep)
-                    .chain(components(&m.rel))
-                    .collect()
+                let inside = if m.top { Vec::new() } else { components(&m.rel) };
+                dest_parts.iter().cloned().chain(keep).chain(inside).collect()
             } else if single_file {
                 if dest_is_dir {
                     [dest_parts.clone(), vec![base.clone()]].concat()
@@ -394,6 +391,7 @@ fn from_root(instruction: &'static str, src: &str, root: &FromRoot) -> Result<Ve
             host,
             meta,
             root: parts.join("/"),
+            top: true,
         }]);
     }
     let mut out = Vec::new();
@@ -417,6 +415,7 @@ fn walk_lowers(l: &Lowers, dir: &[String], rel: &str, out: &mut Vec<Matched>) ->
             host,
             meta,
             root: String::new(),
+            top: false,
         });
         if is_dir {
             let mut d = dir.to_vec();
