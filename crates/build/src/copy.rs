@@ -56,8 +56,7 @@ pub struct CopyRequest<'a> {
 /// `/./` pivot (`src/./pkg/a` keeps `pkg/a`), none without one.
 fn pivot(src: &str) -> usize {
     let s = src.trim_start_matches("./");
-    s.find("/./")
-        .map_or(0, |i| components(&s[..i]).len())
+    s.find("/./").map_or(0, |i| components(&s[..i]).len())
 }
 
 /// Resolves `USER[:GROUP]` for `--chown` against the image's own passwd and group
@@ -236,8 +235,17 @@ pub fn plan(
             let target: Vec<String> = if req.parents {
                 touched_dest_dir = true;
                 let keep = components(&m.root).into_iter().skip(pivot(src));
-                let inside = if m.top { Vec::new() } else { components(&m.rel) };
-                dest_parts.iter().cloned().chain(keep).chain(inside).collect()
+                let inside = if m.top {
+                    Vec::new()
+                } else {
+                    components(&m.rel)
+                };
+                dest_parts
+                    .iter()
+                    .cloned()
+                    .chain(keep)
+                    .chain(inside)
+                    .collect()
             } else if single_file {
                 if dest_is_dir {
                     [dest_parts.clone(), vec![base.clone()]].concat()

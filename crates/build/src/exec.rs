@@ -268,11 +268,7 @@ impl Builder<'_> {
         };
         let id = state.id()?;
         self.say(&format!(" ---> {}", short(&id)));
-        let mut scope = Scope::new(
-            &self.df,
-            &self.args,
-            config::env_pairs(&state.config),
-        )?;
+        let mut scope = Scope::new(&self.df, &self.args, config::env_pairs(&state.config))?;
         let mut cmd_from_base = true;
         // ONBUILD triggers of the base run first, then are cleared.
         let triggers = config::strings(state.config.pointer("/config/OnBuild")).unwrap_or_default();
@@ -599,9 +595,7 @@ impl Builder<'_> {
                 self.ran += 1;
                 let _ = self.out.flush();
                 // SAFETY: the caller's descriptor stays open for the build.
-                let echo = self
-                    .echo
-                    .map(|fd| unsafe { BorrowedFd::borrow_raw(fd) });
+                let echo = self.echo.map(|fd| unsafe { BorrowedFd::borrow_raw(fd) });
                 let (outcome, tail) = crate::run::run_step(self.engine, &run, echo)?;
                 if outcome.code != 0 {
                     return Err(Error::RunFailed {

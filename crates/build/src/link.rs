@@ -78,7 +78,8 @@ impl Builder<'_> {
             let mut tmp =
                 tempfile::NamedTempFile::new_in(&dir).map_err(|e| Error::io(dir.clone(), e))?;
             std::io::Write::write_all(&mut tmp, &bytes).map_err(|e| Error::io(tmp.path(), e))?;
-            tmp.persist(&path).map_err(|e| Error::io(path.clone(), e.error))?;
+            tmp.persist(&path)
+                .map_err(|e| Error::io(path.clone(), e.error))?;
             Ok(())
         };
         let _ = write();

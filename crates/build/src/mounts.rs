@@ -32,11 +32,13 @@ impl Builder<'_> {
         let mut out = RunMounts::default();
         let mut ssh_index = 0;
         for m in mounts {
-            let target = m.target_or_default(ssh_index).ok_or_else(|| Error::Invalid {
-                what: "RUN --mount",
-                value: format!("{:?}", m.kind).to_ascii_lowercase(),
-                hint: "give the mount a target=PATH".into(),
-            })?;
+            let target = m
+                .target_or_default(ssh_index)
+                .ok_or_else(|| Error::Invalid {
+                    what: "RUN --mount",
+                    value: format!("{:?}", m.kind).to_ascii_lowercase(),
+                    hint: "give the mount a target=PATH".into(),
+                })?;
             // Names and options only: a secret's value never enters the key.
             key.add("mount", &format!("{m:?}"));
             match m.kind {
@@ -75,14 +77,15 @@ impl Builder<'_> {
                         out.env.push(format!("SSH_AUTH_SOCK={target}"));
                     }
                     ssh_index += 1;
-                    out.mounts
-                        .push((target, Some(agent.socket.clone()), false));
+                    out.mounts.push((target, Some(agent.socket.clone()), false));
                 }
                 MountType::Bind => {
                     return Err(Error::Invalid {
                         what: "RUN --mount",
                         value: "bind,from=…".into(),
-                        hint: "berth's builder binds only the context; COPY --from the stage instead".into(),
+                        hint:
+                            "berth's builder binds only the context; COPY --from the stage instead"
+                                .into(),
                     });
                 }
             }

@@ -68,12 +68,13 @@ impl Builder<'_> {
         let mut first_step = BTreeMap::new();
         let mut n = 0;
         for &i in order {
-            deps.insert(
-                i,
-                self.df.stage_dependencies(i, &self.args)?,
-            );
+            deps.insert(i, self.df.stage_dependencies(i, &self.args)?);
             first_step.insert(i, n);
-            n += self.df.stages.get(i).map_or(0, |s| s.instructions.len() + 1);
+            n += self
+                .df
+                .stages
+                .get(i)
+                .map_or(0, |s| s.instructions.len() + 1);
         }
         let mut running: Vec<Running> = Vec::new();
         let mut failure: Option<Error> = None;
@@ -165,7 +166,13 @@ impl Builder<'_> {
 
     /// The child's side: build the stage with a store handle of its own, write the
     /// result. Returns the exit code.
-    fn child_main(&mut self, idx: usize, first: usize, wr: OwnedFd, result: &std::path::Path) -> i32 {
+    fn child_main(
+        &mut self,
+        idx: usize,
+        first: usize,
+        wr: OwnedFd,
+        result: &std::path::Path,
+    ) -> i32 {
         let mut out = std::fs::File::from(wr);
         let echo = self.echo.map(|_| out.as_raw_fd());
         let outcome = (|| -> Result<(State, usize, usize)> {
@@ -243,7 +250,9 @@ impl Builder<'_> {
         let mut buf = [0u8; 16 << 10];
         let mut closed = Vec::new();
         for i in readable {
-            let Some(r) = running.get_mut(i) else { continue };
+            let Some(r) = running.get_mut(i) else {
+                continue;
+            };
             let n = match r.output.as_ref().map(|fd| nix::unistd::read(fd, &mut buf)) {
                 Some(Ok(n)) => n,
                 Some(Err(nix::Error::EINTR)) => continue,
@@ -310,8 +319,8 @@ impl Builder<'_> {
             .as_file_mut()
             .read_to_end(&mut bytes)
             .map_err(|e| Error::io(r.result.path(), e))?;
-        let res: ChildResult = serde_json::from_slice(&bytes)
-            .map_err(|_| died("left no result".to_owned()))?;
+        let res: ChildResult =
+            serde_json::from_slice(&bytes).map_err(|_| died("left no result".to_owned()))?;
         self.cached += res.cached;
         self.ran += res.ran;
         if let Some(message) = res.error {
@@ -320,9 +329,7 @@ impl Builder<'_> {
                 message,
             });
         }
-        let state = res
-            .state
-            .ok_or_else(|| died("left no result".to_owned()))?;
+        let state = res.state.ok_or_else(|| died("left no result".to_owned()))?;
         self.built.insert(r.stage, state);
         Ok(())
     }

@@ -73,7 +73,13 @@ impl Secret {
             (Some("file"), None, None) => SecretSource::File(PathBuf::from(&id)),
             (None, None, None) if std::env::var_os(&id).is_some() => SecretSource::Env(id.clone()),
             (None, None, None) => SecretSource::File(PathBuf::from(&id)),
-            _ => return Err(invalid("--secret", spec, "give either src= or env=, not both")),
+            _ => {
+                return Err(invalid(
+                    "--secret",
+                    spec,
+                    "give either src= or env=, not both",
+                ));
+            }
         };
         Ok(Secret { id, source })
     }
@@ -114,7 +120,11 @@ impl SshAgent {
             None => (spec, None),
         };
         if id.is_empty() {
-            return Err(invalid("--ssh", spec, "use default or ID=/path/to/agent.sock"));
+            return Err(invalid(
+                "--ssh",
+                spec,
+                "use default or ID=/path/to/agent.sock",
+            ));
         }
         let socket = match path {
             Some(p) if p.contains(',') => {

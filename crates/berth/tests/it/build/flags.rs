@@ -68,7 +68,10 @@ fn add_checksum_accepts_the_right_download_and_refuses_another() {
         &format!("FROM busybox:latest\nADD --checksum=sha256:{sum} {url} /opt/\n"),
     );
     b.build_ok(&["-t", "sum:1"]);
-    assert!(b.sh_in("sum:1", "cat /opt/tool.txt").contains("pinned download"));
+    assert!(
+        b.sh_in("sum:1", "cat /opt/tool.txt")
+            .contains("pinned download")
+    );
     let wrong = "0".repeat(64);
     b.write(
         "Dockerfile",
@@ -139,10 +142,7 @@ fn run_heredocs_platform_args_and_network_none() {
         "{seen}"
     );
     // The flag does the same for every RUN.
-    b.write(
-        "Dockerfile",
-        "FROM busybox:latest\nRUN ls /sys/class/net\n",
-    );
+    b.write("Dockerfile", "FROM busybox:latest\nRUN ls /sys/class/net\n");
     let out = b.build_ok(&["--network", "none"]);
     assert!(out.contains("\nlo\n"), "{out}");
 
@@ -150,7 +150,10 @@ fn run_heredocs_platform_args_and_network_none() {
     let o = b.build(&["--platform", "linux/s390x"]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("linux/s390x") && err.contains("hint:"), "{err}");
+    assert!(
+        err.contains("linux/s390x") && err.contains("hint:"),
+        "{err}"
+    );
     b.write(
         "Dockerfile",
         "FROM --platform=linux/s390x busybox:latest\nRUN true\n",
@@ -158,7 +161,10 @@ fn run_heredocs_platform_args_and_network_none() {
     let o = b.build(&[]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("linux/s390x") && err.contains("hint:"), "{err}");
+    assert!(
+        err.contains("linux/s390x") && err.contains("hint:"),
+        "{err}"
+    );
 }
 
 #[test]

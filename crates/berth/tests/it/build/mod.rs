@@ -135,4 +135,3 @@ impl Bench {
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
 }
-

@@ -67,7 +67,10 @@ fn independent_stages_run_concurrently_with_prefixed_output() {
     // Results of stages built by child processes are cached like any other.
     let again = b.build_ok(&["-t", "par:1"]);
     assert_eq!(again.matches("Using cache").count(), 8, "{again}");
-    assert!(!again.contains("] left-done") && !again.contains("] right-done"), "{again}");
+    assert!(
+        !again.contains("] left-done") && !again.contains("] right-done"),
+        "{again}"
+    );
 }
 
 #[test]
