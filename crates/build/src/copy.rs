@@ -476,6 +476,14 @@ mod tests {
     }
 
     #[test]
+    fn parents_pivot() {
+        assert_eq!(pivot("x/a.txt"), 0);
+        assert_eq!(pivot("./x/a.txt"), 0);
+        assert_eq!(pivot("./src/./pkg/a.txt"), 1);
+        assert_eq!(pivot("a/b/./c/*.txt"), 2);
+    }
+
+    #[test]
     fn destinations_follow_docker_directory_rules() {
         let ctx_dir = tempfile::tempdir().unwrap();
         fs_err::create_dir_all(ctx_dir.path().join("src/sub")).unwrap();

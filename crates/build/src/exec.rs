@@ -14,77 +14,14 @@ use serde_json::{Value, json};
 
 use crate::cache::{Cache, KeyBuilder, Layer, State};
 use crate::config;
-use crate::context::Context;
 use crate::copy::{self, CopyRequest, FromRoot};
 use crate::error::{Error, Result};
 use crate::layer::{self, Entry};
 use crate::lowers::{Lowers, components};
 use crate::memo::HashMemo;
-
-/// What to build and how.
-#[derive(Debug)]
-pub struct BuildOptions {
-    /// The Dockerfile's text.
-    pub dockerfile: String,
-    /// Its name in messages (`Dockerfile:3:1: …`).
-    pub dockerfile_name: String,
-    /// The context.
-    pub context: Context,
-    /// `-t` names.
-    pub tags: Vec<String>,
-    /// `--build-arg`.
-    pub build_args: HashMap<String, String>,
-    /// `--target`.
-    pub target: Option<String>,
-    /// `--no-cache`.
-    pub no_cache: bool,
-    /// `--pull`: fetch base images even when present.
-    pub pull: bool,
-    /// `--label`.
-    pub labels: Vec<(String, String)>,
-    /// `--network` for `RUN` (`default`, `none`, `host`).
-    pub network: Option<String>,
-    /// Where `RUN` output is echoed (none: quiet).
-    pub step_output: Option<std::os::fd::RawFd>,
-    /// `--secret`s `RUN --mount=type=secret` can use.
-    pub secrets: Vec<crate::Secret>,
-    /// `--ssh` agents `RUN --mount=type=ssh` can use.
-    pub ssh: Vec<crate::SshAgent>,
-}
-
-impl BuildOptions {
-    /// Options with defaults for everything but the Dockerfile and context.
-    pub fn new(dockerfile: String, dockerfile_name: String, context: Context) -> BuildOptions {
-        BuildOptions {
-            dockerfile,
-            dockerfile_name,
-            context,
-            tags: Vec::new(),
-            build_args: HashMap::new(),
-            target: None,
-            no_cache: false,
-            pull: false,
-            labels: Vec::new(),
-            network: None,
-            step_output: Some(1),
-            secrets: Vec::new(),
-            ssh: Vec::new(),
-        }
-    }
-}
-
-/// A finished build.
-#[derive(Debug, Clone)]
-pub struct BuildOutcome {
-    /// The image id.
-    pub id: String,
-    /// The names it was tagged with.
-    pub tags: Vec<String>,
-    /// Steps taken from the cache / run.
-    pub cached_steps: usize,
-    /// Steps executed.
-    pub run_steps: usize,
-}
+pub use crate::options::{BuildOptions, BuildOutcome};
+use crate::platform::{check_platform, platform_args};
+use crate::run::heredoc_script;
 
 fn short(id: &str) -> &str {
     let hex = id.strip_prefix("sha256:").unwrap_or(id);
@@ -617,67 +554,6 @@ impl Builder<'_> {
         self.say(&format!(" ---> {}", short(&id)));
         Ok(())
     }
-}
-
-/// The platform args BuildKit defines, for this host (berth builds for it only).
-fn platform_args() -> Vec<(String, String)> {
-    let p = berth_image::Platform::host();
-    let full = match &p.variant {
-        Some(v) => format!("{}/{}/{v}", p.os, p.architecture),
-        None => format!("{}/{}", p.os, p.architecture),
-    };
-    let variant = p.variant.clone().unwrap_or_default();
-    let mut out = Vec::new();
-    for side in ["TARGET", "BUILD"] {
-        out.push((format!("{side}PLATFORM"), full.clone()));
-        out.push((format!("{side}OS"), p.os.clone()));
-        out.push((format!("{side}ARCH"), p.architecture.clone()));
-        out.push((format!("{side}VARIANT"), variant.clone()));
-    }
-    out
-}
-
-/// Refuses a `FROM --platform` other than this host's (no emulation here).
-fn check_platform(written: &str, expanded: &str) -> Result<()> {
-    let host = berth_image::Platform::host();
-    let want = berth_image::Platform::parse(expanded).map_err(|e| Error::Invalid {
-        what: "FROM --platform",
-        value: written.to_owned(),
-        hint: e.to_string(),
-    })?;
-    if want.os != host.os || want.architecture != host.architecture {
-        return Err(Error::Invalid {
-            what: "FROM --platform",
-            value: expanded.to_owned(),
-            hint: format!(
-                "berth builds for this host's platform ({}/{}) only; drop --platform or use $BUILDPLATFORM",
-                host.os, host.architecture
-            ),
-        });
-    }
-    Ok(())
-}
-
-/// A `RUN` whose command is only a here-document (`RUN <<EOF`) runs the document as
-/// its script, as BuildKit does: with the shell, or as a file when it has a `#!` line.
-fn heredoc_script(command: &str, heredocs: &[berth_dockerfile::Heredoc]) -> Option<String> {
-    let [h] = heredocs else { return None };
-    let name = command.trim().strip_prefix("<<")?;
-    let name = name.trim_start_matches('-').trim_matches(['"', '\'']);
-    if name != h.name {
-        return None;
-    }
-    if !h.content.starts_with("#!") {
-        return Some(h.content.clone());
-    }
-    let mut delim = String::from("BERTH_HEREDOC_EOF");
-    while h.content.contains(&delim) {
-        delim.push('_');
-    }
-    let body = h.content.trim_end_matches('\n');
-    Some(format!(
-        "f=$(mktemp) || exit 1\ncat > \"$f\" <<'{delim}'\n{body}\n{delim}\nchmod 700 \"$f\"\n\"$f\"\nrc=$?\nrm -f \"$f\"\nexit $rc"
-    ))
 }
 
 /// The key a builder would finish with, without consuming it.

@@ -33,6 +33,8 @@ mod link;
 mod lowers;
 mod memo;
 mod mounts;
+mod options;
+mod platform;
 mod run;
 mod schedule;
 mod secrets;

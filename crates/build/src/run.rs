@@ -98,3 +98,56 @@ pub fn run_step(
     let _ = std::io::stdout().flush();
     Ok((outcome, tail))
 }
+
+/// A `RUN` whose command is only a here-document (`RUN <<EOF`) runs the document as
+/// its script, as BuildKit does: with the shell, or as a file when it has a `#!` line.
+pub(crate) fn heredoc_script(
+    command: &str,
+    heredocs: &[berth_dockerfile::Heredoc],
+) -> Option<String> {
+    let [h] = heredocs else { return None };
+    let name = command.trim().strip_prefix("<<")?;
+    let name = name.trim_start_matches('-').trim_matches(['"', '\'']);
+    if name != h.name {
+        return None;
+    }
+    if !h.content.starts_with("#!") {
+        return Some(h.content.clone());
+    }
+    let mut delim = String::from("BERTH_HEREDOC_EOF");
+    while h.content.contains(&delim) {
+        delim.push('_');
+    }
+    let body = h.content.trim_end_matches('\n');
+    Some(format!(
+        "f=$(mktemp) || exit 1\ncat > \"$f\" <<'{delim}'\n{body}\n{delim}\nchmod 700 \"$f\"\n\"$f\"\nrc=$?\nrm -f \"$f\"\nexit $rc"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(name: &str, content: &str) -> berth_dockerfile::Heredoc {
+        berth_dockerfile::Heredoc {
+            name: name.into(),
+            content: content.into(),
+            expand: true,
+            strip_tabs: false,
+        }
+    }
+
+    #[test]
+    fn bare_heredocs_become_the_script() {
+        let d = [doc("EOF", "echo hi\n")];
+        assert_eq!(heredoc_script("<<EOF", &d).as_deref(), Some("echo hi\n"));
+        assert_eq!(heredoc_script("<<-'EOF'", &d).as_deref(), Some("echo hi\n"));
+        assert_eq!(heredoc_script("cat <<EOF", &d), None);
+        assert_eq!(heredoc_script("<<OTHER", &d), None);
+        let s = heredoc_script("<<EOF", &[doc("EOF", "#!/bin/sh\necho x\n")]).unwrap();
+        assert!(
+            s.contains("<<'BERTH_HEREDOC_EOF'\n#!/bin/sh\necho x\nBERTH_HEREDOC_EOF\n"),
+            "{s}"
+        );
+    }
+}
