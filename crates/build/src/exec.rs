@@ -385,12 +385,11 @@ impl Builder<'_> {
                     .or_else(|| self.opts.network.clone());
                 key.add("network", network.as_deref().unwrap_or("default"));
                 let mounts = self.run_mounts(&r.mounts, &mut key)?;
-                let mut env = env;
-                env.extend(mounts.env);
                 held_dirs.extend(mounts.held);
                 Plan::Run(
                     BuildRun {
                         mounts: mounts.mounts,
+                        secret_env: mounts.env,
                         layers: state.layers.iter().map(|l| l.chain_id.clone()).collect(),
                         config_json: String::from_utf8_lossy(&state.config_bytes()?).into_owned(),
                         argv,

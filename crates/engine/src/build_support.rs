@@ -50,6 +50,10 @@ pub struct BuildRun {
     pub network: Option<String>,
     /// `RUN --mount`s: (target, host directory or `None` for a tmpfs, read-only).
     pub mounts: Vec<(String, Option<std::path::PathBuf>, bool)>,
+    /// `KEY=VALUE` environment that must not be recorded anywhere (secrets exposed as
+    /// variables): it reaches the process's spec only, never the container's stored
+    /// config (the database), which `env` is part of.
+    pub secret_env: Vec<String>,
 }
 
 /// What a `RUN` step did.
@@ -140,9 +144,11 @@ impl Engine {
         let resolved = user::resolve(&image.user, &passwd, &group, &[])?;
         let host_net = run.network.as_deref() == Some("host");
         let etc = write_etc_files(&dir, host_net)?;
+        let mut with_secrets = opts.clone();
+        with_secrets.env.extend(run.secret_env.iter().cloned());
         let input = SpecInput {
             id,
-            opts,
+            opts: &with_secrets,
             image,
             rootfs,
             user: resolved,
@@ -169,6 +175,7 @@ impl Engine {
         let cfg = dir.join("config.json");
         fs_err::write(&cfg, text).map_err(|e| Error::io(cfg.clone(), e))?;
         let stored = Stored {
+            // Without `secret_env`: the database must never hold a secret.
             opts: opts.clone(),
             image: image.clone(),
             path: run.argv.first().cloned().unwrap_or_default(),
