@@ -11,7 +11,7 @@ use std::os::fd::{AsFd as _, AsRawFd as _, BorrowedFd, OwnedFd, RawFd};
 use berth_engine::Engine;
 use berth_engine::build_support::{BuildRun, BuildRunOutcome};
 use nix::sys::wait::waitpid;
-use nix::unistd::{ForkResult, dup, dup2_raw, fork, pipe};
+use nix::unistd::{ForkResult, dup2_raw, fork, pipe};
 
 use crate::error::{Error, Result};
 
@@ -75,7 +75,16 @@ pub fn run_step(
         let mut guard = SavedStdio { saved: Vec::new() };
         let null = fs_err::File::open("/dev/null").map_err(|e| Error::io("/dev/null", e))?;
         for (fd, src) in [(0, null.as_fd()), (1, wr.as_fd()), (2, wr.as_fd())] {
-            let old = dup(unsafe { BorrowedFd::borrow_raw(fd) }).map_err(|e| sys("dup", e))?;
+            // Close-on-exec: the step's container must not inherit the saved
+            // descriptors (it would hold the caller's stdout open).
+            // SAFETY: fds 0–2 are open for the process's life.
+            let raw = nix::fcntl::fcntl(
+                unsafe { BorrowedFd::borrow_raw(fd) },
+                nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(3),
+            )
+            .map_err(|e| sys("dup", e))?;
+            // SAFETY: `raw` is a new descriptor this process now owns.
+            let old = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(raw) };
             guard.saved.push((fd, old));
             // SAFETY: replacing a standard descriptor; the guard restores it.
             let new = unsafe { dup2_raw(src, fd) }.map_err(|e| sys("dup2", e))?;
