@@ -20,6 +20,11 @@ pub struct Matched {
     pub host: PathBuf,
     /// Its metadata (symlinks not followed).
     pub meta: Metadata,
+    /// The source path it was found under (context- or stage-relative, `/`-joined):
+    /// the file itself or the directory `rel` is inside (what `--parents` keeps).
+    pub root: String,
+    /// The entry is the source itself (not something inside a directory source).
+    pub top: bool,
 }
 
 /// A build context.
@@ -104,6 +109,7 @@ impl Context {
             let host = self.root.join(&rel_s);
             let meta = fs_err::symlink_metadata(&host)
                 .map_err(|_| err("not found in the build context"))?;
+            let start = out.len();
             if meta.is_dir() {
                 self.walk(&rel, &host, "", &mut out)?;
             } else {
@@ -116,7 +122,12 @@ impl Context {
                     rel: name,
                     host,
                     meta,
+                    root: String::new(),
+                    top: true,
                 });
+            }
+            for m in &mut out[start..] {
+                m.root.clone_from(&rel_s);
             }
         }
         Ok(out)
@@ -208,6 +219,8 @@ impl Context {
                 rel: child_rel.clone(),
                 host: p.clone(),
                 meta,
+                root: String::new(),
+                top: false,
             });
             if is_dir {
                 self.walk_into(ctx_rel, &p, &child_rel, out)?;

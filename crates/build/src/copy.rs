@@ -45,6 +45,18 @@ pub struct CopyRequest<'a> {
     pub downloads: &'a [(String, std::path::PathBuf)],
     /// `--exclude` patterns (`.dockerignore` syntax, relative to each source).
     pub excludes: &'a [String],
+    /// `--parents`: keep each source's path (after a `/./` pivot) below the destination.
+    pub parents: bool,
+    /// `--link`: the layer must not depend on the image below (no lookups in it for
+    /// the destination or its parents).
+    pub link: bool,
+}
+
+/// How many leading components `--parents` drops from a source: those before a
+/// `/./` pivot (`src/./pkg/a` keeps `pkg/a`), none without one.
+fn pivot(src: &str) -> usize {
+    let s = src.trim_start_matches("./");
+    s.find("/./").map_or(0, |i| components(&s[..i]).len())
 }
 
 /// Resolves `USER[:GROUP]` for `--chown` against the image's own passwd and group
@@ -132,9 +144,19 @@ pub fn plan(
     } else {
         format!("{}/{}", workdir.trim_end_matches('/'), req.dest)
     };
-    let dest_parts = image.resolve(&dest_abs, true);
-    let dest_exists_dir = image.lstat(&dest_parts).is_some_and(|(_, m)| m.is_dir());
-    let many = req.sources.len() > 1 || req.sources.iter().any(|s| s.contains(['*', '?', '[']));
+    // `--link`: the destination is looked up in nothing (so never through the
+    // image's symlinks), parents are made fresh.
+    let empty = Lowers::default();
+    let view = if req.link { &empty } else { image };
+    key.add("link", &format!("{}:{}", req.link, req.parents));
+    if req.link {
+        key.add("workdir", workdir);
+    }
+    let dest_parts = view.resolve(&dest_abs, true);
+    let dest_exists_dir = view.lstat(&dest_parts).is_some_and(|(_, m)| m.is_dir());
+    let many = req.sources.len() > 1
+        || req.parents
+        || req.sources.iter().any(|s| s.contains(['*', '?', '[']));
     let dest_is_dir = req.dest.ends_with('/')
         || req.dest.ends_with("/.")
         || req.dest == "."
@@ -191,6 +213,8 @@ pub fn plan(
                         rel: String::new(),
                         host: file.clone(),
                         meta,
+                        root: String::new(),
+                        top: true,
                     }],
                     name,
                 )
@@ -208,7 +232,21 @@ pub fn plan(
                 continue;
             }
             let single_file = m.rel.is_empty();
-            let target: Vec<String> = if single_file {
+            let target: Vec<String> = if req.parents {
+                touched_dest_dir = true;
+                let keep = components(&m.root).into_iter().skip(pivot(src));
+                let inside = if m.top {
+                    Vec::new()
+                } else {
+                    components(&m.rel)
+                };
+                dest_parts
+                    .iter()
+                    .cloned()
+                    .chain(keep)
+                    .chain(inside)
+                    .collect()
+            } else if single_file {
                 if dest_is_dir {
                     [dest_parts.clone(), vec![base.clone()]].concat()
                 } else {
@@ -283,7 +321,7 @@ pub fn plan(
         }
     }
     let dest_len = dest_parts.len();
-    let mut dirs = parent_dirs(image, &wanted, |depth| {
+    let mut dirs = parent_dirs(view, &wanted, |depth| {
         if depth >= dest_len && owned {
             (uid, gid)
         } else {
@@ -360,10 +398,15 @@ fn from_root(instruction: &'static str, src: &str, root: &FromRoot) -> Result<Ve
             rel: String::new(),
             host,
             meta,
+            root: parts.join("/"),
+            top: true,
         }]);
     }
     let mut out = Vec::new();
     walk_lowers(&root.lowers, &parts, "", &mut out)?;
+    for m in &mut out {
+        m.root = parts.join("/");
+    }
     Ok(out)
 }
 
@@ -379,6 +422,8 @@ fn walk_lowers(l: &Lowers, dir: &[String], rel: &str, out: &mut Vec<Matched>) ->
             rel: child_rel.clone(),
             host,
             meta,
+            root: String::new(),
+            top: false,
         });
         if is_dir {
             let mut d = dir.to_vec();
@@ -411,6 +456,8 @@ mod tests {
             extract: false,
             downloads: &[],
             excludes: &[],
+            parents: false,
+            link: false,
         };
         let memo_dir = tempfile::tempdir().unwrap();
         let mut memo = HashMemo::load(&memo_dir.path().join("m.json"));
@@ -426,6 +473,14 @@ mod tests {
                 (e.path, kind)
             })
             .collect()
+    }
+
+    #[test]
+    fn parents_pivot() {
+        assert_eq!(pivot("x/a.txt"), 0);
+        assert_eq!(pivot("./x/a.txt"), 0);
+        assert_eq!(pivot("./src/./pkg/a.txt"), 1);
+        assert_eq!(pivot("a/b/./c/*.txt"), 2);
     }
 
     #[test]
@@ -474,6 +529,8 @@ mod tests {
             extract: false,
             downloads: &[],
             excludes: &[],
+            parents: false,
+            link: false,
         };
         let mut memo = HashMemo::default();
         let err = plan(

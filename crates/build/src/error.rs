@@ -60,6 +60,14 @@ pub enum Error {
         /// The parser's message.
         source: serde_json::Error,
     },
+    /// A stage built by a child process failed (its error, as the child rendered it).
+    #[error("{message}")]
+    Stage {
+        /// The stage's name (`builder`, `stage-1`).
+        stage: String,
+        /// The child's error message.
+        message: String,
+    },
     /// Downloading an `ADD` URL.
     #[error("downloading {url}: {reason}")]
     Download {

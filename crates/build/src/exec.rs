@@ -14,71 +14,14 @@ use serde_json::{Value, json};
 
 use crate::cache::{Cache, KeyBuilder, Layer, State};
 use crate::config;
-use crate::context::Context;
 use crate::copy::{self, CopyRequest, FromRoot};
 use crate::error::{Error, Result};
 use crate::layer::{self, Entry};
 use crate::lowers::{Lowers, components};
 use crate::memo::HashMemo;
-
-/// What to build and how.
-#[derive(Debug)]
-pub struct BuildOptions {
-    /// The Dockerfile's text.
-    pub dockerfile: String,
-    /// Its name in messages (`Dockerfile:3:1: …`).
-    pub dockerfile_name: String,
-    /// The context.
-    pub context: Context,
-    /// `-t` names.
-    pub tags: Vec<String>,
-    /// `--build-arg`.
-    pub build_args: HashMap<String, String>,
-    /// `--target`.
-    pub target: Option<String>,
-    /// `--no-cache`.
-    pub no_cache: bool,
-    /// `--pull`: fetch base images even when present.
-    pub pull: bool,
-    /// `--label`.
-    pub labels: Vec<(String, String)>,
-    /// `--network` for `RUN` (`default`, `none`, `host`).
-    pub network: Option<String>,
-    /// Where `RUN` output is echoed (none: quiet).
-    pub step_output: Option<std::os::fd::RawFd>,
-}
-
-impl BuildOptions {
-    /// Options with defaults for everything but the Dockerfile and context.
-    pub fn new(dockerfile: String, dockerfile_name: String, context: Context) -> BuildOptions {
-        BuildOptions {
-            dockerfile,
-            dockerfile_name,
-            context,
-            tags: Vec::new(),
-            build_args: HashMap::new(),
-            target: None,
-            no_cache: false,
-            pull: false,
-            labels: Vec::new(),
-            network: None,
-            step_output: Some(1),
-        }
-    }
-}
-
-/// A finished build.
-#[derive(Debug, Clone)]
-pub struct BuildOutcome {
-    /// The image id.
-    pub id: String,
-    /// The names it was tagged with.
-    pub tags: Vec<String>,
-    /// Steps taken from the cache / run.
-    pub cached_steps: usize,
-    /// Steps executed.
-    pub run_steps: usize,
-}
+pub use crate::options::{BuildOptions, BuildOutcome};
+use crate::platform::{check_platform, platform_args};
+use crate::run::heredoc_script;
 
 fn short(id: &str) -> &str {
     let hex = id.strip_prefix("sha256:").unwrap_or(id);
@@ -97,6 +40,11 @@ pub(crate) struct Builder<'a> {
     pub(crate) cached: usize,
     pub(crate) ran: usize,
     pub(crate) built: BTreeMap<usize, State>,
+    /// `--build-arg`s plus the platform args (`TARGETPLATFORM`, `BUILDARCH`, …) of
+    /// this host unless given.
+    pub(crate) args: HashMap<String, String>,
+    /// Where `RUN` output is echoed (a stage child's pipe, else `opts.step_output`).
+    pub(crate) echo: Option<std::os::fd::RawFd>,
 }
 
 /// Builds the image `opts` describes, writing progress to `out`. Nothing is tagged
@@ -111,7 +59,11 @@ pub fn build(engine: &Engine, opts: &BuildOptions, out: &mut dyn Write) -> Resul
             hint: format!("{e}"),
         })?;
     }
-    let order = df.stages_for_target(opts.target.as_deref(), &opts.build_args)?;
+    let mut args = opts.build_args.clone();
+    for (k, v) in platform_args() {
+        args.entry(k).or_insert(v);
+    }
+    let order = df.stages_for_target(opts.target.as_deref(), &args)?;
     let total = order
         .iter()
         .filter_map(|i| df.stages.get(*i))
@@ -131,6 +83,8 @@ pub fn build(engine: &Engine, opts: &BuildOptions, out: &mut dyn Write) -> Resul
         cached: 0,
         ran: 0,
         built: BTreeMap::new(),
+        args,
+        echo: opts.step_output,
     };
     let result = b.run_stages(&order);
     let mut declared: Vec<&str> = b.df.global_args.iter().map(|a| a.name.as_str()).collect();
@@ -226,21 +180,7 @@ impl Builder<'_> {
         self.say(&line);
     }
 
-    fn run_stages(&mut self, order: &[usize]) -> Result<State> {
-        let mut last = None;
-        for &idx in order {
-            let state = self.run_stage(idx)?;
-            self.built.insert(idx, state.clone());
-            last = Some(state);
-        }
-        last.ok_or_else(|| Error::Invalid {
-            what: "Dockerfile",
-            value: self.opts.dockerfile_name.clone(),
-            hint: "the Dockerfile has no stages; it needs a FROM".into(),
-        })
-    }
-
-    fn run_stage(&mut self, idx: usize) -> Result<State> {
+    pub(crate) fn run_stage(&mut self, idx: usize) -> Result<State> {
         let Some(stage) = self.df.stages.get(idx).cloned() else {
             return Err(Error::Invalid {
                 what: "--target",
@@ -249,7 +189,11 @@ impl Builder<'_> {
             });
         };
         self.header(&stage.from.text);
-        let global = self.df.global_env(&self.opts.build_args)?;
+        let global = self.df.global_env(&self.args)?;
+        if let Some(p) = &stage.platform {
+            let expanded = berth_dockerfile::expand_word(p, &global)?;
+            check_platform(p, &expanded)?;
+        }
         let base = self.df.base_of(idx, &global)?;
         let mut state = match base {
             StageRef::Stage(i) => self.built.get(&i).cloned().ok_or_else(|| Error::Invalid {
@@ -261,11 +205,7 @@ impl Builder<'_> {
         };
         let id = state.id()?;
         self.say(&format!(" ---> {}", short(&id)));
-        let mut scope = Scope::new(
-            &self.df,
-            &self.opts.build_args,
-            config::env_pairs(&state.config),
-        )?;
+        let mut scope = Scope::new(&self.df, &self.args, config::env_pairs(&state.config))?;
         let mut cmd_from_base = true;
         // ONBUILD triggers of the base run first, then are cleared.
         let triggers = config::strings(state.config.pointer("/config/OnBuild")).unwrap_or_default();
@@ -338,7 +278,7 @@ impl Builder<'_> {
         })
     }
 
-    fn lowers(&self, state: &State) -> Result<Lowers> {
+    pub(crate) fn lowers(&self, state: &State) -> Result<Lowers> {
         let mut top_first = Vec::with_capacity(state.layers.len());
         for l in state.layers.iter().rev() {
             top_first.push(
@@ -380,7 +320,7 @@ impl Builder<'_> {
         } else {
             self.say(&format!(" > {}", inst.text));
         }
-        let expanded = scope.step(inst, &self.opts.build_args)?;
+        let expanded = scope.step(inst, &self.args)?;
         let mut key = KeyBuilder::new(&state.key);
         key.add("instruction", &format!("{expanded:?}"));
         // What the step will do, decided before the cache lookup so the key can cover
@@ -392,6 +332,10 @@ impl Builder<'_> {
         }
         // Downloaded ADD sources live until the step's layer is written.
         let mut held: Vec<tempfile::NamedTempFile> = Vec::new();
+        // `COPY --link`/`ADD --link`: the key of the layer alone (no parent).
+        let mut linked: Option<String> = None;
+        // Secret files live until the step has run.
+        let mut held_dirs: Vec<tempfile::TempDir> = Vec::new();
         let plan = match &expanded {
             Instruction::Run(r) => {
                 let mut script = match &r.command {
@@ -399,7 +343,14 @@ impl Builder<'_> {
                     berth_dockerfile::CommandForm::Exec(v) => v.join(" "),
                 };
                 let mut form = r.command.clone();
-                if !r.heredocs.is_empty()
+                let bare = match &r.command {
+                    berth_dockerfile::CommandForm::Shell(s) => heredoc_script(s, &r.heredocs),
+                    berth_dockerfile::CommandForm::Exec(_) => None,
+                };
+                if let Some(body) = bare {
+                    form = berth_dockerfile::CommandForm::Shell(body.clone());
+                    script = body;
+                } else if !r.heredocs.is_empty()
                     && let berth_dockerfile::CommandForm::Shell(s) = &r.command
                 {
                     let mut full = s.clone();
@@ -434,9 +385,11 @@ impl Builder<'_> {
                     .or_else(|| self.opts.network.clone());
                 key.add("network", network.as_deref().unwrap_or("default"));
                 let mounts = self.run_mounts(&r.mounts, &mut key)?;
+                held_dirs.extend(mounts.held);
                 Plan::Run(
                     BuildRun {
-                        mounts,
+                        mounts: mounts.mounts,
+                        secret_env: mounts.env,
                         layers: state.layers.iter().map(|l| l.chain_id.clone()).collect(),
                         config_json: String::from_utf8_lossy(&state.config_bytes()?).into_owned(),
                         argv,
@@ -462,20 +415,15 @@ impl Builder<'_> {
                     extract: false,
                     downloads: &[],
                     excludes: &c.excludes,
+                    parents: c.parents,
+                    link: c.link,
                 };
-                let lowers = self.lowers(state)?;
-                let wd = config::workdir(&state.config);
-                Plan::Files(copy::plan(
-                    &req,
-                    &wd,
-                    &lowers,
-                    &self.opts.context,
-                    &mut self.memo,
-                    &mut key,
-                )?)
+                let (entries, link_key) = self.plan_files(&req, state, &mut key)?;
+                linked = link_key;
+                Plan::Files(entries)
             }
             Instruction::Add(a) => {
-                let downloads = self.downloads(&a.sources, &a.heredocs)?;
+                let downloads = self.downloads(&a.sources, &a.heredocs, a.checksum.as_deref())?;
                 let req = CopyRequest {
                     instruction: "ADD",
                     sources: &a.sources,
@@ -490,17 +438,11 @@ impl Builder<'_> {
                         .iter()
                         .map(|(u, f)| (u.clone(), f.path().to_owned()))
                         .collect::<Vec<_>>(),
+                    parents: false,
+                    link: a.link,
                 };
-                let lowers = self.lowers(state)?;
-                let wd = config::workdir(&state.config);
-                let planned = copy::plan(
-                    &req,
-                    &wd,
-                    &lowers,
-                    &self.opts.context,
-                    &mut self.memo,
-                    &mut key,
-                )?;
+                let (planned, link_key) = self.plan_files(&req, state, &mut key)?;
+                linked = link_key;
                 held.extend(downloads.into_iter().map(|(_, f)| f));
                 Plan::Files(planned)
             }
@@ -567,8 +509,21 @@ impl Builder<'_> {
                 }
             }
             Plan::Files(entries) => {
-                self.ran += 1;
-                let l = layer::commit(self.engine, &entries, parent.as_deref())?;
+                let rebased = linked
+                    .as_deref()
+                    .and_then(|k| self.rebase_linked(k, parent.as_deref()));
+                let l = if let Some(l) = rebased {
+                    self.cached += 1;
+                    self.say(" ---> Using cache (linked layer)");
+                    l
+                } else {
+                    self.ran += 1;
+                    let l = layer::commit(self.engine, &entries, parent.as_deref())?;
+                    if let Some(k) = &linked {
+                        self.remember_linked(k, &l);
+                    }
+                    l
+                };
                 config::record(&mut state.config, &inst.text, Some(&l.diff_id));
                 state.layers.push(l);
             }
@@ -576,10 +531,7 @@ impl Builder<'_> {
                 self.ran += 1;
                 let _ = self.out.flush();
                 // SAFETY: the caller's descriptor stays open for the build.
-                let echo = self
-                    .opts
-                    .step_output
-                    .map(|fd| unsafe { BorrowedFd::borrow_raw(fd) });
+                let echo = self.echo.map(|fd| unsafe { BorrowedFd::borrow_raw(fd) });
                 let (outcome, tail) = crate::run::run_step(self.engine, &run, echo)?;
                 if outcome.code != 0 {
                     return Err(Error::RunFailed {

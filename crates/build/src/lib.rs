@@ -29,11 +29,17 @@ mod copy;
 mod error;
 mod exec;
 mod layer;
+mod link;
 mod lowers;
 mod memo;
 mod mounts;
+mod options;
+mod platform;
 mod run;
+mod schedule;
+mod secrets;
 
 pub use context::Context;
 pub use error::{Error, Result};
 pub use exec::{BuildOptions, BuildOutcome, build};
+pub use secrets::{Secret, SecretSource, SshAgent};

@@ -11,7 +11,7 @@ use std::os::fd::{AsFd as _, AsRawFd as _, BorrowedFd, OwnedFd, RawFd};
 use berth_engine::Engine;
 use berth_engine::build_support::{BuildRun, BuildRunOutcome};
 use nix::sys::wait::waitpid;
-use nix::unistd::{ForkResult, dup, dup2_raw, fork, pipe};
+use nix::unistd::{ForkResult, dup2_raw, fork, pipe};
 
 use crate::error::{Error, Result};
 
@@ -75,7 +75,16 @@ pub fn run_step(
         let mut guard = SavedStdio { saved: Vec::new() };
         let null = fs_err::File::open("/dev/null").map_err(|e| Error::io("/dev/null", e))?;
         for (fd, src) in [(0, null.as_fd()), (1, wr.as_fd()), (2, wr.as_fd())] {
-            let old = dup(unsafe { BorrowedFd::borrow_raw(fd) }).map_err(|e| sys("dup", e))?;
+            // Close-on-exec: the step's container must not inherit the saved
+            // descriptors (it would hold the caller's stdout open).
+            // SAFETY: fds 0–2 are open for the process's life.
+            let raw = nix::fcntl::fcntl(
+                unsafe { BorrowedFd::borrow_raw(fd) },
+                nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(3),
+            )
+            .map_err(|e| sys("dup", e))?;
+            // SAFETY: `raw` is a new descriptor this process now owns.
+            let old = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(raw) };
             guard.saved.push((fd, old));
             // SAFETY: replacing a standard descriptor; the guard restores it.
             let new = unsafe { dup2_raw(src, fd) }.map_err(|e| sys("dup2", e))?;
@@ -97,4 +106,57 @@ pub fn run_step(
     let tail = lines[lines.len().saturating_sub(TAIL_LINES)..].join("\n");
     let _ = std::io::stdout().flush();
     Ok((outcome, tail))
+}
+
+/// A `RUN` whose command is only a here-document (`RUN <<EOF`) runs the document as
+/// its script, as BuildKit does: with the shell, or as a file when it has a `#!` line.
+pub(crate) fn heredoc_script(
+    command: &str,
+    heredocs: &[berth_dockerfile::Heredoc],
+) -> Option<String> {
+    let [h] = heredocs else { return None };
+    let name = command.trim().strip_prefix("<<")?;
+    let name = name.trim_start_matches('-').trim_matches(['"', '\'']);
+    if name != h.name {
+        return None;
+    }
+    if !h.content.starts_with("#!") {
+        return Some(h.content.clone());
+    }
+    let mut delim = String::from("BERTH_HEREDOC_EOF");
+    while h.content.contains(&delim) {
+        delim.push('_');
+    }
+    let body = h.content.trim_end_matches('\n');
+    Some(format!(
+        "f=$(mktemp) || exit 1\ncat > \"$f\" <<'{delim}'\n{body}\n{delim}\nchmod 700 \"$f\"\n\"$f\"\nrc=$?\nrm -f \"$f\"\nexit $rc"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(name: &str, content: &str) -> berth_dockerfile::Heredoc {
+        berth_dockerfile::Heredoc {
+            name: name.into(),
+            content: content.into(),
+            expand: true,
+            strip_tabs: false,
+        }
+    }
+
+    #[test]
+    fn bare_heredocs_become_the_script() {
+        let d = [doc("EOF", "echo hi\n")];
+        assert_eq!(heredoc_script("<<EOF", &d).as_deref(), Some("echo hi\n"));
+        assert_eq!(heredoc_script("<<-'EOF'", &d).as_deref(), Some("echo hi\n"));
+        assert_eq!(heredoc_script("cat <<EOF", &d), None);
+        assert_eq!(heredoc_script("<<OTHER", &d), None);
+        let s = heredoc_script("<<EOF", &[doc("EOF", "#!/bin/sh\necho x\n")]).unwrap();
+        assert!(
+            s.contains("<<'BERTH_HEREDOC_EOF'\n#!/bin/sh\necho x\nBERTH_HEREDOC_EOF\n"),
+            "{s}"
+        );
+    }
 }

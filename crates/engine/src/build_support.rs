@@ -7,8 +7,7 @@
 //! use berth_engine::{Engine, Paths};
 //! use berth_engine::build_support::BuildRun;
 //! let engine = Engine::open(Paths::under("/tmp/berth-demo"))?;
-//! let run = BuildRun { layers: vec![], config_json: "{}".into(), argv: vec!["true".into()],
-//!     env: vec![], network: None, mounts: vec![] };
+//! let run = BuildRun { argv: vec!["true".into()], ..BuildRun::default() };
 //! let out = engine.run_build_step(&run)?;
 //! # Ok::<(), berth_engine::Error>(())
 //! ```
@@ -51,6 +50,10 @@ pub struct BuildRun {
     pub network: Option<String>,
     /// `RUN --mount`s: (target, host directory or `None` for a tmpfs, read-only).
     pub mounts: Vec<(String, Option<std::path::PathBuf>, bool)>,
+    /// `KEY=VALUE` environment that must not be recorded anywhere (secrets exposed as
+    /// variables): it reaches the process's spec only, never the container's stored
+    /// config (the database), which `env` is part of.
+    pub secret_env: Vec<String>,
 }
 
 /// What a `RUN` step did.
@@ -141,9 +144,11 @@ impl Engine {
         let resolved = user::resolve(&image.user, &passwd, &group, &[])?;
         let host_net = run.network.as_deref() == Some("host");
         let etc = write_etc_files(&dir, host_net)?;
+        let mut with_secrets = opts.clone();
+        with_secrets.env.extend(run.secret_env.iter().cloned());
         let input = SpecInput {
             id,
-            opts,
+            opts: &with_secrets,
             image,
             rootfs,
             user: resolved,
@@ -170,6 +175,7 @@ impl Engine {
         let cfg = dir.join("config.json");
         fs_err::write(&cfg, text).map_err(|e| Error::io(cfg.clone(), e))?;
         let stored = Stored {
+            // Without `secret_env`: the database must never hold a secret.
             opts: opts.clone(),
             image: image.clone(),
             path: run.argv.first().cloned().unwrap_or_default(),
@@ -204,6 +210,11 @@ impl Engine {
             if fs_err::symlink_metadata(&p).is_ok_and(|m| m.is_file() && m.len() == 0) {
                 let _ = fs_err::remove_file(&p);
             }
+        }
+        // Likewise the mount points of the step's `--mount`s (secrets, agent sockets,
+        // caches): a secret's path must not show up in the image, as with BuildKit.
+        for (target, _, _) in &run.mounts {
+            remove_mount_stub(&upper, target);
         }
         let tmp_dir = self.store().root().join("tmp");
         let mut tmp = tempfile::Builder::new()
@@ -250,6 +261,47 @@ impl Engine {
         rt.shutdown_timeout(std::time::Duration::from_secs(10));
         std::io::Write::write_all(&mut file, &bytes?).map_err(|e| Error::io(file.path(), e))?;
         Ok(file)
+    }
+}
+
+/// Removes what the runtime created in `upper` to mount over `target`: an empty file
+/// or directory at the target, then each parent left empty (deepest first). Stops at
+/// anything else, a symlink included, so nothing the step wrote is lost.
+fn remove_mount_stub(upper: &Path, target: &str) {
+    let parts: Vec<&str> = target
+        .split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect();
+    if parts.contains(&"..") || parts.is_empty() {
+        return;
+    }
+    let mut paths = Vec::new();
+    let mut p = upper.to_path_buf();
+    for c in &parts {
+        p.push(c);
+        paths.push(p.clone());
+    }
+    // Every ancestor must be a real directory of the upper layer.
+    for anc in &paths[..paths.len() - 1] {
+        if !fs_err::symlink_metadata(anc).is_ok_and(|m| m.is_dir()) {
+            return;
+        }
+    }
+    for (i, path) in paths.iter().enumerate().rev() {
+        let Ok(m) = fs_err::symlink_metadata(path) else {
+            continue;
+        };
+        let opaque = matches!(xattr::get(path, "trusted.overlay.opaque"), Ok(Some(v)) if v == b"y");
+        let removed = if m.is_dir() && !opaque {
+            fs_err::remove_dir(path).is_ok()
+        } else if i + 1 == paths.len() && m.is_file() && m.len() == 0 {
+            fs_err::remove_file(path).is_ok()
+        } else {
+            false
+        };
+        if !removed {
+            return;
+        }
     }
 }
 

@@ -47,6 +47,12 @@ pub struct BuildArgs {
     /// Networking mode for the RUN instructions: default, none or host.
     #[arg(long, value_parser = ["default", "none", "host", "bridge"])]
     pub network: Option<String>,
+    /// Secret to expose to the build (id=ID,src=FILE or id=ID,env=VARIABLE).
+    #[arg(long = "secret", value_name = "SPEC")]
+    pub secrets: Vec<String>,
+    /// SSH agent socket to expose to the build (default|ID[=SOCKET]).
+    #[arg(long = "ssh", value_name = "SPEC")]
+    pub ssh: Vec<String>,
     /// Set the platform (only this host's platform is supported).
     #[arg(long)]
     pub platform: Option<String>,
@@ -196,6 +202,16 @@ fn run(paths: &Paths, args: &BuildArgs) -> anyhow::Result<()> {
         .clone()
         .map(|n| if n == "bridge" { "default".into() } else { n });
     opts.step_output = if args.quiet { None } else { Some(1) };
+    opts.secrets = args
+        .secrets
+        .iter()
+        .map(|s| berth_build::Secret::parse(s))
+        .collect::<Result<_, _>>()?;
+    opts.ssh = args
+        .ssh
+        .iter()
+        .map(|s| berth_build::SshAgent::parse(s))
+        .collect::<Result<_, _>>()?;
     let outcome = if args.quiet {
         build(&engine, &opts, &mut std::io::sink())?
     } else {
