@@ -13,6 +13,8 @@ packages=(
   skopeo           # peer client for registry and archive round trips
   nftables iproute2 # networks: NAT, port publishing, veth/bridges
   containerd       # containerd drives berth-runc in an integration test
+  podman runc      # peer for save/load round trips (podman load, podman save, podman run)
+  gzip tar
   procps file xz-utils
 )
 missing=()
