@@ -214,13 +214,13 @@ pub fn create(rt: &Runtime, id: &str, bundle: Bundle, opts: &CreateOptions) -> R
                 saved.pid_start = pid_start_time(p).unwrap_or(0);
                 dir.save(&saved)?;
                 if hooks_asked {
-                    run_create_hooks(&spec, &saved, &parent)?;
+                    run_create_hooks(spec, &saved, &parent)?;
                 }
             }
             // The init and stage 1 share the channel: the init may ask for its hooks before
             // stage 1's message with its pid arrived. Hooks need the pid; they wait for it.
             Msg::RunHooks if init_pid == 0 => hooks_asked = true,
-            Msg::RunHooks => run_create_hooks(&spec, &saved, &parent)?,
+            Msg::RunHooks => run_create_hooks(spec, &saved, &parent)?,
             Msg::Pty => pty = fd,
             Msg::Ready => break,
             Msg::Failed(e) => return Err(Error::Init(e)),

@@ -245,7 +245,6 @@ impl ContainerFlags {
             interactive: self.interactive,
             tty: self.tty,
             init: self.init,
-            healthcheck: None,
             env: resolve_env(env),
             user: self.user.clone(),
             workdir: self.workdir.clone(),
