@@ -339,7 +339,10 @@ fn containers_on_a_user_network_reach_each_other_by_name_and_alias() {
         "late",
         "sh",
         "-c",
-        &format!("nc {ip} 80; nc srv 80; nc web 80; ip addr show eth1"),
+        // The server answers one connection at a time: retry while it re-listens.
+        &format!(
+            "for t in {ip} srv web; do for i in 1 2 3 4 5; do nc $t 80 && break; sleep 0.2; done; done; ip addr show eth1"
+        ),
     ]);
     assert_eq!(out.matches("hello").count(), 3, "{out}");
     assert!(out.contains("10.231.1."), "{out}");
