@@ -14,85 +14,22 @@ use super::de::Scalar;
 pub struct Duration(pub StdDuration);
 
 impl Duration {
-    /// Parses `1h2m3.5s`, `250ms`, `10us`, `0`; a bare number means seconds.
+    /// Parses `1h2m3.5s`, `250ms`, `10us`, `0` (Go's syntax, as Docker reads it); a bare
+    /// number means seconds.
     pub fn parse(text: &str) -> Option<Duration> {
         let s = text.trim();
-        if s == "0" {
-            return Some(Duration(StdDuration::ZERO));
-        }
         if let Ok(secs) = s.parse::<u64>() {
             return Some(Duration(StdDuration::from_secs(secs)));
         }
-        let mut total = 0f64;
-        let mut rest = s;
-        if rest.is_empty() {
-            return None;
-        }
-        while !rest.is_empty() {
-            let num_len = rest
-                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-                .unwrap_or(rest.len());
-            let number: f64 = rest[..num_len].parse().ok()?;
-            rest = &rest[num_len..];
-            let unit_len = rest
-                .find(|c: char| c.is_ascii_digit() || c == '.')
-                .unwrap_or(rest.len());
-            let nanos_per = match &rest[..unit_len] {
-                "ns" => 1.0,
-                "us" | "µs" => 1e3,
-                "ms" => 1e6,
-                "s" => 1e9,
-                "m" => 60e9,
-                "h" => 3600e9,
-                _ => return None,
-            };
-            total += number * nanos_per;
-            rest = &rest[unit_len..];
-        }
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        Some(Duration(StdDuration::from_nanos(total.round() as u64)))
+        berth_dockerfile::parse_go_duration(s).map(Duration)
     }
 }
 
 impl fmt::Display for Duration {
     /// Go's `time.Duration.String()` shape: `1h2m3s`, `1m30s`, `1.5s`, `500ms`, `0s`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let nanos = self.0.as_nanos();
-        if nanos == 0 {
-            return f.write_str("0s");
-        }
-        if nanos < 1_000_000_000 {
-            let (div, unit) = if nanos < 1_000 {
-                (1, "ns")
-            } else if nanos < 1_000_000 {
-                (1_000, "µs")
-            } else {
-                (1_000_000, "ms")
-            };
-            return write!(f, "{}{unit}", fraction(nanos, div));
-        }
-        let hours = nanos / 3_600_000_000_000;
-        let minutes = (nanos / 60_000_000_000) % 60;
-        let secs = nanos % 60_000_000_000;
-        if hours > 0 {
-            write!(f, "{hours}h")?;
-        }
-        if hours > 0 || minutes > 0 {
-            write!(f, "{minutes}m")?;
-        }
-        write!(f, "{}s", fraction(secs, 1_000_000_000))
+        f.write_str(&berth_engine::containers::health::go_duration(self.0))
     }
-}
-
-fn fraction(value: u128, div: u128) -> String {
-    let whole = value / div;
-    let frac = value % div;
-    if frac == 0 {
-        return whole.to_string();
-    }
-    let width = div.to_string().len() - 1;
-    let digits = format!("{frac:0width$}");
-    format!("{whole}.{}", digits.trim_end_matches('0'))
 }
 
 impl Serialize for Duration {
