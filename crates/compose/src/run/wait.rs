@@ -1,5 +1,6 @@
 //! Waiting for `depends_on` conditions and for `up --wait`: a dependency's containers
-//! running, healthy (Docker's `State.Health.Status` in `inspect`), or exited with 0.
+//! running, healthy (the engine's recorded health, `State.Health.Status` in `inspect`),
+//! or exited with 0.
 
 use std::time::{Duration, Instant};
 
@@ -24,10 +25,12 @@ impl Compose<'_> {
     /// `State.Health.Status`; "starting" for a container with a check that has not
     /// reported yet, `None` for a container without a check.
     fn health(&self, c: &ServiceContainer) -> Result<Option<String>> {
-        let v = self.engine.inspect_container(&c.record.id)?;
-        if let Some(s) = v["State"]["Health"]["Status"].as_str() {
-            return Ok(Some(s.to_string()));
+        // The recorded health is a cheap read; the whole inspect document (for the
+        // configured check) only while no check has reported yet.
+        if let Some(h) = self.engine.container_health(&c.record.id)? {
+            return Ok(Some(h.status));
         }
+        let v = self.engine.inspect_container(&c.record.id)?;
         let checked = v["Config"]["Healthcheck"]["Test"]
             .as_array()
             .and_then(|t| t.first())
