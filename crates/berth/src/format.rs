@@ -250,31 +250,42 @@ pub fn tabwrite(lines: &[String]) -> String {
 
 /// Docker's human sizes: decimal units, three significant digits (`4.22MB`, `123kB`).
 pub fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 7] = ["B", "kB", "MB", "GB", "TB", "PB", "EB"];
+    scaled_size(bytes, 1000.0, &["B", "kB", "MB", "GB", "TB", "PB", "EB"], 3)
+}
+
+/// Docker's binary sizes (go-units `BytesSize`): four significant digits (`1.5MiB`,
+/// `23.47GiB`), as `stats` shows memory.
+pub fn bytes_size(bytes: u64) -> String {
+    scaled_size(
+        bytes,
+        1024.0,
+        &["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"],
+        4,
+    )
+}
+
+/// `bytes` divided by `base` until below it, printed like Go's `%.{digits}g` (no
+/// exponent, trailing zeros dropped) followed by the unit.
+fn scaled_size(bytes: u64, base: f64, units: &[&str], digits: i32) -> String {
     #[allow(clippy::cast_precision_loss)]
     let mut v = bytes as f64;
     let mut i = 0;
-    while v >= 1000.0 && i + 1 < UNITS.len() {
-        v /= 1000.0;
+    while v >= base && i + 1 < units.len() {
+        v /= base;
         i += 1;
     }
-    format!("{}{}", sig3(v), UNITS[i])
-}
-
-/// `%.3g` without exponent for values below 1000.
-fn sig3(v: f64) -> String {
-    let s = if v >= 100.0 {
-        format!("{v:.0}")
-    } else if v >= 10.0 {
-        format!("{v:.1}")
-    } else {
-        format!("{v:.2}")
-    };
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_owned()
-    } else {
-        s
+    let mut magnitude = 0;
+    while magnitude + 1 < digits && v >= 10f64.powi(magnitude + 1) {
+        magnitude += 1;
     }
+    let decimals = usize::try_from(digits - 1 - magnitude).unwrap_or(0);
+    let s = format!("{v:.decimals$}");
+    let s = if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        &s
+    };
+    format!("{s}{}", units[i])
 }
 
 /// Docker's "3 days ago" (go-units `HumanDuration`).
@@ -343,6 +354,10 @@ mod tests {
         assert_eq!(human_size(1500), "1.5kB");
         assert_eq!(human_size(4_220_000), "4.22MB");
         assert_eq!(human_size(123_456_789), "123MB");
+        assert_eq!(bytes_size(742_400), "725KiB");
+        assert_eq!(bytes_size(1_572_864), "1.5MiB");
+        assert_eq!(bytes_size(25_200_000_000), "23.47GiB");
+        assert_eq!(bytes_size(0), "0B");
         assert_eq!(human_duration(3 * 86400), "3 days");
         assert_eq!(human_duration(90), "About a minute");
         assert_eq!(human_duration(5 * 3600), "5 hours");
