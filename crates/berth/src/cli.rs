@@ -35,7 +35,15 @@ pub enum Command {
     /// The runc-compatible OCI runtime (also reachable as `berth-runc`).
     Oci(Box<OciArgs>),
     /// Show berth's version and what this host supports.
-    Version,
+    Version(crate::commands::system::info::VersionArgs),
+    // system commands
+    /// Display system-wide information.
+    Info(crate::commands::system::info::InfoArgs),
+    /// Manage berth: disk usage, clean-up, information, events.
+    System(crate::commands::system::SystemArgs),
+    /// Manage builds (the build cache).
+    Builder(crate::commands::system::BuilderArgs),
+    // end of system commands
     // image commands
     /// Manage images.
     Image(image::ImageArgs),

@@ -253,6 +253,12 @@ pub fn human_size(bytes: u64) -> String {
     scaled_size(bytes, 1000.0, &["B", "kB", "MB", "GB", "TB", "PB", "EB"], 3)
 }
 
+/// go-units `HumanSize`: decimal units, four significant digits (`16.43MB`), as
+/// `system df` shows sizes.
+pub fn human_size4(bytes: u64) -> String {
+    scaled_size(bytes, 1000.0, &["B", "kB", "MB", "GB", "TB", "PB", "EB"], 4)
+}
+
 /// Docker's binary sizes (go-units `BytesSize`): four significant digits (`1.5MiB`,
 /// `23.47GiB`), as `stats` shows memory.
 pub fn bytes_size(bytes: u64) -> String {
@@ -286,6 +292,20 @@ fn scaled_size(bytes: u64, base: f64, units: &[&str], digits: i32) -> String {
         &s
     };
     format!("{s}{}", units[i])
+}
+
+/// A prune report's block: `title`, one line per item, a blank line; nothing when
+/// `items` is empty.
+pub fn print_deleted(title: &str, items: &[String]) {
+    if items.is_empty() {
+        return;
+    }
+    let mut out = format!("{title}\n");
+    for i in items {
+        out.push_str(i);
+        out.push('\n');
+    }
+    println!("{out}");
 }
 
 /// Docker's "3 days ago" (go-units `HumanDuration`).
@@ -358,6 +378,7 @@ mod tests {
         assert_eq!(bytes_size(1_572_864), "1.5MiB");
         assert_eq!(bytes_size(25_200_000_000), "23.47GiB");
         assert_eq!(bytes_size(0), "0B");
+        assert_eq!(human_size4(16_430_000), "16.43MB");
         assert_eq!(human_duration(3 * 86400), "3 days");
         assert_eq!(human_duration(90), "About a minute");
         assert_eq!(human_duration(5 * 3600), "5 hours");

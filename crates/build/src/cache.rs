@@ -112,6 +112,40 @@ impl KeyBuilder {
     }
 }
 
+/// The name of the store lock a build holds shared and a cache prune exclusively, so
+/// a prune never removes a snapshot a running build stands on.
+const GC_LOCK: &str = "build-gc";
+
+/// Holds off cache pruning while a build runs (shared with other builds).
+pub fn hold_off_prune(engine: &Engine) -> Result<berth_store::LockGuard> {
+    engine
+        .store()
+        .lock_shared(GC_LOCK)
+        .map_err(|e| berth_engine::Error::from(e).into())
+}
+
+/// What the build cache holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheUsage {
+    /// Cache entries (one per build step).
+    pub entries: usize,
+    /// Layers the cache keeps that no image or container uses.
+    pub layers: usize,
+    /// Bytes of those layers plus the entries themselves.
+    pub size: u64,
+}
+
+/// What a cache prune removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CachePruned {
+    /// Entries removed.
+    pub entries: usize,
+    /// Chain ids of the layers removed.
+    pub layers: Vec<String>,
+    /// Bytes freed.
+    pub reclaimed: u64,
+}
+
 /// The cache directory of a store.
 #[derive(Debug, Clone)]
 pub struct Cache {
@@ -147,6 +181,69 @@ impl Cache {
             }
         }
         Some(state)
+    }
+
+    /// Entry files (`<key>.json`) with their sizes.
+    fn entries(&self) -> Result<Vec<(PathBuf, u64)>> {
+        let rd = fs_err::read_dir(&self.dir).map_err(|e| Error::io(self.dir.clone(), e))?;
+        Ok(rd
+            .flatten()
+            .filter(|e| {
+                e.file_name()
+                    .to_str()
+                    .and_then(|n| n.strip_suffix(".json"))
+                    .is_some_and(|k| k.len() == 64 && k.bytes().all(|b| b.is_ascii_hexdigit()))
+            })
+            .map(|e| (e.path(), e.metadata().map_or(0, |m| m.len())))
+            .collect())
+    }
+
+    /// What the cache holds now.
+    pub fn usage(&self, engine: &Engine) -> Result<CacheUsage> {
+        let entries = self.entries()?;
+        let layers = engine
+            .store()
+            .unused_snapshots()
+            .map_err(berth_engine::Error::from)?;
+        Ok(CacheUsage {
+            entries: entries.len(),
+            layers: layers.len(),
+            size: entries.iter().map(|(_, n)| n).sum::<u64>()
+                + layers.iter().map(|(_, n)| n).sum::<u64>(),
+        })
+    }
+
+    /// `builder prune`: removes the layers no image or container uses and the entries
+    /// that named them; with `all`, every entry too (the next build runs every step).
+    /// Refused while a build runs (it may stand on those layers).
+    pub fn prune(&self, engine: &Engine, all: bool) -> Result<CachePruned> {
+        let store = engine.store();
+        let Some(_guard) = store.try_lock(GC_LOCK).map_err(berth_engine::Error::from)? else {
+            return Err(Error::Invalid {
+                what: "builder prune",
+                value: "build cache".into(),
+                hint: "a build is running; prune the build cache once it has finished".into(),
+            });
+        };
+        let (layers, mut reclaimed) = store.prune_snapshots().map_err(berth_engine::Error::from)?;
+        let mut entries = 0;
+        for (path, size) in self.entries()? {
+            let key = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default()
+                .to_owned();
+            if all || self.get(engine, &key).is_none() {
+                fs_err::remove_file(&path).map_err(|e| Error::io(path.clone(), e))?;
+                entries += 1;
+                reclaimed += size;
+            }
+        }
+        Ok(CachePruned {
+            entries,
+            layers,
+            reclaimed,
+        })
     }
 
     /// Stores `state` under its key (atomically).

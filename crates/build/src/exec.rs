@@ -70,6 +70,7 @@ pub fn build(engine: &Engine, opts: &BuildOptions, out: &mut dyn Write) -> Resul
         .map(|s| s.instructions.len() + 1)
         .sum();
     let cache = Cache::open(&engine.paths().data)?;
+    let _hold = crate::cache::hold_off_prune(engine)?;
     let memo = HashMemo::load(&cache.dir().join("memo.json"));
     let mut b = Builder {
         engine,

@@ -39,6 +39,7 @@ mod run;
 mod schedule;
 mod secrets;
 
+pub use cache::{Cache, CachePruned, CacheUsage};
 pub use context::Context;
 pub use error::{Error, Result};
 pub use exec::{BuildOptions, BuildOutcome, build};

@@ -18,6 +18,7 @@ mod error;
 pub mod images;
 pub mod networks;
 mod paths;
+pub mod system;
 pub mod volumes;
 
 pub use error::{Error, Result};

@@ -53,6 +53,7 @@ mod copy;
 mod db;
 mod diff;
 pub mod digest;
+mod du;
 mod error;
 mod image_remove;
 mod images;
@@ -74,6 +75,7 @@ pub use containers::{
 };
 pub use db::{SqlTracer, schema_version};
 pub use diff::{Change, ChangeKind};
+pub use du::tree_size;
 pub use error::{Error, Result};
 pub use image_remove::{PruneReport, RemoveImageReport};
 pub use images::{ImageFilter, ImageLayer, ImageRecord, NewImage, NewImageLayer};

@@ -112,6 +112,20 @@ impl Store {
         }
     }
 
+    /// Takes the lock `name` shared, waiting while a process holds it exclusively;
+    /// any number of processes may hold it shared at once.
+    pub fn lock_shared(&self, name: &str) -> Result<LockGuard> {
+        let path = self.lock_path(name)?;
+        match lock_file(&path, LockMode::Shared, true)? {
+            Some(file) => Ok(LockGuard { _file: file, path }),
+            None => Err(Error::path(
+                "lock",
+                path,
+                std::io::Error::from(std::io::ErrorKind::WouldBlock),
+            )),
+        }
+    }
+
     /// Takes the lock `name` if nobody holds it; `None` otherwise.
     pub fn try_lock(&self, name: &str) -> Result<Option<LockGuard>> {
         let path = self.lock_path(name)?;

@@ -268,6 +268,23 @@ impl Store {
         self.trash(&self.snapshot_dir(&hex))
     }
 
+    /// Ready snapshots no image and no container uses, with their sizes: what a
+    /// build left behind (stages not in the final image) and [`Store::prune_snapshots`]
+    /// would remove.
+    pub fn unused_snapshots(&self) -> Result<Vec<(String, u64)>> {
+        self.read(|c| {
+            let mut st = c.prepare(
+                "SELECT s.chain_id, s.size FROM snapshots s WHERE s.state != 'pending'
+                   AND NOT EXISTS (SELECT 1 FROM image_layers l WHERE l.chain_id = s.chain_id)
+                   AND NOT EXISTS (SELECT 1 FROM container_layers l WHERE l.chain_id = s.chain_id)",
+            )?;
+            let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            Ok(rows
+                .map(|r| r.map(|(c, s)| (c, u64::try_from(s).unwrap_or(0))))
+                .collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
     /// Removes every snapshot nothing references (children before parents).
     /// Returns the chain ids removed and the bytes they held.
     pub fn prune_snapshots(&self) -> Result<(Vec<String>, u64)> {

@@ -10,6 +10,7 @@ pub mod container;
 pub mod image;
 pub mod network;
 pub mod oci;
+pub mod system;
 
 use std::process::ExitCode;
 
@@ -77,14 +78,11 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         // compose commands
         Command::Compose(a) => compose::main(&paths, a),
         // end of compose commands
-        Command::Version => {
-            println!("berth version {}", env!("CARGO_PKG_VERSION"));
-            println!("OCI runtime spec: 1.2.0 (berth oci, berth-runc)");
-            match berth_cgroups::detect() {
-                Ok(m) => println!("cgroups: {m:?}"),
-                Err(e) => println!("cgroups: unavailable ({e})"),
-            }
-            ExitCode::SUCCESS
-        }
+        // system commands
+        Command::System(a) => system::main(&paths, a),
+        Command::Builder(a) => system::builder(&paths, a),
+        Command::Info(a) => container::done(system::info::info(&paths, &a)),
+        Command::Version(a) => container::done(system::info::version(&a)),
+        // end of system commands
     }
 }

@@ -66,7 +66,7 @@ impl Engine {
         let (rec, stored) = self.container(name)?;
         let running = self.reconcile(&rec)? == berth_store::ContainerStatus::Running;
         let host = HostCpu::read();
-        let host_mem = host_memory();
+        let host_mem = crate::system::host_memory();
         let mut sample = StatsSample {
             id: rec.id.clone(),
             name: rec.name.clone(),
@@ -187,17 +187,6 @@ fn net_bytes(dev: &str) -> (u64, u64) {
         }
     }
     (rx, tx)
-}
-
-fn host_memory() -> u64 {
-    fs_err::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|m| {
-            m.lines()
-                .find_map(|l| l.strip_prefix("MemTotal:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb * 1024)
 }
 
 #[cfg(test)]

@@ -72,8 +72,9 @@ impl Engine {
         }
     }
 
-    /// `volume prune`: unused anonymous volumes, or with `all` every unused one.
-    pub fn prune_volumes(&self, all: bool) -> Result<Vec<String>> {
+    /// `volume prune`: unused anonymous volumes, or with `all` every unused one; the
+    /// names removed with the bytes each held.
+    pub fn prune_volumes(&self, all: bool) -> Result<Vec<(String, u64)>> {
         Ok(self.store().prune_volumes(all)?)
     }
 }

@@ -287,9 +287,11 @@ fn volumes_in_use_cannot_be_removed_and_data_survives_container() {
         fs_err::read_to_string(vol.mountpoint.join("keep")).unwrap(),
         "x"
     );
+    fs_err::write(anon.mountpoint.join("blob"), vec![1u8; 3000]).unwrap();
+    // The report counts the bytes the pruned volume held.
     assert_eq!(
         t.store.prune_volumes(false).unwrap(),
-        vec![anon.name.clone()]
+        vec![(anon.name.clone(), 3000)]
     );
     assert_eq!(t.store.list_volumes(&dangling).unwrap().len(), 1);
     t.store.remove_volume("data").unwrap();

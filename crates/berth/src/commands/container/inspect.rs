@@ -62,7 +62,7 @@ fn add_sizes(engine: &berth_engine::Engine, doc: &mut Value) {
     let rw = engine
         .store()
         .container_dir(&id)
-        .map_or(0, |d| super::dir_size(&d.join("upper")));
+        .map_or(0, |d| berth_store::tree_size(&d.join("upper")));
     let image = doc["Image"]
         .as_str()
         .and_then(|i| engine.store().get_image(i).ok())

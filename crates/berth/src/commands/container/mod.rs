@@ -137,20 +137,6 @@ pub fn engine(paths: &Paths) -> anyhow::Result<Engine> {
     Ok(Engine::open(paths.clone())?)
 }
 
-/// Apparent size of the files under `path` (`ps -s`, `inspect -s`).
-pub fn dir_size(path: &std::path::Path) -> u64 {
-    let Ok(rd) = fs_err::read_dir(path) else {
-        return 0;
-    };
-    rd.flatten()
-        .map(|e| match e.metadata() {
-            Ok(m) if m.is_dir() => dir_size(&e.path()),
-            Ok(m) => m.len(),
-            Err(_) => 0,
-        })
-        .sum()
-}
-
 /// Prints an error as Docker does (`Error: …`).
 pub fn print_error(e: &anyhow::Error) {
     let _ = writeln!(std::io::stderr(), "Error: {}", crate::error::render(e));

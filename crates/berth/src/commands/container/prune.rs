@@ -1,7 +1,7 @@
 //! `berth container prune [-f] [--filter until=T|label=K[=V]|label!=K[=V]]`.
 
-use berth_engine::Paths;
 use berth_engine::containers::logs::parse_time;
+use berth_engine::{Engine, Paths};
 use berth_store::{ContainerFilter, ContainerRecord, ContainerStatus, LabelFilter};
 use clap::Args;
 
@@ -60,7 +60,8 @@ fn has_label(c: &ContainerRecord, l: &LabelFilter) -> bool {
 
 /// Runs `berth container prune`.
 pub fn run(paths: &Paths, args: &PruneArgs) -> anyhow::Result<()> {
-    let filters = parse(&args.filter)?;
+    // Bad filters are refused before the question.
+    parse(&args.filter)?;
     if !args.force
         && !super::confirm(
             "WARNING! This will remove all stopped containers.\nAre you sure you want to continue?",
@@ -69,6 +70,19 @@ pub fn run(paths: &Paths, args: &PruneArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let engine = super::engine(paths)?;
+    let (ids, reclaimed) = prune_stopped(&engine, &args.filter)?;
+    crate::format::print_deleted("Deleted Containers:", &ids);
+    println!(
+        "Total reclaimed space: {}",
+        crate::format::human_size(reclaimed)
+    );
+    Ok(())
+}
+
+/// Removes the stopped containers `filters` (`until=`, `label=`, `label!=`) select;
+/// returns their ids and the bytes their writable layers held.
+pub fn prune_stopped(engine: &Engine, filters: &[String]) -> anyhow::Result<(Vec<String>, u64)> {
+    let filters = parse(filters)?;
     engine.reconcile_running()?;
     let list = engine.store().list_containers(&ContainerFilter {
         statuses: vec![
@@ -90,7 +104,7 @@ pub fn run(paths: &Paths, args: &PruneArgs) -> anyhow::Result<()> {
         let size = engine
             .store()
             .container_dir(&c.id)
-            .map_or(0, |d| super::dir_size(&d.join("upper")));
+            .map_or(0, |d| berth_store::tree_size(&d.join("upper")));
         match engine.remove_container(&c.id, false, false) {
             Ok(id) => {
                 ids.push(id);
@@ -101,16 +115,5 @@ pub fn run(paths: &Paths, args: &PruneArgs) -> anyhow::Result<()> {
             Err(e) => return Err(e.into()),
         }
     }
-    if !ids.is_empty() {
-        println!("Deleted Containers:");
-        for id in &ids {
-            println!("{id}");
-        }
-        println!();
-    }
-    println!(
-        "Total reclaimed space: {}",
-        crate::format::human_size(reclaimed)
-    );
-    Ok(())
+    Ok((ids, reclaimed))
 }

@@ -158,7 +158,8 @@ fn mounts_of(stored: &Stored, no_trunc: bool) -> String {
         .join(",")
 }
 
-fn command_of(stored: &Stored, no_trunc: bool) -> String {
+/// The COMMAND column: the process and its arguments, quoted, cut at 20 characters.
+pub(crate) fn command_of(stored: &Stored, no_trunc: bool) -> String {
     let mut cmd = std::iter::once(stored.path.clone())
         .chain(stored.args.iter().cloned())
         .collect::<Vec<_>>()
@@ -197,7 +198,7 @@ fn row(engine: &Engine, c: &ContainerRecord, args: &PsArgs) -> Value {
             .container_dir(&c.id)
             .map(|d| d.join("upper"))
             .unwrap_or_default();
-        let rw = super::dir_size(&upper);
+        let rw = berth_store::tree_size(&upper);
         let image = c
             .image_id
             .as_deref()

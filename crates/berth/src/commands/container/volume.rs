@@ -190,14 +190,13 @@ fn run(paths: &Paths, cmd: VolumeCommand) -> anyhow::Result<()> {
                 return Ok(());
             }
             let removed = engine.prune_volumes(all)?;
-            if !removed.is_empty() {
-                println!("Deleted Volumes:");
-                for v in &removed {
-                    println!("{v}");
-                }
-                println!();
-            }
-            println!("Total reclaimed space: 0B");
+            let names: Vec<String> = removed.iter().map(|(n, _)| n.clone()).collect();
+            crate::format::print_deleted("Deleted Volumes:", &names);
+            let bytes = removed.iter().map(|(_, b)| b).sum();
+            println!(
+                "Total reclaimed space: {}",
+                crate::format::human_size(bytes)
+            );
         }
     }
     Ok(())

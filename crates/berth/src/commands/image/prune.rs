@@ -1,7 +1,5 @@
 //! `berth image prune [-a] [-f]`.
 
-use std::io::{BufRead as _, Write as _};
-
 use berth_engine::Paths;
 use clap::Args;
 
@@ -20,36 +18,35 @@ pub struct PruneArgs {
 
 /// Runs `image prune`.
 pub fn run(paths: &Paths, args: &PruneArgs) -> anyhow::Result<()> {
-    if !args.force {
-        let what = if args.all {
-            "all images without at least one container associated to them"
-        } else {
-            "all dangling images"
-        };
-        eprint!("WARNING! This will remove {what}.\nAre you sure you want to continue? [y/N] ");
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line)?;
-        if !matches!(line.trim(), "y" | "Y" | "yes") {
-            return Ok(());
-        }
+    let what = if args.all {
+        "all images without at least one container associated to them"
+    } else {
+        "all dangling images"
+    };
+    if !args.force
+        && !crate::commands::container::confirm(&format!(
+            "WARNING! This will remove {what}.\nAre you sure you want to continue?"
+        ))
+    {
+        return Ok(());
     }
     let engine = super::engine(paths)?;
     let rep = engine.prune_images(args.all)?;
-    let mut out = std::io::stdout().lock();
-    if !rep.untagged.is_empty() || !rep.deleted.is_empty() {
-        writeln!(out, "Deleted Images:")?;
-        for t in &rep.untagged {
-            writeln!(out, "untagged: {}", berth_engine::images::familiar(t))?;
-        }
-        for d in &rep.deleted {
-            writeln!(out, "deleted: {d}")?;
-        }
-        writeln!(out)?;
-    }
-    writeln!(
-        out,
+    print_report(&rep);
+    println!(
         "Total reclaimed space: {}",
         format::human_size(rep.reclaimed)
-    )?;
+    );
     Ok(())
+}
+
+/// The `Deleted Images:` block of a prune report (nothing when nothing went).
+pub fn print_report(rep: &berth_store::PruneReport) {
+    let lines: Vec<String> = rep
+        .untagged
+        .iter()
+        .map(|t| format!("untagged: {}", berth_engine::images::familiar(t)))
+        .chain(rep.deleted.iter().map(|d| format!("deleted: {d}")))
+        .collect();
+    format::print_deleted("Deleted Images:", &lines);
 }

@@ -15,6 +15,7 @@ mod ps;
 mod run_flags;
 mod stats;
 mod stop_exec;
+mod system;
 mod tty;
 mod volumes;
 

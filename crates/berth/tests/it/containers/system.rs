@@ -1,0 +1,162 @@
+//! `system df`, `system prune`, `builder prune`, `info` and `version`: figures that
+//! match what is really on disk, and clean-up that takes exactly what Docker's would.
+
+use super::{Root, skip};
+
+/// `system df --format json` as (type → row).
+fn df(r: &Root) -> std::collections::HashMap<String, serde_json::Value> {
+    r.ok(&["system", "df", "--format", "json"])
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (v["Type"].as_str().unwrap().to_owned(), v)
+        })
+        .collect()
+}
+
+#[test]
+fn df_counts_what_is_on_disk_and_prune_takes_only_unused_things() {
+    if skip() {
+        return;
+    }
+    let r = Root::with_alpine();
+    r.ok(&[
+        "run", "-d", "--name", "keeper", "-v", "named:/data", "-v", "/anon", "alpine:test", "sh", "-c",
+        "dd if=/dev/zero of=/data/f bs=1000 count=300 2>/dev/null; dd if=/dev/zero of=/anon/f bs=1000 count=20 2>/dev/null; sleep 300",
+    ]);
+    r.ok(&[
+        "run",
+        "--name",
+        "writer",
+        "-v",
+        "/scratch",
+        "alpine:test",
+        "sh",
+        "-c",
+        "dd if=/dev/zero of=/big bs=1000 count=100 2>/dev/null",
+    ]);
+    r.wait_for(10, "the volume writes", || {
+        r.ok(&["exec", "keeper", "ls", "/anon"]).contains('f')
+    });
+    r.ok(&["network", "create", "unused-net"]);
+
+    let d = df(&r);
+    assert_eq!(d["Images"]["TotalCount"], 1);
+    assert_eq!(d["Images"]["Active"], 1);
+    assert_eq!(d["Containers"]["TotalCount"], 2);
+    assert_eq!(d["Containers"]["Active"], 1);
+    // Only the stopped writer's 100 kB file is reclaimable.
+    assert_eq!(d["Containers"]["Size"], "100kB", "{:?}", d["Containers"]);
+    assert_eq!(d["Containers"]["Reclaimable"], "100kB (100%)");
+    assert_eq!(d["Local Volumes"]["TotalCount"], 3);
+    // As in Docker, a stopped container's volume is in use too.
+    assert_eq!(d["Local Volumes"]["Active"], 3);
+    assert_eq!(d["Local Volumes"]["Reclaimable"], "0B (0%)");
+    assert_eq!(d["Local Volumes"]["Size"], "320kB");
+    let table = r.ok(&["system", "df"]);
+    assert!(table.starts_with("TYPE"), "{table}");
+    assert!(
+        r.ok(&["system", "df", "-v"]).contains("named"),
+        "verbose lists volumes"
+    );
+
+    let out = r.ok(&["system", "prune", "-f", "--volumes"]);
+    assert!(out.contains("Deleted Containers:"), "{out}");
+    assert!(out.contains("Deleted Networks:\nunused-net"), "{out}");
+    assert!(out.contains("Deleted Volumes:"), "{out}");
+    assert!(out.contains("Total reclaimed space: "), "{out}");
+    let names = r.ok(&["ps", "-a", "--format", "{{.Names}}"]);
+    assert_eq!(names.trim(), "keeper", "only the running container stays");
+    // The running container's volumes and its image stay; the writer's anonymous
+    // volume went.
+    let vols = r.ok(&["volume", "ls", "-q"]);
+    assert_eq!(vols.lines().count(), 2, "{vols}");
+    assert!(vols.contains("named"));
+    assert_eq!(r.ok(&["images", "-q"]).lines().count(), 1);
+    assert!(
+        !r.ok(&["network", "ls", "--format", "{{.Name}}"])
+            .contains("unused-net")
+    );
+
+    // info counts the same things.
+    let info = r.ok(&[
+        "info",
+        "--format",
+        "{{.Containers}} {{.ContainersRunning}} {{.ContainersStopped}} {{.Images}}",
+    ]);
+    assert_eq!(info.trim(), "1 1 0 1");
+    let doc: serde_json::Value =
+        serde_json::from_str(&r.ok(&["system", "info", "--format", "json"])).unwrap();
+    let v2 = std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    assert_eq!(doc["CgroupVersion"], if v2 { "2" } else { "1" });
+    assert!(doc["NCPU"].as_u64().unwrap() >= 1);
+    assert_eq!(doc["DockerRootDir"], r.dir.path().to_str().unwrap());
+
+    // -a: an image no container uses goes too.
+    r.ok(&["rm", "-f", "keeper"]);
+    let out = r.ok(&["system", "prune", "-af"]);
+    assert!(
+        !out.contains("Deleted Volumes:"),
+        "no volumes without --volumes: {out}"
+    );
+    assert_eq!(r.ok(&["volume", "ls", "-q"]).lines().count(), 2);
+    r.ok(&["system", "prune", "-f", "--volumes"]);
+    assert!(out.contains("untagged: alpine:test"), "{out}");
+    assert!(r.ok(&["images", "-q"]).trim().is_empty());
+    assert_eq!(
+        r.ok(&["volume", "ls", "-q"]).trim(),
+        "named",
+        "named volumes are never pruned by --volumes"
+    );
+}
+
+#[test]
+fn builder_prune_empties_the_build_cache() {
+    if skip() {
+        return;
+    }
+    let r = Root::with_alpine();
+    let ctx = tempfile::tempdir().unwrap();
+    fs_err::write(
+        ctx.path().join("Dockerfile"),
+        "FROM alpine:test AS tools\nRUN echo tool > /tool\nRUN echo more > /more\nFROM alpine:test\nRUN echo app > /app\nCOPY --from=tools /tool /tool\n",
+    )
+    .unwrap();
+    let ctx_path = ctx.path().to_str().unwrap();
+    r.ok(&["build", "-t", "app:1", ctx_path]);
+    let d = df(&r);
+    let entries = d["Build Cache"]["TotalCount"].as_u64().unwrap();
+    assert!(entries >= 4, "{:?}", d["Build Cache"]);
+    // The `tools` stage's layer is in no image: it is the cache's own.
+    assert_ne!(d["Build Cache"]["Size"], "0B");
+    assert!(
+        r.ok(&["build", "-t", "app:1", ctx_path])
+            .contains("Using cache")
+    );
+
+    // Dangling only: the stage layer goes, the final image's steps stay cached.
+    let out = r.ok(&["builder", "prune", "-f"]);
+    assert!(out.contains("Deleted build cache objects:"), "{out}");
+    let warm = r.ok(&["build", "-t", "app:1", ctx_path]);
+    assert!(warm.contains("Using cache"), "{warm}");
+    assert_eq!(r.ok(&["run", "--rm", "app:1", "cat", "/app"]).trim(), "app");
+
+    r.ok(&["builder", "prune", "-af"]);
+    assert_eq!(df(&r)["Build Cache"]["TotalCount"], 0);
+    let cold = r.ok(&["build", "-t", "app:1", ctx_path]);
+    assert!(!cold.contains("Using cache"), "{cold}");
+}
+
+#[test]
+fn version_answers_docker_templates() {
+    let r = Root {
+        dir: tempfile::tempdir().unwrap(),
+    };
+    let v = r.ok(&[
+        "version",
+        "--format",
+        "{{.Client.Version}} {{.Server.Version}}",
+    ]);
+    assert_eq!(v.trim(), format!("{0} {0}", env!("CARGO_PKG_VERSION")));
+    assert!(r.ok(&["version"]).starts_with("Client:"));
+}
