@@ -125,6 +125,8 @@ pub enum Command {
     Stats(container::stats::StatsArgs),
     /// List port mappings for the container.
     Port(container::port::PortArgs),
+    /// Update configuration of one or more containers.
+    Update(container::update::UpdateArgs),
     /// Manage containers.
     Container(container::ContainerArgs),
     /// Manage volumes.

@@ -65,6 +65,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Events(a) => container::done(container::events::run(&paths, &a)),
         Command::Stats(a) => container::done(container::stats::run(&paths, &a)),
         Command::Port(a) => container::done(container::port::run(&paths, &a)),
+        Command::Update(a) => container::done(container::update::run(&paths, &a)),
         Command::Container(a) => container::main(&paths, a),
         Command::Volume(a) => container::volume::main(&paths, a),
         Command::Monitor(a) => container::monitor::main(&paths, a),

@@ -398,7 +398,8 @@ impl Engine {
     }
 }
 
-fn write_spec(dir: &Path, spec: &oci_spec::runtime::Spec) -> Result<()> {
+/// Writes a container's `config.json` atomically (create, and `update`).
+pub(super) fn write_spec(dir: &Path, spec: &impl serde::Serialize) -> Result<()> {
     let path = dir.join("config.json");
     let text = serde_json::to_vec_pretty(spec).map_err(|e| Error::Json {
         what: "OCI spec".into(),

@@ -509,7 +509,12 @@ impl Engine {
             let rt = self.runtime();
             let _ = berth_runtime::kill(&rt, &id, libc::SIGKILL, false);
             let _ = berth_runtime::kill(&rt, &id, libc::SIGKILL, true);
-            let st = self.wait_exit(&id, Some(Duration::from_secs(30)))?;
+            let st = match self.wait_exit(&id, Some(Duration::from_secs(30))) {
+                Ok(st) => st,
+                // Its `--rm` monitor removed it once it died: what was asked is done.
+                Err(Error::Store(berth_store::Error::ContainerNotFound(_))) => return Ok(id),
+                Err(e) => return Err(e),
+            };
             if matches!(
                 st.status,
                 ContainerStatus::Running | ContainerStatus::Paused
@@ -524,13 +529,22 @@ impl Engine {
         }
         let vols = self.store().container_volumes(&id)?;
         // Its name and image for the `destroy` event, read before the row goes.
-        let rec_for_event = self.store().get_container(&id)?;
+        let rec_for_event = match self.store().get_container(&id) {
+            Ok(r) => r,
+            // Removed by its `--rm` monitor after the kill above.
+            Err(berth_store::Error::ContainerNotFound(_)) if force => return Ok(id),
+            Err(e) => return Err(e.into()),
+        };
         let rt = self.runtime();
         let _ = berth_runtime::delete(&rt, &id, true);
         let _ = fs_err::remove_file(self.attach_socket(&id));
         // Normally done when it stopped; repeated for a crashed owner.
         let _ = self.network_down(&id);
-        self.store().remove_container(&id)?;
+        match self.store().remove_container(&id) {
+            Ok(_) => {}
+            Err(berth_store::Error::ContainerNotFound(_)) if force => return Ok(id),
+            Err(e) => return Err(e.into()),
+        }
         if volumes {
             for (v, anonymous) in vols {
                 if anonymous {

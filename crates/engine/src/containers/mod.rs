@@ -46,6 +46,7 @@ pub mod security;
 pub mod spec;
 pub mod stats;
 pub mod units;
+pub mod update;
 pub mod user;
 mod volume_copy;
 

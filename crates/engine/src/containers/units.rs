@@ -36,6 +36,14 @@ pub fn parse_bytes(flag: &'static str, s: &str) -> Result<i64> {
     Ok((n * mult) as i64)
 }
 
+/// Parses `--memory-swap`: a size, or `-1` for unlimited swap.
+pub fn parse_swap(s: &str) -> Result<i64> {
+    if s.trim() == "-1" {
+        return Ok(-1);
+    }
+    parse_bytes("--memory-swap", s)
+}
+
 /// Parses `--cpus 1.5` into nano-CPUs.
 pub fn parse_cpus(s: &str) -> Result<i64> {
     let bad = || Error::Invalid {

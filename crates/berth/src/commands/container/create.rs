@@ -261,11 +261,11 @@ impl ContainerFlags {
                 .as_deref()
                 .map(|m| units::parse_bytes("--memory", m))
                 .transpose()?,
-            memory_swap: match self.memory_swap.as_deref() {
-                Some("-1") => Some(-1),
-                Some(s) => Some(units::parse_bytes("--memory-swap", s)?),
-                None => None,
-            },
+            memory_swap: self
+                .memory_swap
+                .as_deref()
+                .map(units::parse_swap)
+                .transpose()?,
             nano_cpus: self.cpus.as_deref().map(units::parse_cpus).transpose()?,
             cpu_shares: self.cpu_shares,
             cpuset_cpus: self.cpuset_cpus.clone(),

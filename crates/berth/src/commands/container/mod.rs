@@ -29,6 +29,7 @@ pub mod stats;
 pub mod stop;
 pub mod streams;
 pub mod top;
+pub mod update;
 pub mod volume;
 pub mod wait;
 
@@ -99,6 +100,8 @@ pub enum ContainerCommand {
     Stats(stats::StatsArgs),
     /// List port mappings for the container.
     Port(port::PortArgs),
+    /// Update configuration of one or more containers.
+    Update(update::UpdateArgs),
 }
 
 /// Runs `berth container …`.
@@ -129,6 +132,7 @@ pub fn main(paths: &Paths, args: ContainerArgs) -> ExitCode {
         C::Export(a) => done(export::run(paths, &a)),
         C::Stats(a) => done(stats::run(paths, &a)),
         C::Port(a) => done(port::run(paths, &a)),
+        C::Update(a) => done(update::run(paths, &a)),
     }
 }
 

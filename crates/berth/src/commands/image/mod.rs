@@ -55,6 +55,8 @@ pub enum ImageCommand {
     Save(save::SaveArgs),
     /// Remove unused images.
     Prune(prune::PruneArgs),
+    /// Build an image from a Dockerfile.
+    Build(crate::commands::build::BuildArgs),
 }
 
 /// Runs `berth image …`.
@@ -71,6 +73,7 @@ pub fn main(paths: &Paths, args: ImageArgs) -> ExitCode {
         ImageCommand::History(a) => finish(history::run(paths, &a)),
         ImageCommand::Save(a) => finish(save::run(paths, &a)),
         ImageCommand::Prune(a) => finish(prune::run(paths, &a)),
+        ImageCommand::Build(a) => crate::commands::build::main(paths, &a),
     }
 }
 

@@ -17,6 +17,7 @@ mod stats;
 mod stop_exec;
 mod system;
 mod tty;
+mod update;
 mod volumes;
 
 use std::path::{Path, PathBuf};

@@ -245,7 +245,6 @@ impl<'a> Monitor<'a> {
         sync: &mut Option<OwnedFd>,
         report: impl Fn(&mut Option<OwnedFd>, &str),
     ) -> i32 {
-        let policy = self.stored.restart_policy();
         let mut backoff = Duration::from_millis(100);
         loop {
             let (pid, mut io) = match self.launch() {
@@ -280,6 +279,11 @@ impl<'a> Monitor<'a> {
                 .get("stopped_by_user")
                 .and_then(serde_json::Value::as_bool)
                 .unwrap_or(false);
+            // Read now, not at start: `berth update --restart` may have changed it.
+            let policy = self.engine.container(&self.id).map_or_else(
+                |_| self.stored.restart_policy(),
+                |(_, s)| s.restart_policy(),
+            );
             if !policy.should_restart(code, state.restart_count, by_user) {
                 break;
             }
