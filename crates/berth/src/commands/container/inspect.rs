@@ -1,10 +1,11 @@
-//! `berth inspect [-f FORMAT] NAME...` for containers (and volumes by name).
+//! `berth inspect [-f FORMAT] [--type T] NAME...`: containers, images, networks and
+//! volumes, tried in Docker's order when no type is given.
 
 use berth_engine::Paths;
 use clap::Args;
 use serde_json::Value;
 
-/// Display detailed information on one or more containers.
+/// Return low-level information on berth objects.
 #[derive(Debug, Args)]
 pub struct InspectArgs {
     /// Format output using a Go template or `json`.
@@ -13,10 +14,10 @@ pub struct InspectArgs {
     /// Display total file sizes (`SizeRw`, `SizeRootFs`).
     #[arg(short, long)]
     pub size: bool,
-    /// Only inspect objects of this type (container, volume).
+    /// Only inspect objects of this type (container, image, network, volume).
     #[arg(long = "type")]
     pub kind: Option<String>,
-    /// Containers.
+    /// Containers, images, networks or volumes.
     #[arg(required = true)]
     pub names: Vec<String>,
 }
@@ -26,25 +27,38 @@ pub fn run(paths: &Paths, args: &InspectArgs) -> anyhow::Result<()> {
     let engine = super::engine(paths)?;
     let mut docs = Vec::new();
     let mut failed = false;
+    let kinds: &[&str] = match args.kind.as_deref() {
+        None => &["container", "image", "network", "volume"],
+        Some("container") => &["container"],
+        Some("image") => &["image"],
+        Some("network") => &["network"],
+        Some("volume") => &["volume"],
+        Some(k) => anyhow::bail!("invalid --type {k:?}\nhint: container, image, network or volume"),
+    };
     for n in &args.names {
-        let r = match args.kind.as_deref() {
-            Some("volume") => engine.inspect_volume(n),
-            None | Some("container") => engine.inspect_container(n),
-            Some(k) => anyhow::bail!("invalid --type {k:?}\nhint: container or volume"),
-        };
-        match r {
-            Ok(mut d) => {
-                if args.size && args.kind.as_deref() != Some("volume") {
+        let found = kinds.iter().find_map(|kind| {
+            let doc = match *kind {
+                "container" => engine.inspect_container(n),
+                "image" => engine.inspect_image(n),
+                "network" => engine
+                    .find_network(n)
+                    .and_then(|net| berth_engine::networks::network_json(&engine, &net)),
+                _ => engine.inspect_volume(n),
+            };
+            doc.ok().map(|d| (*kind, d))
+        });
+        match found {
+            Some((kind, mut d)) => {
+                if args.size && kind == "container" {
                     add_sizes(&engine, &mut d);
                 }
                 docs.push(d);
             }
-            Err(e) => {
+            None => {
                 let _ = std::io::Write::write_all(
                     &mut std::io::stderr(),
                     format!("Error: no such object: {n}\n").as_bytes(),
                 );
-                let _ = e;
                 failed = true;
             }
         }

@@ -195,6 +195,8 @@ impl Drop for Root {
             }
         }
         let _ = self.cmd(&["volume", "prune", "-f", "-a"]).output();
+        // Networks a test made (their bridges and rules outlive containers, as Docker's).
+        let _ = self.cmd(&["network", "prune", "-f"]).output();
         // Anything still mounted under the root (a test that died half way): deepest first.
         let root = self.dir.path().to_string_lossy().into_owned();
         let mut mounts: Vec<String> = fs_err::read_to_string("/proc/self/mountinfo")

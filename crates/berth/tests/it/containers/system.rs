@@ -160,3 +160,46 @@ fn version_answers_docker_templates() {
     assert_eq!(v.trim(), format!("{0} {0}", env!("CARGO_PKG_VERSION")));
     assert!(r.ok(&["version"]).starts_with("Client:"));
 }
+
+#[test]
+fn inspect_finds_images_networks_and_volumes_in_dockers_order() {
+    if skip() {
+        return;
+    }
+    let r = Root::with_alpine();
+    r.ok(&["network", "create", "insp-net"]);
+    r.ok(&["volume", "create", "insp-vol"]);
+    r.ok(&["create", "--name", "insp-ctr", "alpine:test", "true"]);
+    assert_eq!(
+        r.ok(&["inspect", "-f", "{{.Os}}", "alpine:test"]).trim(),
+        "linux"
+    );
+    assert_eq!(
+        r.ok(&["inspect", "-f", "{{.Driver}}", "insp-net"]).trim(),
+        "bridge"
+    );
+    assert!(
+        r.ok(&["inspect", "-f", "{{.Mountpoint}}", "insp-vol"])
+            .contains("insp-vol")
+    );
+    // Several kinds at once, one document each.
+    let all: serde_json::Value = serde_json::from_str(&r.ok(&[
+        "inspect",
+        "insp-ctr",
+        "alpine:test",
+        "insp-net",
+        "insp-vol",
+    ]))
+    .unwrap();
+    assert_eq!(all.as_array().unwrap().len(), 4);
+    // --type narrows the search.
+    let e = r.fails(&["inspect", "--type", "network", "insp-vol"], 1);
+    assert!(e.contains("no such object: insp-vol"), "{e}");
+    let e = r.fails(&["inspect", "--type", "bogus", "insp-vol"], 1);
+    assert!(e.contains("--type"), "{e}");
+    // A missing name: the others are still printed, and the exit code is 1.
+    let out = r.run(&["inspect", "-f", "{{.Name}}", "insp-net", "nosuch"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "insp-net");
+    r.ok(&["network", "rm", "insp-net"]);
+}
