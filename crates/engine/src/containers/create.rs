@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use berth_store::{ContainerRecord, NewContainer, NewVolume};
 
@@ -81,6 +81,15 @@ pub fn validate(opts: &RunOptions, image: &ImageConfig) -> Result<()> {
     }
     super::logs::LogOptions::parse(&opts.log_opts)?;
     super::health::validate(opts)?;
+    opts.kernel
+        .validate(opts.network.as_deref(), opts.nano_cpus)?;
+    if opts.kernel.uts.as_deref() == Some("host") && opts.hostname.is_some() {
+        return Err(Error::Invalid {
+            flag: "--hostname",
+            value: opts.hostname.clone().unwrap_or_default(),
+            hint: "with --uts host the container has the host's name; drop one of them".into(),
+        });
+    }
     mount_requests(opts, image)?;
     for d in &opts.devices {
         parse_device(d)?;
@@ -176,6 +185,7 @@ impl Engine {
         let img = self.find_image(image)?;
         let image_cfg = ImageConfig::from_image_json(img.config.as_deref().unwrap_or("{}"))?;
         validate(opts, &image_cfg)?;
+        let opts = &*self.with_volumes_from(opts)?;
         let endpoints = self.plan_networks(opts, &image_cfg)?;
         let requests = mount_requests(opts, &image_cfg)?;
         let id = berth_store::digest::random_id()?;
@@ -385,7 +395,7 @@ impl Engine {
             host_caps: super::security::host_caps(),
         };
         let oci = spec::build(&input)?;
-        write_spec(&dir, &oci)?;
+        super::bundle::write_spec(&dir, &oci)?;
         let argv = spec::command_line(opts, image)?;
         Ok(Stored {
             opts: opts.clone(),
@@ -396,21 +406,6 @@ impl Engine {
             hostname,
         })
     }
-}
-
-/// Writes a container's `config.json` atomically (create, and `update`).
-pub(super) fn write_spec(dir: &Path, spec: &impl serde::Serialize) -> Result<()> {
-    let path = dir.join("config.json");
-    let text = serde_json::to_vec_pretty(spec).map_err(|e| Error::Json {
-        what: "OCI spec".into(),
-        source: e,
-    })?;
-    let tmp = dir.join(".config.json.tmp");
-    fs_err::write(&tmp, text).map_err(|e| Error::Io {
-        path: tmp.clone(),
-        source: e,
-    })?;
-    fs_err::rename(&tmp, &path).map_err(|e| Error::Io { path, source: e })
 }
 
 fn seed(id: &str) -> u64 {

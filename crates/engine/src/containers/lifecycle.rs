@@ -128,6 +128,7 @@ impl Engine {
         if rt.load(id).is_ok() {
             let _ = berth_runtime::delete(&rt, id, true);
         }
+        self.join_shared_namespaces(id, &dir)?;
         self.network_up(id, &dir)?;
         if !single_threaded() {
             let _ = self.network_down(id);

@@ -23,6 +23,7 @@
 //! ```
 
 pub mod attach;
+mod bundle;
 pub mod changes;
 pub mod commit;
 pub mod copy;
@@ -34,6 +35,8 @@ mod exec_tty;
 pub mod health;
 pub mod image_config;
 pub mod init;
+pub mod kernel_opts;
+mod namespaces;
 pub mod inspect;
 pub mod lifecycle;
 pub mod logs;
@@ -49,6 +52,7 @@ pub mod units;
 pub mod update;
 pub mod user;
 mod volume_copy;
+mod volumes_from;
 
 use serde::{Deserialize, Serialize};
 

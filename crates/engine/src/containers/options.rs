@@ -104,6 +104,10 @@ pub struct RunOptions {
     /// `--health-start-interval`, `--health-retries`, `--no-healthcheck`: each set field
     /// overrides the image's `HEALTHCHECK`; `--no-healthcheck` is `test: ["NONE"]`.
     pub healthcheck: Option<Healthcheck>,
+    /// `--volumes-from CONTAINER[:ro|:rw]`.
+    pub volumes_from: Vec<String>,
+    /// Namespaces, sysctls, `/dev/shm`, OOM and the finer resource limits.
+    pub kernel: super::kernel_opts::KernelOptions,
 }
 
 /// Docker's `Healthcheck` object, as in an image config and in `inspect`'s `Config`.

@@ -79,5 +79,6 @@ pub fn resources(opts: &RunOptions, devices: &[Device]) -> Result<Value> {
     {
         r["pids"] = json!({"limit": p});
     }
+    opts.kernel.add_resources(&mut r)?;
     Ok(r)
 }

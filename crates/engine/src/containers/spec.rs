@@ -9,6 +9,7 @@ use oci_spec::runtime::Spec;
 use serde_json::{Value, json};
 
 use super::image_config::ImageConfig;
+use super::kernel_opts::NsMode;
 use super::options::RunOptions;
 use super::security;
 use super::units;
@@ -163,15 +164,22 @@ pub fn environment(opts: &RunOptions, image: &ImageConfig, host: &str, home: &st
 
 fn default_mounts(opts: &RunOptions) -> Vec<Value> {
     let sys_ro = if opts.privileged { "rw" } else { "ro" };
-    vec![
+    let shm = match opts.kernel.ipc.as_deref() {
+        // Docker: no /dev/shm at all, or the host's.
+        Some("none") => None,
+        Some("host") => Some(json!({"destination": "/dev/shm", "type": "bind", "source": "/dev/shm", "options": ["rbind", "rprivate"]})),
+        _ => Some(json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", format!("size={}", opts.kernel.shm_bytes())]})),
+    };
+    let mut mounts = vec![
         json!({"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]}),
         json!({"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]}),
         json!({"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]}),
         json!({"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", sys_ro]}),
         json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["nosuid", "noexec", "nodev", "relatime", sys_ro]}),
         json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]}),
-        json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=67108864"]}),
-    ]
+    ];
+    mounts.extend(shm);
+    mounts
 }
 
 fn security_opts(opts: &RunOptions) -> Result<(Option<String>, bool, Option<String>)> {
@@ -281,12 +289,18 @@ pub fn build(input: &SpecInput<'_>) -> Result<Spec> {
         mounts.push(json!({"destination": super::init::INIT_DIR, "type": "bind", "source": dir, "options": ["rbind", "ro", "rprivate"]}));
         args = super::init::argv(dir.join("ld.so").exists(), args);
     }
-    let mut namespaces = vec![
-        json!({"type": "pid"}),
-        json!({"type": "ipc"}),
-        json!({"type": "uts"}),
-        json!({"type": "mount"}),
-    ];
+    let k = &opts.kernel;
+    let mut namespaces = Vec::new();
+    for (kind, mode) in [("pid", k.pid_mode()?), ("ipc", k.ipc_mode()?), ("uts", k.uts_mode()?)] {
+        // Another container's is joined by path when this one starts.
+        if mode != NsMode::Host {
+            namespaces.push(json!({"type": kind}));
+        }
+    }
+    namespaces.push(json!({"type": "mount"}));
+    if k.cgroupns.as_deref() == Some("private") {
+        namespaces.push(json!({"type": "cgroup"}));
+    }
     match opts.network.as_deref() {
         Some("host") => {}
         // Other modes get a namespace too; the engine's networks module points it at
@@ -301,7 +315,7 @@ pub fn build(input: &SpecInput<'_>) -> Result<Spec> {
         "cwd": cwd,
         "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
         "noNewPrivileges": nnp,
-        "oomScoreAdj": 0,
+        "oomScoreAdj": k.oom_score_adj.unwrap_or(0),
     });
     if !input.user.additional_gids.is_empty() {
         process["user"]["additionalGids"] = json!(input.user.additional_gids);
@@ -316,6 +330,13 @@ pub fn build(input: &SpecInput<'_>) -> Result<Spec> {
         "namespaces": namespaces,
         "resources": super::resources::resources(opts, &input.devices)?,
     });
+    let sysctl = k.sysctl(opts.network.as_deref())?;
+    if !sysctl.is_empty() {
+        linux["sysctl"] = Value::Object(sysctl);
+    }
+    if let Some(p) = k.cgroups_path(input.id) {
+        linux["cgroupsPath"] = json!(p);
+    }
     if !opts.privileged {
         linux["maskedPaths"] = json!(MASKED_PATHS);
         linux["readonlyPaths"] = json!(READONLY_PATHS);
@@ -342,14 +363,24 @@ pub fn build(input: &SpecInput<'_>) -> Result<Spec> {
             .map(|d| json!({"path": d.path, "type": d.kind.to_string(), "major": d.major, "minor": d.minor, "fileMode": d.mode, "uid": 0, "gid": 0}))
             .collect::<Vec<_>>());
     }
-    let spec = json!({
+    let mut spec = json!({
         "ociVersion": "1.2.0",
         "process": process,
         "root": {"path": input.rootfs, "readonly": opts.read_only},
-        "hostname": host,
         "mounts": mounts,
         "linux": linux,
     });
+    // With the host's UTS namespace the names are the host's own.
+    if k.uts_mode()? != NsMode::Host {
+        spec["hostname"] = json!(host);
+        if let Some(d) = k.domainname.as_deref().filter(|d| !d.is_empty()) {
+            spec["domainname"] = json!(d);
+        }
+    }
+    let annotations = k.annotations();
+    if !annotations.is_empty() {
+        spec["annotations"] = Value::Object(annotations);
+    }
     serde_json::from_value(spec).map_err(|e| Error::Json {
         what: "generated OCI spec".into(),
         source: e,

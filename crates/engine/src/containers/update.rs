@@ -138,28 +138,21 @@ fn lift_removed_limits(res: &mut Value, old: &super::RunOptions, u: &UpdateOptio
     }
 }
 
-/// Replaces the memory, CPU and pids parts of `linux.resources` in the bundle's
-/// `config.json` (the device rules stay).
+/// Replaces the memory, CPU, pids and block I/O parts of `linux.resources` in the
+/// bundle's `config.json` (the device rules stay).
 fn rewrite_spec_resources(dir: &std::path::Path, res: &Value) -> Result<()> {
-    let path = dir.join("config.json");
-    let text = fs_err::read(&path).map_err(|e| Error::Io {
-        path: path.clone(),
-        source: e,
-    })?;
-    let mut spec: Value = serde_json::from_slice(&text).map_err(|e| Error::Json {
-        what: format!("{}", path.display()),
-        source: e,
-    })?;
-    let target = &mut spec["linux"]["resources"];
-    for key in ["memory", "cpu", "pids"] {
-        match res.get(key) {
-            Some(v) => target[key] = v.clone(),
-            None => {
-                if let Some(o) = target.as_object_mut() {
-                    o.remove(key);
+    super::bundle::edit_spec(dir, |spec| {
+        let target = &mut spec["linux"]["resources"];
+        for key in ["memory", "cpu", "pids", "blockIO"] {
+            match res.get(key) {
+                Some(v) => target[key] = v.clone(),
+                None => {
+                    if let Some(o) = target.as_object_mut() {
+                        o.remove(key);
+                    }
                 }
             }
         }
-    }
-    super::create::write_spec(dir, &spec)
+        Ok(true)
+    })
 }

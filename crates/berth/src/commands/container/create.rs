@@ -170,6 +170,18 @@ pub struct ContainerFlags {
     /// Health check flags.
     #[command(flatten)]
     pub health: super::health::HealthFlags,
+    /// Namespaces, sysctls, /dev/shm and the finer limits.
+    #[command(flatten)]
+    pub kernel: super::kernel_flags::KernelFlags,
+    /// Mount volumes from the specified container(s).
+    #[arg(long)]
+    pub volumes_from: Vec<String>,
+    /// Read in a line delimited file of labels.
+    #[arg(long)]
+    pub label_file: Vec<PathBuf>,
+    /// Suppress the pull output.
+    #[arg(short, long)]
+    pub quiet: bool,
     /// The image, then the command and its arguments.
     #[arg(
         required = true,
@@ -180,7 +192,9 @@ pub struct ContainerFlags {
     pub image_and_command: Vec<String>,
 }
 
-fn read_env_file(path: &PathBuf, out: &mut Vec<String>) -> anyhow::Result<()> {
+/// Reads a `--env-file`/`--label-file`: one `KEY=VALUE` (or `KEY`) per line, `#`
+/// comments and blank lines skipped.
+fn read_kv_file(path: &PathBuf, what: &str, out: &mut Vec<String>) -> anyhow::Result<()> {
     let text = fs_err::read_to_string(path)?;
     for (n, line) in text.lines().enumerate() {
         let line = line.trim_start();
@@ -189,7 +203,7 @@ fn read_env_file(path: &PathBuf, out: &mut Vec<String>) -> anyhow::Result<()> {
         }
         if line.contains(char::is_whitespace) && !line.contains('=') {
             anyhow::bail!(
-                "{}:{}: variable {line:?} contains whitespace\nhint: write KEY=VALUE, one per line",
+                "{}:{}: {what} {line:?} contains whitespace\nhint: write KEY=VALUE, one per line",
                 path.display(),
                 n + 1
             );
@@ -229,9 +243,15 @@ impl ContainerFlags {
         super::streams::Attach::parse(&self.attach, self.interactive)?;
         let mut env = Vec::new();
         for f in &self.env_file {
-            read_env_file(f, &mut env)?;
+            read_kv_file(f, "variable", &mut env)?;
         }
         env.extend(self.env.iter().cloned());
+        // Docker: the files first, then -l (later entries win).
+        let mut labels = Vec::new();
+        for f in &self.label_file {
+            read_kv_file(f, "label", &mut labels)?;
+        }
+        labels.extend(self.label.iter().cloned());
         if let Some(u) = &self.userns
             && u != "host"
             && !u.is_empty()
@@ -255,7 +275,7 @@ impl ContainerFlags {
                 .map(<[String]>::to_vec)
                 .unwrap_or_default(),
             hostname: self.hostname.clone(),
-            labels: self.label.clone(),
+            labels,
             memory: self
                 .memory
                 .as_deref()
@@ -300,6 +320,8 @@ impl ContainerFlags {
             auto_remove: self.rm,
             detach_keys: self.detach_keys.clone(),
             healthcheck: self.health.healthcheck()?,
+            volumes_from: self.volumes_from.clone(),
+            kernel: self.kernel.options()?,
         })
     }
 
@@ -333,7 +355,7 @@ impl ContainerFlags {
             .is_ok_and(|img| wanted.as_ref().is_some_and(|w| !platform_matches(w, img)));
         if self.pull == "always" || ((missing || other_platform) && self.pull == "missing") {
             let args = crate::commands::image::pull::PullArgs {
-                quiet: false,
+                quiet: self.quiet,
                 platform: self.platform.clone(),
                 name: image.to_owned(),
             };

@@ -12,6 +12,7 @@ pub mod exec;
 pub mod export;
 pub mod health;
 pub mod inspect;
+pub mod kernel_flags;
 pub mod kill;
 pub mod logs;
 pub mod monitor;

@@ -9,6 +9,7 @@ mod bad_input;
 mod concurrency;
 mod copy;
 mod health;
+mod kernel_flags;
 mod lifecycle;
 mod prune;
 mod ps;

@@ -1,0 +1,96 @@
+//! The `create`/`run` flags behind [`KernelOptions`]: namespaces, sysctls, `/dev/shm`,
+//! OOM tuning, the finer limits, device rules, cgroup parent, domain name, annotations.
+
+use berth_engine::containers::kernel_opts::KernelOptions;
+use berth_engine::containers::units;
+use clap::Args;
+
+/// Namespaces, sysctls and the finer resource flags.
+#[derive(Debug, Args, Clone, Default)]
+pub struct KernelFlags {
+    /// Size of /dev/shm.
+    #[arg(long)]
+    pub shm_size: Option<String>,
+    /// Sysctl options.
+    #[arg(long)]
+    pub sysctl: Vec<String>,
+    /// PID namespace to use (host, container:NAME).
+    #[arg(long)]
+    pub pid: Option<String>,
+    /// IPC mode to use (private, shareable, none, host, container:NAME).
+    #[arg(long)]
+    pub ipc: Option<String>,
+    /// UTS namespace to use (host).
+    #[arg(long)]
+    pub uts: Option<String>,
+    /// Cgroup namespace to use (host, private).
+    #[arg(long)]
+    pub cgroupns: Option<String>,
+    /// Optional parent cgroup for the container.
+    #[arg(long)]
+    pub cgroup_parent: Option<String>,
+    /// Disable OOM killer.
+    #[arg(long)]
+    pub oom_kill_disable: bool,
+    /// Tune host's OOM preferences (-1000 to 1000).
+    #[arg(long, allow_hyphen_values = true)]
+    pub oom_score_adj: Option<i32>,
+    /// Memory soft limit.
+    #[arg(long)]
+    pub memory_reservation: Option<String>,
+    /// Tune container memory swappiness (0 to 100).
+    #[arg(long, allow_hyphen_values = true)]
+    pub memory_swappiness: Option<i64>,
+    /// Limit CPU CFS (Completely Fair Scheduler) period.
+    #[arg(long)]
+    pub cpu_period: Option<i64>,
+    /// Limit CPU CFS (Completely Fair Scheduler) quota.
+    #[arg(long, allow_hyphen_values = true)]
+    pub cpu_quota: Option<i64>,
+    /// MEMs in which to allow execution (0-3, 0,1).
+    #[arg(long)]
+    pub cpuset_mems: Option<String>,
+    /// Block IO (relative weight), between 10 and 1000, or 0 to disable.
+    #[arg(long)]
+    pub blkio_weight: Option<u16>,
+    /// Add a rule to the cgroup allowed devices list.
+    #[arg(long)]
+    pub device_cgroup_rule: Vec<String>,
+    /// Container NIS domain name.
+    #[arg(long)]
+    pub domainname: Option<String>,
+    /// Add an annotation to the container (passed through to the OCI runtime).
+    #[arg(long)]
+    pub annotation: Vec<String>,
+}
+
+impl KernelFlags {
+    /// The engine's options, sizes parsed.
+    pub fn options(&self) -> anyhow::Result<KernelOptions> {
+        let size = |flag: &'static str, v: &Option<String>| {
+            v.as_deref()
+                .map(|s| units::parse_bytes(flag, s))
+                .transpose()
+        };
+        Ok(KernelOptions {
+            shm_size: size("--shm-size", &self.shm_size)?,
+            sysctls: self.sysctl.clone(),
+            pid: self.pid.clone(),
+            ipc: self.ipc.clone(),
+            uts: self.uts.clone(),
+            cgroupns: self.cgroupns.clone(),
+            cgroup_parent: self.cgroup_parent.clone(),
+            oom_kill_disable: self.oom_kill_disable,
+            oom_score_adj: self.oom_score_adj,
+            memory_reservation: size("--memory-reservation", &self.memory_reservation)?,
+            memory_swappiness: self.memory_swappiness,
+            cpu_period: self.cpu_period,
+            cpu_quota: self.cpu_quota,
+            cpuset_mems: self.cpuset_mems.clone(),
+            blkio_weight: self.blkio_weight,
+            device_cgroup_rules: self.device_cgroup_rule.clone(),
+            domainname: self.domainname.clone(),
+            annotations: self.annotation.clone(),
+        })
+    }
+}
