@@ -158,6 +158,23 @@ fn normalize_service(name: &str, s: &mut Service, ctx: &Context<'_>) -> Result<(
             mount.source = Some(ctx.host_path(src));
         }
     }
+    // Sharing another service's namespaces or volumes needs it running first, so
+    // Compose makes it a dependency.
+    let implicit: Vec<String> = [&s.network_mode, &s.pid, &s.ipc]
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m.strip_prefix("service:"))
+        .chain(
+            s.volumes_from
+                .iter()
+                .filter(|v| !v.starts_with("container:"))
+                .map(|v| v.split(':').next().unwrap_or_default()),
+        )
+        .map(str::to_owned)
+        .collect();
+    for dep in implicit {
+        s.depends_on.entry(dep).or_default();
+    }
     if s.networks.is_empty() && s.network_mode.is_none() {
         s.networks.insert("default".to_string(), None);
     }

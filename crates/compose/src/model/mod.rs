@@ -3,12 +3,15 @@
 //! to the canonical long form that `config` prints, so printing and re-reading a model gives
 //! the same model back.
 
+pub mod build;
 pub(crate) mod de;
+pub mod depends;
 pub mod deploy;
 pub mod health;
 pub mod mounts;
 pub mod ports;
 pub mod service;
+pub mod tuning;
 pub mod units;
 
 use std::collections::BTreeMap;
@@ -17,12 +20,15 @@ use std::fmt;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
+pub use build::Build;
 use de::{bool_or_false, is_false, label_map, nullable_map, string_map};
+pub use depends::{Condition, Dependency};
 pub use deploy::{Deploy, Resource, Resources};
 pub use health::Healthcheck;
 pub use mounts::{BindOptions, Mount, MountType, TmpfsOptions, VolumeOptions};
 pub use ports::Port;
-pub use service::{Build, Condition, Dependency, EnvFile, Service, ServiceNetwork};
+pub use service::{EnvFile, Service, ServiceNetwork};
+pub use tuning::{Logging, Ulimit};
 pub use units::{ByteSize, Duration};
 
 /// A whole Compose file (or the merge of several).

@@ -7,24 +7,34 @@ use std::fmt;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
+use super::build::Build;
 use super::de::{
     Scalar, bool_or_false, command, env_map, extra_hosts, is_false, label_map, list, opt_bool,
     opt_number,
 };
+use super::depends::Dependency;
 use super::deploy::Deploy;
 use super::health::Healthcheck;
 use super::mounts::{Mount, mounts};
 use super::ports::{Port, ports};
-use super::units::Duration;
+use super::tuning::{Logging, Ulimit, swap_limit};
+use super::units::{ByteSize, Duration};
 
 /// A service. Fields are in alphabetical order, as `docker compose config` prints them.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Service {
+    /// Annotations passed to the OCI runtime.
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "label_map"
+    )]
+    pub annotations: BTreeMap<String, String>,
     /// How to build the image.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "build"
+        deserialize_with = "super::build::build"
     )]
     pub build: Option<Build>,
     /// Capabilities added.
@@ -41,6 +51,12 @@ pub struct Service {
         deserialize_with = "list"
     )]
     pub cap_drop: Vec<String>,
+    /// `host` or `private` cgroup namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<String>,
+    /// Parent cgroup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup_parent: Option<String>,
     /// Overrides the image's CMD; a string is split into words.
     #[serde(
         default,
@@ -51,16 +67,61 @@ pub struct Service {
     /// A fixed container name instead of `project-service-N`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container_name: Option<String>,
+    /// CFS period in microseconds.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_number"
+    )]
+    pub cpu_period: Option<i64>,
+    /// CFS quota in microseconds.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_number"
+    )]
+    pub cpu_quota: Option<i64>,
+    /// Relative CPU weight.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_number"
+    )]
+    pub cpu_shares: Option<u64>,
+    /// CPU limit (`1.5`).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_number"
+    )]
+    pub cpus: Option<f64>,
+    /// CPUs the container may use (`0-2`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpuset: Option<String>,
     /// Services this one needs, with the condition to wait for.
     #[serde(
         default,
         skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "depends_on"
+        deserialize_with = "super::depends::depends_on"
     )]
     pub depends_on: BTreeMap<String, Dependency>,
     /// Replicas and resources.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deploy: Option<Deploy>,
+    /// Device cgroup rules (`c 1:3 mr`).
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "list"
+    )]
+    pub device_cgroup_rules: Vec<String>,
+    /// Host devices (`/dev/fuse:/dev/fuse:rwm`).
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "list"
+    )]
+    pub devices: Vec<String>,
     /// DNS servers.
     #[serde(
         default,
@@ -68,6 +129,23 @@ pub struct Service {
         deserialize_with = "list"
     )]
     pub dns: Vec<String>,
+    /// resolv.conf options.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "list"
+    )]
+    pub dns_opt: Vec<String>,
+    /// DNS search domains.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "list"
+    )]
+    pub dns_search: Vec<String>,
+    /// NIS domain name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domainname: Option<String>,
     /// Overrides the image's ENTRYPOINT; a string is split into words.
     #[serde(
         default,
@@ -103,6 +181,13 @@ pub struct Service {
         deserialize_with = "extra_hosts"
     )]
     pub extra_hosts: Vec<String>,
+    /// Supplementary groups.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "list"
+    )]
+    pub group_add: Vec<String>,
     /// Health check.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub healthcheck: Option<Healthcheck>,
@@ -119,6 +204,9 @@ pub struct Service {
         deserialize_with = "opt_bool"
     )]
     pub init: Option<bool>,
+    /// IPC mode (`shareable`, `host`, `service:NAME`, `container:NAME`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipc: Option<String>,
     /// Container labels.
     #[serde(
         default,
@@ -126,6 +214,32 @@ pub struct Service {
         deserialize_with = "label_map"
     )]
     pub labels: BTreeMap<String, String>,
+    /// Log driver and its options.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logging: Option<Logging>,
+    /// MAC address on the first network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac_address: Option<String>,
+    /// Memory limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mem_limit: Option<ByteSize>,
+    /// Memory soft limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mem_reservation: Option<ByteSize>,
+    /// Swappiness (0 to 100).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_number"
+    )]
+    pub mem_swappiness: Option<i64>,
+    /// Memory plus swap limit; -1 for unlimited swap.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "swap_limit"
+    )]
+    pub memswap_limit: Option<i64>,
     /// `host`, `none`, `service:NAME`, `container:NAME`; replaces `networks`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network_mode: Option<String>,
@@ -136,6 +250,30 @@ pub struct Service {
         deserialize_with = "networks"
     )]
     pub networks: BTreeMap<String, Option<ServiceNetwork>>,
+    /// Disable the OOM killer.
+    #[serde(
+        default,
+        skip_serializing_if = "is_false",
+        deserialize_with = "bool_or_false"
+    )]
+    pub oom_kill_disable: bool,
+    /// OOM score adjustment (-1000 to 1000).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_number"
+    )]
+    pub oom_score_adj: Option<i32>,
+    /// PID mode (`host`, `service:NAME`, `container:NAME`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<String>,
+    /// Process limit.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "opt_number"
+    )]
+    pub pids_limit: Option<i64>,
     /// Published ports.
     #[serde(
         default,
@@ -188,6 +326,16 @@ pub struct Service {
         deserialize_with = "opt_number"
     )]
     pub scale: Option<u32>,
+    /// Security options (`no-new-privileges`, `seccomp=…`).
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "list"
+    )]
+    pub security_opt: Vec<String>,
+    /// Size of /dev/shm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shm_size: Option<ByteSize>,
     /// Keep stdin open.
     #[serde(
         default,
@@ -201,6 +349,13 @@ pub struct Service {
     /// Signal that stops the container.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_signal: Option<String>,
+    /// Namespaced kernel parameters.
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "label_map"
+    )]
+    pub sysctls: BTreeMap<String, String>,
     /// tmpfs mounts (`/run`, `/tmp:size=64m`).
     #[serde(
         default,
@@ -215,6 +370,9 @@ pub struct Service {
         deserialize_with = "opt_bool"
     )]
     pub tty: Option<bool>,
+    /// Resource limits (`nofile: {soft: 1024, hard: 2048}`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ulimits: BTreeMap<String, Ulimit>,
     /// `user[:group]`.
     #[serde(
         default,
@@ -222,6 +380,9 @@ pub struct Service {
         deserialize_with = "super::de::opt_scalar_string"
     )]
     pub user: Option<String>,
+    /// UTS mode (`host`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uts: Option<String>,
     /// Mounts.
     #[serde(
         default,
@@ -229,6 +390,13 @@ pub struct Service {
         deserialize_with = "mounts"
     )]
     pub volumes: Vec<Mount>,
+    /// Mounts of other services (`svc[:ro]`) or containers (`container:NAME[:ro]`).
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "list"
+    )]
+    pub volumes_from: Vec<String>,
     /// Working directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub working_dir: Option<String>,
@@ -243,78 +411,6 @@ impl Service {
     }
 }
 
-/// `build:` in the long form.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Build {
-    /// Build context directory (absolute after loading) or a Git/HTTP URL.
-    #[serde(default = "dot")]
-    pub context: String,
-    /// Dockerfile path relative to the context.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dockerfile: Option<String>,
-    /// Build arguments; `None` takes the value from the environment.
-    #[serde(
-        default,
-        skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "env_map"
-    )]
-    pub args: BTreeMap<String, Option<String>>,
-    /// Target stage.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target: Option<String>,
-    /// Image labels.
-    #[serde(
-        default,
-        skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "label_map"
-    )]
-    pub labels: BTreeMap<String, String>,
-    /// Network for RUN steps.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub network: Option<String>,
-    /// Do not use the build cache.
-    #[serde(
-        default,
-        skip_serializing_if = "is_false",
-        deserialize_with = "bool_or_false"
-    )]
-    pub no_cache: bool,
-    /// Always pull base images.
-    #[serde(
-        default,
-        skip_serializing_if = "is_false",
-        deserialize_with = "bool_or_false"
-    )]
-    pub pull: bool,
-}
-
-fn dot() -> String {
-    ".".to_string()
-}
-
-fn build<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Build>, D::Error> {
-    struct V;
-    impl<'de> Visitor<'de> for V {
-        type Value = Option<Build>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a build context path or a mapping")
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            Ok(Some(Build {
-                context: v.to_string(),
-                ..Build::default()
-            }))
-        }
-        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-            Build::deserialize(de::value::MapAccessDeserializer::new(map)).map(Some)
-        }
-    }
-    d.deserialize_any(V)
-}
-
 /// One `env_file:` entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnvFile {
@@ -325,11 +421,11 @@ pub struct EnvFile {
     pub required: bool,
 }
 
-fn yes() -> bool {
+pub(super) fn yes() -> bool {
     true
 }
 
-fn required<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+pub(super) fn required<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     opt_bool(d).map(|b| b.unwrap_or(true))
 }
 
@@ -428,89 +524,6 @@ fn networks<'de, D: Deserializer<'de>>(
             while let Some(Scalar(name)) = map.next_key()? {
                 let value: Option<ServiceNetwork> = map.next_value()?;
                 out.insert(name, value);
-            }
-            Ok(out)
-        }
-    }
-    d.deserialize_any(V)
-}
-
-/// What a dependant waits for.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Condition {
-    /// The dependency's containers are started.
-    #[default]
-    ServiceStarted,
-    /// The dependency's health check passes.
-    ServiceHealthy,
-    /// The dependency ran to completion with exit code 0.
-    ServiceCompletedSuccessfully,
-}
-
-impl Condition {
-    /// The Compose spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Condition::ServiceStarted => "service_started",
-            Condition::ServiceHealthy => "service_healthy",
-            Condition::ServiceCompletedSuccessfully => "service_completed_successfully",
-        }
-    }
-}
-
-/// One `depends_on` entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Dependency {
-    /// What to wait for.
-    #[serde(default)]
-    pub condition: Condition,
-    /// Restart this service when the dependency is recreated or restarted.
-    #[serde(
-        default,
-        skip_serializing_if = "is_false",
-        deserialize_with = "bool_or_false"
-    )]
-    pub restart: bool,
-    /// A missing dependency is an error unless false.
-    #[serde(default = "yes", deserialize_with = "required")]
-    pub required: bool,
-}
-
-impl Default for Dependency {
-    fn default() -> Self {
-        Dependency {
-            condition: Condition::ServiceStarted,
-            restart: false,
-            required: true,
-        }
-    }
-}
-
-fn depends_on<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Dependency>, D::Error> {
-    struct V;
-    impl<'de> Visitor<'de> for V {
-        type Value = BTreeMap<String, Dependency>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a list of service names or a mapping")
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(BTreeMap::new())
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            let mut out = BTreeMap::new();
-            while let Some(Scalar(name)) = seq.next_element()? {
-                out.insert(name, Dependency::default());
-            }
-            Ok(out)
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            let mut out = BTreeMap::new();
-            while let Some(Scalar(name)) = map.next_key()? {
-                let value: Option<Dependency> = map.next_value()?;
-                out.insert(name, value.unwrap_or_default());
             }
             Ok(out)
         }

@@ -8,6 +8,7 @@
 
 mod down;
 mod images;
+mod kernel;
 mod logs;
 mod ops;
 mod spec;

@@ -192,6 +192,7 @@ pub fn run_options(
         o.nano_cpus = limits.cpus.map(|c| (c * 1e9) as i64);
         o.pids_limit = limits.pids;
     }
+    super::kernel::apply(plan, s, &mut o);
     o.mounts = s.volumes.iter().filter_map(|m| mount(project, m)).collect();
     o.publish = s.ports.iter().filter_map(publish).collect();
     o.add_hosts = s

@@ -80,7 +80,9 @@ fn ns_mode(flag: &'static str, v: Option<&str>, extra: &[&str]) -> Result<NsMode
         Some(e) if extra.contains(&e) => Ok(NsMode::Private),
         Some("host") => Ok(NsMode::Host),
         Some(c) => match c.strip_prefix("container:") {
-            Some(name) if !name.is_empty() && flag != "--uts" => Ok(NsMode::Container(name.to_owned())),
+            Some(name) if !name.is_empty() && flag != "--uts" => {
+                Ok(NsMode::Container(name.to_owned()))
+            }
             _ => Err(invalid(
                 flag,
                 c,
@@ -123,18 +125,30 @@ impl KernelOptions {
         if let Some(s) = self.oom_score_adj
             && !(-1000..=1000).contains(&s)
         {
-            return Err(invalid("--oom-score-adj", &s.to_string(), "use a value between -1000 and 1000"));
+            return Err(invalid(
+                "--oom-score-adj",
+                &s.to_string(),
+                "use a value between -1000 and 1000",
+            ));
         }
         if let Some(s) = self.memory_swappiness
             && !(-1..=100).contains(&s)
         {
-            return Err(invalid("--memory-swappiness", &s.to_string(), "use a value between 0 and 100"));
+            return Err(invalid(
+                "--memory-swappiness",
+                &s.to_string(),
+                "use a value between 0 and 100",
+            ));
         }
         if let Some(w) = self.blkio_weight
             && w != 0
             && !(10..=1000).contains(&w)
         {
-            return Err(invalid("--blkio-weight", &w.to_string(), "use a value between 10 and 1000"));
+            return Err(invalid(
+                "--blkio-weight",
+                &w.to_string(),
+                "use a value between 10 and 1000",
+            ));
         }
         if nano_cpus.is_some() && (self.cpu_period.is_some() || self.cpu_quota.is_some()) {
             return Err(invalid(
@@ -147,19 +161,31 @@ impl KernelOptions {
             && p != 0
             && !(1000..=1_000_000).contains(&p)
         {
-            return Err(invalid("--cpu-period", &p.to_string(), "use 1000 to 1000000 microseconds"));
+            return Err(invalid(
+                "--cpu-period",
+                &p.to_string(),
+                "use 1000 to 1000000 microseconds",
+            ));
         }
         if let Some(q) = self.cpu_quota
             && q != 0
             && q != -1
             && q < 1000
         {
-            return Err(invalid("--cpu-quota", &q.to_string(), "use at least 1000 microseconds, or -1"));
+            return Err(invalid(
+                "--cpu-quota",
+                &q.to_string(),
+                "use at least 1000 microseconds, or -1",
+            ));
         }
         if let Some(s) = self.shm_size
             && s <= 0
         {
-            return Err(invalid("--shm-size", &s.to_string(), "use a size greater than 0, e.g. 256m"));
+            return Err(invalid(
+                "--shm-size",
+                &s.to_string(),
+                "use a size greater than 0, e.g. 256m",
+            ));
         }
         self.sysctl(network)?;
         self.device_rules()?;
@@ -187,15 +213,27 @@ impl KernelOptions {
         let mut out = Map::new();
         for kv in &self.sysctls {
             let Some((k, v)) = kv.split_once('=') else {
-                return Err(invalid("--sysctl", kv, "use KEY=VALUE, e.g. net.core.somaxconn=1024"));
+                return Err(invalid(
+                    "--sysctl",
+                    kv,
+                    "use KEY=VALUE, e.g. net.core.somaxconn=1024",
+                ));
             };
             let ipc = IPC.contains(&k) || k.starts_with("fs.mqueue.");
             let net = k.starts_with("net.");
             if ipc && self.ipc.as_deref() == Some("host") {
-                return Err(invalid("--sysctl", kv, "IPC sysctls cannot be set with --ipc host"));
+                return Err(invalid(
+                    "--sysctl",
+                    kv,
+                    "IPC sysctls cannot be set with --ipc host",
+                ));
             }
             if net && network == Some("host") {
-                return Err(invalid("--sysctl", kv, "net.* sysctls cannot be set with --network host"));
+                return Err(invalid(
+                    "--sysctl",
+                    kv,
+                    "net.* sysctls cannot be set with --network host",
+                ));
             }
             if !ipc && !net {
                 return Err(invalid(
@@ -214,7 +252,13 @@ impl KernelOptions {
         self.device_cgroup_rules
             .iter()
             .map(|r| {
-                let bad = || invalid("--device-cgroup-rule", r, "use TYPE MAJOR:MINOR ACCESS, e.g. 'c 1:3 mr' or 'a *:* rwm'");
+                let bad = || {
+                    invalid(
+                        "--device-cgroup-rule",
+                        r,
+                        "use TYPE MAJOR:MINOR ACCESS, e.g. 'c 1:3 mr' or 'a *:* rwm'",
+                    )
+                };
                 let f: Vec<&str> = r.split_whitespace().collect();
                 let [kind, numbers, access] = f[..] else {
                     return Err(bad());
@@ -301,9 +345,10 @@ impl KernelOptions {
 
     /// `linux.cgroupsPath` under `--cgroup-parent`, if given.
     pub fn cgroups_path(&self, id: &str) -> Option<String> {
-        self.cgroup_parent.as_deref().filter(|p| !p.is_empty()).map(|p| {
-            format!("/{}/{id}", p.trim_matches('/'))
-        })
+        self.cgroup_parent
+            .as_deref()
+            .filter(|p| !p.is_empty())
+            .map(|p| format!("/{}/{id}", p.trim_matches('/')))
     }
 }
 
@@ -324,8 +369,16 @@ mod tests {
         assert_eq!(m["net.core.somaxconn"], "1024");
         assert!(k(&["kernel.hostname=x"], None).sysctl(None).is_err());
         assert!(k(&["vm.swappiness=1"], None).sysctl(None).is_err());
-        assert!(k(&["net.ipv4.ip_forward=1"], None).sysctl(Some("host")).is_err());
-        assert!(k(&["kernel.sem=1 2 3 4"], Some("host")).sysctl(None).is_err());
+        assert!(
+            k(&["net.ipv4.ip_forward=1"], None)
+                .sysctl(Some("host"))
+                .is_err()
+        );
+        assert!(
+            k(&["kernel.sem=1 2 3 4"], Some("host"))
+                .sysctl(None)
+                .is_err()
+        );
         assert!(k(&["novalue"], None).sysctl(None).is_err());
     }
 
@@ -359,8 +412,14 @@ mod tests {
         };
         let mut r = json!({"devices": [{"allow": false, "access": "rwm"}]});
         o.add_resources(&mut r).unwrap();
-        assert_eq!(r["devices"][1], json!({"allow": true, "type": "c", "major": 1, "minor": 3, "access": "mr"}));
-        assert_eq!(r["devices"][2], json!({"allow": true, "type": "a", "access": "rwm"}));
+        assert_eq!(
+            r["devices"][1],
+            json!({"allow": true, "type": "c", "major": 1, "minor": 3, "access": "mr"})
+        );
+        assert_eq!(
+            r["devices"][2],
+            json!({"allow": true, "type": "a", "access": "rwm"})
+        );
         assert_eq!(r["memory"]["reservation"], 1024);
         assert_eq!(r["cpu"], json!({"period": 50_000, "quota": 25_000}));
         assert_eq!(r["blockIO"]["weight"], 300);

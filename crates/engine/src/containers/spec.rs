@@ -167,8 +167,12 @@ fn default_mounts(opts: &RunOptions) -> Vec<Value> {
     let shm = match opts.kernel.ipc.as_deref() {
         // Docker: no /dev/shm at all, or the host's.
         Some("none") => None,
-        Some("host") => Some(json!({"destination": "/dev/shm", "type": "bind", "source": "/dev/shm", "options": ["rbind", "rprivate"]})),
-        _ => Some(json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", format!("size={}", opts.kernel.shm_bytes())]})),
+        Some("host") => Some(
+            json!({"destination": "/dev/shm", "type": "bind", "source": "/dev/shm", "options": ["rbind", "rprivate"]}),
+        ),
+        _ => Some(
+            json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", format!("size={}", opts.kernel.shm_bytes())]}),
+        ),
     };
     let mut mounts = vec![
         json!({"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]}),
@@ -291,7 +295,11 @@ pub fn build(input: &SpecInput<'_>) -> Result<Spec> {
     }
     let k = &opts.kernel;
     let mut namespaces = Vec::new();
-    for (kind, mode) in [("pid", k.pid_mode()?), ("ipc", k.ipc_mode()?), ("uts", k.uts_mode()?)] {
+    for (kind, mode) in [
+        ("pid", k.pid_mode()?),
+        ("ipc", k.ipc_mode()?),
+        ("uts", k.uts_mode()?),
+    ] {
         // Another container's is joined by path when this one starts.
         if mode != NsMode::Host {
             namespaces.push(json!({"type": kind}));

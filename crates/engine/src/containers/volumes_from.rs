@@ -9,7 +9,10 @@ use crate::{Engine, Error, Result};
 
 impl Engine {
     /// `opts` with the mounts `--volumes-from` names added as `-v` entries.
-    pub(super) fn with_volumes_from<'a>(&self, opts: &'a RunOptions) -> Result<Cow<'a, RunOptions>> {
+    pub(super) fn with_volumes_from<'a>(
+        &self,
+        opts: &'a RunOptions,
+    ) -> Result<Cow<'a, RunOptions>> {
         if opts.volumes_from.is_empty() {
             return Ok(Cow::Borrowed(opts));
         }
@@ -38,7 +41,10 @@ impl Engine {
                 e => e,
             })?;
             for m in &other.mounts {
-                if own.iter().any(|t| t.trim_end_matches('/') == m.destination.trim_end_matches('/')) {
+                if own
+                    .iter()
+                    .any(|t| t.trim_end_matches('/') == m.destination.trim_end_matches('/'))
+                {
                     continue;
                 }
                 let source = match m.kind.as_str() {
