@@ -245,6 +245,11 @@ impl Store {
             }
             Ok(())
         })?;
+        // A device-backed volume may still have its device mounted on `_data` (a
+        // container that crashed): deleting through it would delete the device's
+        // files, for a bind the user's own directory.
+        let data = self.volume_dir(name).join("_data");
+        let _ = nix::mount::umount2(&data, nix::mount::MntFlags::MNT_DETACH);
         self.trash(&self.volume_dir(name))
     }
 

@@ -129,6 +129,7 @@ impl Engine {
             let _ = berth_runtime::delete(&rt, id, true);
         }
         self.join_shared_namespaces(id, &dir)?;
+        self.mount_volume_devices(id)?;
         self.network_up(id, &dir)?;
         if !single_threaded() {
             let _ = self.network_down(id);
@@ -230,6 +231,7 @@ impl Engine {
             }
             Ok(())
         })?;
+        self.unmount_idle_volume_devices(id);
         self.record_event(id, "die");
         del?;
         Ok(state)

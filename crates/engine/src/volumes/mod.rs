@@ -6,11 +6,14 @@ use std::collections::BTreeMap;
 use berth_store::{NewVolume, VolumeFilter, VolumeRecord};
 use serde_json::{Value, json};
 
+pub mod device;
+
 use crate::containers::inspect::rfc3339;
-use crate::{Engine, Error, Result};
+use crate::{Engine, Result};
 
 impl Engine {
-    /// `volume create`: only the `local` driver, without options, is supported.
+    /// `volume create` with the `local` driver; options (`type`, `device`, `o`) make a
+    /// device-backed volume (see [`device`]).
     pub fn create_volume(
         &self,
         name: Option<&str>,
@@ -25,15 +28,7 @@ impl Engine {
                 })
                 .collect()
         };
-        if let Some(o) = opts.first() {
-            return Err(Error::Invalid {
-                flag: "--opt",
-                value: o.clone(),
-                hint:
-                    "the local driver of berth takes no options yet (volumes are plain directories)"
-                        .into(),
-            });
-        }
+        device::DeviceOpts::parse(&split(opts))?;
         Ok(self.store().create_volume(&NewVolume {
             name: name.map(str::to_owned),
             driver: "local".into(),

@@ -19,6 +19,7 @@ mod stop_exec;
 mod system;
 mod tty;
 mod update;
+mod volume_opts;
 mod volumes;
 
 use std::path::{Path, PathBuf};
