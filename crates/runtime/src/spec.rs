@@ -217,10 +217,11 @@ pub fn validate(spec: &Spec) -> Result<()> {
     Ok(())
 }
 
-/// Namespaced sysctls may only be set when the container has the namespace
-/// that scopes them; anything else would change the host.
-fn validate_sysctl(key: &str, ns: &HashSet<LinuxNamespaceType>) -> Result<()> {
-    let ipc = [
+/// The namespace that scopes sysctl `key`: IPC (`kernel.msg*`, `kernel.sem`,
+/// `kernel.shm*`, `fs.mqueue.*`), network (`net.*`) or UTS (`kernel.hostname`,
+/// `kernel.domainname`); `None` for a sysctl of the whole host.
+pub fn sysctl_namespace(key: &str) -> Option<LinuxNamespaceType> {
+    const IPC: [&str; 8] = [
         "kernel.msgmax",
         "kernel.msgmnb",
         "kernel.msgmni",
@@ -230,13 +231,21 @@ fn validate_sysctl(key: &str, ns: &HashSet<LinuxNamespaceType>) -> Result<()> {
         "kernel.shmmni",
         "kernel.shm_rmid_forced",
     ];
-    let needs = if ipc.contains(&key) || key.starts_with("fs.mqueue.") {
-        LinuxNamespaceType::Ipc
+    if IPC.contains(&key) || key.starts_with("fs.mqueue.") {
+        Some(LinuxNamespaceType::Ipc)
     } else if key.starts_with("net.") {
-        LinuxNamespaceType::Network
+        Some(LinuxNamespaceType::Network)
     } else if key == "kernel.hostname" || key == "kernel.domainname" {
-        LinuxNamespaceType::Uts
+        Some(LinuxNamespaceType::Uts)
     } else {
+        None
+    }
+}
+
+/// Namespaced sysctls may only be set when the container has the namespace
+/// that scopes them; anything else would change the host.
+fn validate_sysctl(key: &str, ns: &HashSet<LinuxNamespaceType>) -> Result<()> {
+    let Some(needs) = sysctl_namespace(key) else {
         return Err(unsupported(
             "linux.sysctl",
             format!("{key:?} is not namespaced; setting it would change the host"),

@@ -4,6 +4,7 @@
 //! parent, `--domainname` and `--annotation`. Each is checked as Docker checks it and
 //! turned into its part of the OCI spec here.
 
+use oci_spec::runtime::LinuxNamespaceType;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
@@ -200,16 +201,6 @@ impl KernelOptions {
     /// `linux.sysctl`: only sysctls the container's own namespaces isolate, as Docker
     /// allows (IPC ones unless `--ipc host`, `net.*` unless `--network host`).
     pub fn sysctl(&self, network: Option<&str>) -> Result<Map<String, Value>> {
-        const IPC: &[&str] = &[
-            "kernel.msgmax",
-            "kernel.msgmnb",
-            "kernel.msgmni",
-            "kernel.sem",
-            "kernel.shmall",
-            "kernel.shmmax",
-            "kernel.shmmni",
-            "kernel.shm_rmid_forced",
-        ];
         let mut out = Map::new();
         for kv in &self.sysctls {
             let Some((k, v)) = kv.split_once('=') else {
@@ -219,8 +210,9 @@ impl KernelOptions {
                     "use KEY=VALUE, e.g. net.core.somaxconn=1024",
                 ));
             };
-            let ipc = IPC.contains(&k) || k.starts_with("fs.mqueue.");
-            let net = k.starts_with("net.");
+            let scope = berth_runtime::spec::sysctl_namespace(k);
+            let ipc = scope == Some(LinuxNamespaceType::Ipc);
+            let net = scope == Some(LinuxNamespaceType::Network);
             if ipc && self.ipc.as_deref() == Some("host") {
                 return Err(invalid(
                     "--sysctl",

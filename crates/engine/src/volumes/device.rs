@@ -32,7 +32,10 @@ fn invalid(value: &str, hint: &str) -> Error {
 impl DeviceOpts {
     /// Checks a volume's options: `None` for a plain directory.
     pub fn parse(opts: &BTreeMap<String, String>) -> Result<Option<DeviceOpts>> {
-        if let Some(k) = opts.keys().find(|k| !matches!(k.as_str(), "type" | "device" | "o")) {
+        if let Some(k) = opts
+            .keys()
+            .find(|k| !matches!(k.as_str(), "type" | "device" | "o"))
+        {
             return Err(invalid(k, "the local driver takes type, device and o"));
         }
         if opts.is_empty() {
@@ -45,13 +48,22 @@ impl DeviceOpts {
             options: get("o"),
         };
         if d.device.is_empty() {
-            return Err(invalid("device", "missing required option: device (e.g. --opt device=tmpfs)"));
+            return Err(invalid(
+                "device",
+                "missing required option: device (e.g. --opt device=tmpfs)",
+            ));
         }
         if d.kind.is_empty() && !d.is_bind() {
-            return Err(invalid("type", "missing required option: type (e.g. --opt type=tmpfs)"));
+            return Err(invalid(
+                "type",
+                "missing required option: type (e.g. --opt type=tmpfs)",
+            ));
         }
         if d.is_bind() && !Path::new(&d.device).is_absolute() {
-            return Err(invalid(&d.device, "a bind device must be an absolute host path"));
+            return Err(invalid(
+                &d.device,
+                "a bind device must be an absolute host path",
+            ));
         }
         Ok(Some(d))
     }
@@ -153,17 +165,22 @@ impl Engine {
             let Ok(_guard) = self.store().lock(&format!("volume-{name}")) else {
                 continue;
             };
-            let busy = self.store().volume_users(&name).unwrap_or_default().iter().any(|u| {
-                u != id
-                    && self.store().get_container(u).is_ok_and(|c| {
-                        matches!(
-                            c.state.status,
-                            berth_store::ContainerStatus::Running
-                                | berth_store::ContainerStatus::Paused
-                                | berth_store::ContainerStatus::Restarting
-                        )
-                    })
-            });
+            let busy = self
+                .store()
+                .volume_users(&name)
+                .unwrap_or_default()
+                .iter()
+                .any(|u| {
+                    u != id
+                        && self.store().get_container(u).is_ok_and(|c| {
+                            matches!(
+                                c.state.status,
+                                berth_store::ContainerStatus::Running
+                                    | berth_store::ContainerStatus::Paused
+                                    | berth_store::ContainerStatus::Restarting
+                            )
+                        })
+                });
             if !busy && is_mounted(&v.mountpoint) {
                 let _ = nix::mount::umount2(&v.mountpoint, MntFlags::MNT_DETACH);
             }
@@ -176,25 +193,44 @@ mod tests {
     use super::*;
 
     fn opts(kv: &[(&str, &str)]) -> BTreeMap<String, String> {
-        kv.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        kv.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
     fn options_are_checked_like_dockers_local_driver() {
         assert_eq!(DeviceOpts::parse(&opts(&[])).unwrap(), None);
-        let t = DeviceOpts::parse(&opts(&[("type", "tmpfs"), ("device", "tmpfs"), ("o", "size=1m,uid=1000,noexec")]))
-            .unwrap()
-            .unwrap();
+        let t = DeviceOpts::parse(&opts(&[
+            ("type", "tmpfs"),
+            ("device", "tmpfs"),
+            ("o", "size=1m,uid=1000,noexec"),
+        ]))
+        .unwrap()
+        .unwrap();
         let (flags, data) = t.flags();
         assert_eq!(flags, MsFlags::MS_NOEXEC);
         assert_eq!(data, "size=1m,uid=1000");
-        let b = DeviceOpts::parse(&opts(&[("type", "none"), ("device", "/srv/data"), ("o", "bind,ro")]))
-            .unwrap()
-            .unwrap();
+        let b = DeviceOpts::parse(&opts(&[
+            ("type", "none"),
+            ("device", "/srv/data"),
+            ("o", "bind,ro"),
+        ]))
+        .unwrap()
+        .unwrap();
         assert!(b.is_bind());
-        assert!(DeviceOpts::parse(&opts(&[("type", "tmpfs")])).is_err(), "no device");
-        assert!(DeviceOpts::parse(&opts(&[("device", "tmpfs")])).is_err(), "no type");
-        assert!(DeviceOpts::parse(&opts(&[("size", "1g")])).is_err(), "unknown key");
+        assert!(
+            DeviceOpts::parse(&opts(&[("type", "tmpfs")])).is_err(),
+            "no device"
+        );
+        assert!(
+            DeviceOpts::parse(&opts(&[("device", "tmpfs")])).is_err(),
+            "no type"
+        );
+        assert!(
+            DeviceOpts::parse(&opts(&[("size", "1g")])).is_err(),
+            "unknown key"
+        );
         assert!(DeviceOpts::parse(&opts(&[("device", "rel/path"), ("o", "bind")])).is_err());
     }
 }
