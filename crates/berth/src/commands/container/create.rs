@@ -194,7 +194,11 @@ pub struct ContainerFlags {
 
 /// Reads a `--env-file`/`--label-file`: one `KEY=VALUE` (or `KEY`) per line, `#`
 /// comments and blank lines skipped.
-fn read_kv_file(path: &PathBuf, what: &str, out: &mut Vec<String>) -> anyhow::Result<()> {
+pub(crate) fn read_kv_file(
+    path: &PathBuf,
+    what: &str,
+    out: &mut Vec<String>,
+) -> anyhow::Result<()> {
     let text = fs_err::read_to_string(path)?;
     for (n, line) in text.lines().enumerate() {
         let line = line.trim_start();
@@ -214,7 +218,7 @@ fn read_kv_file(path: &PathBuf, what: &str, out: &mut Vec<String>) -> anyhow::Re
 }
 
 /// `-e KEY` takes KEY from berth's environment (dropped when unset), as Docker.
-fn resolve_env(items: Vec<String>) -> Vec<String> {
+pub(crate) fn resolve_env(items: Vec<String>) -> Vec<String> {
     items
         .into_iter()
         .filter_map(|e| {

@@ -1,4 +1,4 @@
-//! `berth exec [-d] [-i] [-t] [-e K=V] [-u USER] [-w DIR] [--privileged] CONTAINER CMD...`.
+//! `berth exec [-d] [-i] [-t] [-e K=V] [--env-file F] [-u USER] [-w DIR] [--privileged] CONTAINER CMD...`.
 
 use std::process::ExitCode;
 
@@ -21,6 +21,9 @@ pub struct ExecArgs {
     /// Set environment variables.
     #[arg(short, long = "env")]
     pub env: Vec<String>,
+    /// Read in a file of environment variables.
+    #[arg(long)]
+    pub env_file: Vec<std::path::PathBuf>,
     /// Username or UID (format: <name|uid>[:<group|gid>]).
     #[arg(short, long)]
     pub user: Option<String>,
@@ -49,17 +52,13 @@ pub fn main(paths: &Paths, args: ExecArgs) -> ExitCode {
                 unsafe { libc::dup2(null.as_raw_fd(), 0) };
             }
         }
-        let env = args
-            .env
-            .iter()
-            .filter_map(|e| {
-                if e.contains('=') {
-                    Some(e.clone())
-                } else {
-                    std::env::var(e).ok().map(|v| format!("{e}={v}"))
-                }
-            })
-            .collect();
+        // As for run: the files first, then -e; `-e KEY` takes berth's own value.
+        let mut env = Vec::new();
+        for f in &args.env_file {
+            super::create::read_kv_file(f, "variable", &mut env)?;
+        }
+        env.extend(args.env.iter().cloned());
+        let env = super::create::resolve_env(env);
         let req = ExecRequest {
             cmd: args.target[1..].to_vec(),
             tty: args.tty,

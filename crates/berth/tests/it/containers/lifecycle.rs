@@ -92,6 +92,23 @@ fn detached_container_logs_exec_stop_and_inspect() {
         "hi there\n"
     );
     assert_eq!(r.ok(&["exec", "web", "hostname"]).trim(), &id[..12]);
+    // --env-file, then -e on top of it.
+    let env_file = r.dir.path().join("exec.env");
+    fs_err::write(&env_file, "# for exec\nA=1\nB=two words\n").unwrap();
+    assert_eq!(
+        r.ok(&[
+            "exec",
+            "--env-file",
+            env_file.to_str().unwrap(),
+            "-e",
+            "A=3",
+            "web",
+            "sh",
+            "-c",
+            "echo $A $B"
+        ]),
+        "3 two words\n"
+    );
     r.fails(&["exec", "web", "sh", "-c", "exit 3"], 3);
     r.fails(&["exec", "web", "/no/such"], 127);
     assert_eq!(
