@@ -6,13 +6,15 @@
 //! concurrent berth processes never hand out one subnet or one address twice.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
-use ipnet::Ipv4Net;
+use ipnet::{IpNet, Ipv4Net};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+pub use crate::ipam6::{NetworkAddrs6, SubnetRequest6, parse_subnet6};
+use crate::ipam6::{self, NetState6};
 use crate::route::HostRoute;
 use crate::state;
 
@@ -27,6 +29,8 @@ pub struct SubnetRequest {
     pub ip_range: Option<Ipv4Net>,
     /// True for Docker's default `bridge` network, which prefers 172.17.0.0/16.
     pub default_bridge: bool,
+    /// `--ipv6`: the network is dual stack.
+    pub ipv6: Option<SubnetRequest6>,
 }
 
 /// The addresses a network owns.
@@ -38,6 +42,20 @@ pub struct NetworkAddrs {
     pub gateway: Ipv4Addr,
     /// Where dynamic container addresses come from (the subnet by default).
     pub range: Ipv4Net,
+    /// The IPv6 side of a dual-stack network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub v6: Option<NetworkAddrs6>,
+}
+
+/// What [`Ipam::allocate_endpoint`] handed out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Allocation {
+    /// The network's addresses.
+    pub network: NetworkAddrs,
+    /// The container's IPv4 address.
+    pub ipv4: Ipv4Addr,
+    /// Its IPv6 address, on a dual-stack network.
+    pub ipv6: Option<Ipv6Addr>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -49,6 +67,9 @@ struct NetState {
     /// The last dynamic address handed out; the search continues after it so
     /// a just-released address is not reused at once (stale ARP entries).
     last: Option<Ipv4Addr>,
+    /// The IPv6 side of a dual-stack network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    v6: Option<NetState6>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -118,13 +139,22 @@ impl Ipam {
                 }
                 None => pick_subnet(&st.networks, host_routes, req.default_bridge)?,
             };
-            let addrs = validate(name, subnet, req.gateway, req.ip_range)?;
+            let mut addrs = validate(name, subnet, req.gateway, req.ip_range)?;
+            let v6 = req
+                .ipv6
+                .map(|r| {
+                    let others = st.networks.iter().filter_map(|(k, n)| Some((k, n.v6.as_ref()?)));
+                    ipam6::new_state(name, &r, others)
+                })
+                .transpose()?;
+            addrs.v6 = v6.as_ref().map(|s| s.addrs);
             st.networks.insert(
                 name.to_string(),
                 NetState {
                     addrs,
                     allocations: BTreeMap::new(),
                     last: None,
+                    v6,
                 },
             );
             Ok(addrs)
@@ -158,11 +188,36 @@ impl Ipam {
     /// Hands out an address on `network` to `owner`: `want` (`--ip`) if given,
     /// else the next free one of the network's range.
     pub fn allocate(&self, network: &str, owner: &str, want: Option<Ipv4Addr>) -> Result<Ipv4Addr> {
+        Ok(self.allocate_endpoint(network, owner, want, None)?.ipv4)
+    }
+
+    /// Hands out `owner`'s addresses on `network` in one update of the state:
+    /// an IPv4 address (`want`, else the next free one) and, on a dual-stack
+    /// network, an IPv6 one (`want6`, else the next free one). Returns them
+    /// with the network's addresses, so a container start reads the state once.
+    pub fn allocate_endpoint(
+        &self,
+        network: &str,
+        owner: &str,
+        want: Option<Ipv4Addr>,
+        want6: Option<Ipv6Addr>,
+    ) -> Result<Allocation> {
         state::update(&self.path, |st: &mut IpamState| {
             let net = st
                 .networks
                 .get_mut(network)
                 .ok_or_else(|| Error::NetworkNotFound(network.to_string()))?;
+            let ipv6 = match (&mut net.v6, want6) {
+                (Some(v6), want6) => Some(v6.allocate(network, owner, want6)?),
+                (None, Some(ip)) => {
+                    return Err(Error::invalid(
+                        "--ip6",
+                        ip.to_string(),
+                        format!("network {network} has no IPv6 subnet (create it with --ipv6)"),
+                    ));
+                }
+                (None, None) => None,
+            };
             let ip = match want {
                 Some(ip) => {
                     let a = net.addrs;
@@ -172,7 +227,7 @@ impl Ipam {
                     {
                         return Err(Error::AddressOutOfRange {
                             ip: IpAddr::V4(ip),
-                            range: a.subnet,
+                            range: IpNet::V4(a.subnet),
                             network: network.to_string(),
                         });
                     }
@@ -194,7 +249,7 @@ impl Ipam {
                 }
                 None => {
                     let ip = next_free(net).ok_or_else(|| Error::NoFreeAddress {
-                        range: net.addrs.range,
+                        range: IpNet::V4(net.addrs.range),
                         network: network.to_string(),
                     })?;
                     net.last = Some(ip);
@@ -202,7 +257,11 @@ impl Ipam {
                 }
             };
             net.allocations.insert(ip, owner.to_string());
-            Ok(ip)
+            Ok(Allocation {
+                network: net.addrs,
+                ipv4: ip,
+                ipv6,
+            })
         })
     }
 
@@ -214,6 +273,9 @@ impl Ipam {
             };
             let before = net.allocations.len();
             net.allocations.retain(|_, o| o != owner);
+            if let Some(v6) = &mut net.v6 {
+                v6.allocations.retain(|_, o| o != owner);
+            }
             Ok(before - net.allocations.len())
         })
     }
@@ -236,6 +298,9 @@ impl Ipam {
                 let before = net.allocations.len();
                 net.allocations.retain(|_, o| is_live(o));
                 n += before - net.allocations.len();
+                if let Some(v6) = &mut net.v6 {
+                    v6.allocations.retain(|_, o| is_live(o));
+                }
             }
             Ok(n)
         })
@@ -260,7 +325,7 @@ fn validate(
     if !subnet.contains(&gateway) || gateway == subnet.network() || gateway == subnet.broadcast() {
         return Err(Error::AddressOutOfRange {
             ip: IpAddr::V4(gateway),
-            range: subnet,
+            range: IpNet::V4(subnet),
             network: name.to_string(),
         });
     }
@@ -276,6 +341,7 @@ fn validate(
         subnet,
         gateway,
         range,
+        v6: None,
     })
 }
 
@@ -291,8 +357,8 @@ fn check_free(
     for (name, n) in nets {
         if overlaps(n.addrs.subnet, subnet) {
             return Err(Error::SubnetOverlap {
-                requested: subnet,
-                existing: n.addrs.subnet,
+                requested: IpNet::V4(subnet),
+                existing: IpNet::V4(n.addrs.subnet),
                 owner: format!("network {name}"),
             });
         }
@@ -305,8 +371,8 @@ fn check_free(
         }
         if overlaps(r.dst, subnet) {
             return Err(Error::SubnetOverlap {
-                requested: subnet,
-                existing: r.dst,
+                requested: IpNet::V4(subnet),
+                existing: IpNet::V4(r.dst),
                 owner: format!("host route on {}", r.dev),
             });
         }
@@ -450,6 +516,7 @@ mod tests {
             gateway: Some(Ipv4Addr::new(10, 5, 0, 254)),
             ip_range: Some(net("10.5.0.252/30")),
             default_bridge: false,
+            ipv6: None,
         };
         ipam.create_network("n", &req, &[]).unwrap();
         // range 10.5.0.252/30 = .252 .253 .254 .255; .254 gateway, .255 broadcast

@@ -43,6 +43,7 @@ pub mod dns;
 pub mod error;
 pub mod files;
 pub mod ipam;
+mod ipam6;
 pub mod link;
 pub mod nat;
 pub mod netns;

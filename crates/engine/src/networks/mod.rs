@@ -28,6 +28,7 @@
 mod attach;
 mod cleanup;
 mod connect;
+mod endpoint;
 mod inspect;
 pub mod ports;
 pub mod resolver;
@@ -324,7 +325,7 @@ impl Engine {
         let key = net_key(&net);
         let mut errors = Vec::new();
         // An idle network has nothing in the kernel; a crashed owner may have left some.
-        if let Err(e) = attach::network_down_if_idle(&net, &key) {
+        if let Err(e) = endpoint::network_down_if_idle(&net, &key) {
             errors.push(e.to_string());
         }
         match Ipam::new(&net_state_dir()).remove_network(&key) {
@@ -357,7 +358,7 @@ impl Engine {
         // The default network stays, but its bridge and rules go while no container
         // (of any root) uses it; its next container makes them again.
         if let Ok(n) = self.store().get_network(DEFAULT_NETWORK) {
-            attach::network_down_if_idle(&n, &net_key(&n))?;
+            endpoint::network_down_if_idle(&n, &net_key(&n))?;
         }
         Ok(out)
     }
