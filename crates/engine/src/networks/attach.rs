@@ -12,12 +12,12 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
 use berth_net::ipam::Ipam;
-use berth_net::{bridge, dns, files, link, nat, netns};
+use berth_net::{files, netns};
 use berth_store::{ContainerState, NetworkRecord};
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
-use super::{DEFAULT_NETWORK, bridge_name, net_key, net_state_dir, ports, resolver};
+use super::{DEFAULT_NETWORK, net_key, net_state_dir, ports, resolver};
 use crate::containers::{ImageConfig, RunOptions, short};
 use crate::{Engine, Error, Result};
 
@@ -328,11 +328,15 @@ impl Engine {
     /// container's namespace; for networks a pinned namespace with one veth per
     /// network, addresses, the default route, published ports, DNS records and
     /// `/etc/hosts`/`/etc/resolv.conf`. On failure nothing stays.
-    pub fn network_up(&self, id: &str, dir: &Path) -> Result<()> {
+    ///
+    /// What it made (addresses, veth names, published ports) is returned, not stored:
+    /// the caller applies it with the state change it writes anyway when the
+    /// container starts, which saves a store commit (an fsync) per start.
+    pub fn network_up(&self, id: &str, dir: &Path) -> Result<NetworkUp> {
         let (rec, stored) = self.container(id)?;
         match Mode::of(stored.opts.network.as_deref()) {
-            Mode::Host => return Ok(()),
-            Mode::None => return set_netns_path(dir, None),
+            Mode::Host => return Ok(NetworkUp::default()),
+            Mode::None => return set_netns_path(dir, None).map(|()| NetworkUp::default()),
             Mode::Container(other) => {
                 let (o, _) = self.container(&other)?;
                 let pid = o
@@ -354,7 +358,8 @@ impl Engine {
                     fs_err::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
                 }
                 fs_err::write(&mark, b"").map_err(|e| Error::io(&mark, e))?;
-                return set_netns_path(dir, Some(&PathBuf::from(format!("/proc/{pid}/ns/net"))));
+                return set_netns_path(dir, Some(&PathBuf::from(format!("/proc/{pid}/ns/net"))))
+                    .map(|()| NetworkUp::default());
             }
             Mode::Network(_) => {}
         }
@@ -366,12 +371,13 @@ impl Engine {
         // A leftover of a crashed owner.
         netns::delete(&ns)?;
         netns::create(&ns)?;
-        let result = self.network_up_inner(id, &rec.name, &stored, &rec.state, &ns, dir);
-        if let Err(e) = result {
+        let result = self
+            .network_up_inner(id, &rec.name, &stored, &rec.state, &ns, dir)
+            .and_then(|up| set_netns_path(dir, Some(&ns)).map(|()| up));
+        if result.is_err() {
             let _ = self.network_down(id);
-            return Err(e);
         }
-        set_netns_path(dir, Some(&ns))
+        result
     }
 
     fn network_up_inner(
@@ -382,7 +388,7 @@ impl Engine {
         state: &ContainerState,
         ns: &Path,
         dir: &Path,
-    ) -> Result<()> {
+    ) -> Result<NetworkUp> {
         let mut eps = attachments(state);
         let mut ips = Vec::new();
         let mut v6_route = true;
@@ -394,8 +400,13 @@ impl Engine {
                 v6_route = false;
             }
         }
-        // Saved before ports: a failure below tears down what is recorded.
-        self.record_networks(id, &eps)?;
+        let mut up = NetworkUp {
+            endpoints: Some(serde_json::to_value(&eps).map_err(|e| Error::Json {
+                what: "network endpoints".into(),
+                source: e,
+            })?),
+            ports: None,
+        };
         if let Some(primary) = eps.first() {
             let specs = ports::specs(&stored.opts, &stored.image)?;
             if !specs.is_empty() {
@@ -414,23 +425,33 @@ impl Engine {
                 {
                     resolver::spawn_helper("__proxy", &net_state_dir(), id)?;
                 }
-                let v = serde_json::to_value(&bound).map_err(|e| Error::Json {
+                up.ports = Some(serde_json::to_value(&bound).map_err(|e| Error::Json {
                     what: "published ports".into(),
                     source: e,
-                })?;
-                self.store().update_container_state(id, |s| {
-                    s.extra.insert(EXTRA_PORTS.into(), v.clone());
-                    Ok(())
-                })?;
+                })?);
             }
         }
-        self.write_net_files(stored, &eps, ips, dir)
+        self.write_net_files(stored, &eps, ips, dir)?;
+        Ok(up)
     }
 
     /// Takes a stopped (or failed) container off its networks: published ports,
     /// veths, addresses, DNS records, its namespace; resolvers of networks whose last
-    /// container it was stop too. Goes on after errors and reports them all; safe to repeat.
+    /// container it was stop too; then clears the addresses from its state. Goes on
+    /// after errors and reports them all; safe to repeat.
     pub fn network_down(&self, id: &str) -> Result<()> {
+        let released = self.network_release(id);
+        self.store().update_container_state(id, |s| {
+            clear_network_runtime(s);
+            Ok(())
+        })?;
+        released
+    }
+
+    /// [`Engine::network_down`] without the store write: for callers that change
+    /// the container's state anyway (they call [`clear_network_runtime`] in that
+    /// change) or remove it.
+    pub fn network_release(&self, id: &str) -> Result<()> {
         let rec = self.store().get_container(id)?;
         let mut errors: Vec<String> = Vec::new();
         let state = net_state_dir();
@@ -447,11 +468,10 @@ impl Engine {
                 errors.push(e.to_string());
             }
         }
-        let mut eps = attachments(&rec.state);
         let ns = self.netns_path(id);
         if ns.exists() {
             let dies = self.netns_dies_with(id);
-            for (n, ep) in eps.iter().enumerate() {
+            for (n, ep) in attachments(&rec.state).iter().enumerate() {
                 errors.extend(
                     self.endpoint_down(id, n, ep, dies)
                         .iter()
@@ -464,24 +484,6 @@ impl Engine {
             // Gone only when empty: a sharer still running keeps its mark.
             let _ = fs_err::remove_dir(self.netns_users(id));
         }
-        for ep in &mut eps {
-            ep.ip_address.clear();
-            ep.ip_prefix_len = 0;
-            ep.gateway.clear();
-            ep.mac_address.clear();
-            ep.endpoint_id.clear();
-            ep.global_ipv6_address.clear();
-            ep.global_ipv6_prefix_len = 0;
-            ep.ipv6_gateway.clear();
-        }
-        let v = serde_json::to_value(&eps).unwrap_or_default();
-        self.store().update_container_state(id, |s| {
-            s.extra.remove(EXTRA_PORTS);
-            if !eps.is_empty() {
-                s.extra.insert(EXTRA_NETWORKS.into(), v.clone());
-            }
-            Ok(())
-        })?;
         if errors.is_empty() {
             Ok(())
         } else {
@@ -491,6 +493,49 @@ impl Engine {
                 errors.join("\n")
             )))
         }
+    }
+}
+
+/// What [`Engine::network_up`] made that belongs in the container's state.
+#[derive(Debug, Default, Clone)]
+#[must_use = "the container's state must get its addresses: call apply"]
+pub struct NetworkUp {
+    endpoints: Option<serde_json::Value>,
+    ports: Option<serde_json::Value>,
+}
+
+impl NetworkUp {
+    /// Writes the endpoints (addresses, veths) and published ports into `s`.
+    pub fn apply(&self, s: &mut ContainerState) {
+        if let Some(v) = &self.endpoints {
+            s.extra.insert(EXTRA_NETWORKS.into(), v.clone());
+        }
+        if let Some(v) = &self.ports {
+            s.extra.insert(EXTRA_PORTS.into(), v.clone());
+        }
+    }
+}
+
+/// Clears what a running container's networks put in its state (addresses, veth
+/// names, published ports); the endpoints themselves stay for the next start.
+pub fn clear_network_runtime(s: &mut ContainerState) {
+    s.extra.remove(EXTRA_PORTS);
+    let mut eps = attachments(s);
+    if eps.is_empty() {
+        return;
+    }
+    for ep in &mut eps {
+        ep.ip_address.clear();
+        ep.ip_prefix_len = 0;
+        ep.gateway.clear();
+        ep.mac_address.clear();
+        ep.endpoint_id.clear();
+        ep.global_ipv6_address.clear();
+        ep.global_ipv6_prefix_len = 0;
+        ep.ipv6_gateway.clear();
+    }
+    if let Ok(v) = serde_json::to_value(&eps) {
+        s.extra.insert(EXTRA_NETWORKS.into(), v);
     }
 }
 
