@@ -42,8 +42,9 @@ pub struct NetworkAddrs {
     pub gateway: Ipv4Addr,
     /// Where dynamic container addresses come from (the subnet by default).
     pub range: Ipv4Net,
-    /// The IPv6 side of a dual-stack network.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The IPv6 side of a dual-stack network (kept in the state with its
+    /// allocations, filled in by every call that returns this).
+    #[serde(skip)]
     pub v6: Option<NetworkAddrs6>,
 }
 
@@ -70,6 +71,16 @@ struct NetState {
     /// The IPv6 side of a dual-stack network.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     v6: Option<NetState6>,
+}
+
+impl NetState {
+    /// The network's addresses, both families.
+    fn addrs(&self) -> NetworkAddrs {
+        NetworkAddrs {
+            v6: self.v6.as_ref().map(|v| v.addrs),
+            ..self.addrs
+        }
+    }
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -175,14 +186,18 @@ impl Ipam {
     pub fn network(&self, name: &str) -> Result<Option<NetworkAddrs>> {
         let _lock = state::lock(&state::lock_path(&self.path))?;
         let st: IpamState = state::read_json(&self.path)?;
-        Ok(st.networks.get(name).map(|n| n.addrs))
+        Ok(st.networks.get(name).map(NetState::addrs))
     }
 
     /// Every network IPAM knows, with its addresses.
     pub fn networks(&self) -> Result<BTreeMap<String, NetworkAddrs>> {
         let _lock = state::lock(&state::lock_path(&self.path))?;
         let st: IpamState = state::read_json(&self.path)?;
-        Ok(st.networks.into_iter().map(|(k, v)| (k, v.addrs)).collect())
+        Ok(st
+            .networks
+            .into_iter()
+            .map(|(k, v)| (k, v.addrs()))
+            .collect())
     }
 
     /// Hands out an address on `network` to `owner`: `want` (`--ip`) if given,
@@ -258,7 +273,7 @@ impl Ipam {
             };
             net.allocations.insert(ip, owner.to_string());
             Ok(Allocation {
-                network: net.addrs,
+                network: net.addrs(),
                 ipv4: ip,
                 ipv6,
             })

@@ -45,8 +45,8 @@ pub struct Endpoint {
 
 /// Creates the veth pair with its inner end directly in the container's
 /// namespace (no window where it sits in the host under a temporary name),
-/// with the host end enslaved to the bridge and both ends up from the start,
-/// and configures the inner side: address(es), `lo` up, default route(s).
+/// with the host end enslaved to the bridge and up from the start, and
+/// configures the inner side: address(es), `lo` up, default route(s).
 /// On failure nothing is left: deleting the host end removes its peer too.
 ///
 /// Everything goes over two netlink sockets on one short-lived runtime: one
@@ -129,8 +129,9 @@ async fn host_side(h: &Handle, ep: &Endpoint, ns: &impl AsRawFd, mac: [u8; 6]) -
         .name(ep.ifname.clone())
         .address(mac.to_vec())
         .setns_by_fd(ns.as_raw_fd())
-        .up()
         .build();
+    // The host end is enslaved and up from its creation; the peer cannot be (the
+    // kernel opens it before the pair is linked, and veth_open says ENOTCONN).
     let veth = LinkVeth::new(&ep.host_ifname, &ep.ifname)
         .set_info_data(InfoData::Veth(InfoVeth::Peer(peer)))
         .controller(br)
@@ -188,6 +189,7 @@ async fn inner_side(h: &Handle, ep: &Endpoint) -> Result<()> {
         &ep.ifname,
     )
     .await?;
+    addr::up(h, idx, &ep.ifname).await?;
     if let Some(gw) = ep.gateway {
         route::add_default(h, gw, idx).await?;
     }

@@ -1,7 +1,7 @@
 //! IPAM under concurrency: threads and processes share one state file.
 
 use std::collections::HashSet;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use berth_net::ipam::{Ipam, SubnetRequest};
 
@@ -100,5 +100,73 @@ fn concurrent_network_creation_never_shares_a_subnet() {
     assert!(
         err.contains(&inside.to_string()) && err.contains(&taken.to_string()),
         "{err}"
+    );
+}
+
+#[test]
+fn dual_stack_addresses_from_threads_are_never_handed_out_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let ipam = Ipam::new(dir.path());
+    let req = SubnetRequest {
+        subnet: Some("10.78.0.0/24".parse().unwrap()),
+        ipv6: Some(berth_net::ipam::SubnetRequest6::default()),
+        ..Default::default()
+    };
+    let net = ipam.create_network("dual", &req, &[]).unwrap();
+    let v6 = net.v6.unwrap();
+    assert_eq!(v6.subnet.prefix_len(), 64);
+    assert_eq!(v6.subnet.network().octets()[0], 0xfd, "a ULA: {}", v6.subnet);
+    let run = |range: std::ops::Range<u32>| -> Vec<_> {
+        range
+            .map(|i| {
+                let ipam = ipam.clone();
+                std::thread::spawn(move || {
+                    ipam.allocate_endpoint("dual", &format!("c{i}"), None, None)
+                        .unwrap()
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|t| t.join().unwrap())
+            .collect()
+    };
+    let first = run(0..30);
+    // Half leave, thirty more come: released addresses are not reused at once,
+    // and nothing held is handed out again.
+    for i in (0..30).step_by(2) {
+        assert_eq!(ipam.release("dual", &format!("c{i}")).unwrap(), 1);
+    }
+    let second = run(30..60);
+    let held: Vec<Ipv6Addr> = first
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 2 == 1)
+        .chain(second.iter().enumerate())
+        .map(|(_, a)| a.ipv6.unwrap())
+        .collect();
+    let unique: HashSet<_> = held.iter().collect();
+    assert_eq!(unique.len(), held.len(), "duplicate IPv6 addresses: {held:?}");
+    assert!(held.iter().all(|a| v6.subnet.contains(a) && *a != v6.gateway));
+    let first6: HashSet<Ipv6Addr> = first.iter().map(|a| a.ipv6.unwrap()).collect();
+    assert!(
+        second.iter().all(|a| !first6.contains(&a.ipv6.unwrap())),
+        "a just-released address came back at once"
+    );
+    // A taken --ip6 is refused, naming the holder.
+    let taken = second[0].ipv6.unwrap();
+    let err = ipam
+        .allocate_endpoint("dual", "late", None, Some(taken))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(&taken.to_string()) && err.contains("c"), "{err}");
+    // The failed request took nothing, in either family.
+    let recorded = ipam.allocations("dual").unwrap();
+    assert!(!recorded.values().any(|o| o == "late"), "{recorded:?}");
+    // --ip6 on an IPv4-only network is refused.
+    ipam.create_network("v4only", &SubnetRequest::default(), &[])
+        .unwrap();
+    assert!(
+        ipam.allocate_endpoint("v4only", "x", None, Some(taken))
+            .is_err()
     );
 }
