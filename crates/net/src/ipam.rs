@@ -13,8 +13,8 @@ use ipnet::{IpNet, Ipv4Net};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-pub use crate::ipam6::{NetworkAddrs6, SubnetRequest6, parse_subnet6};
 use crate::ipam6::{self, NetState6};
+pub use crate::ipam6::{NetworkAddrs6, SubnetRequest6, parse_subnet6};
 use crate::route::HostRoute;
 use crate::state;
 
@@ -154,7 +154,10 @@ impl Ipam {
             let v6 = req
                 .ipv6
                 .map(|r| {
-                    let others = st.networks.iter().filter_map(|(k, n)| Some((k, n.v6.as_ref()?)));
+                    let others = st
+                        .networks
+                        .iter()
+                        .filter_map(|(k, n)| Some((k, n.v6.as_ref()?)));
                     ipam6::new_state(name, &r, others)
                 })
                 .transpose()?;

@@ -283,10 +283,17 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(
-            err.contains("fd00:aa::/48") && err.contains("fd00:aa::/64") && err.contains("network a"),
+            err.contains("fd00:aa::/48")
+                && err.contains("fd00:aa::/64")
+                && err.contains("network a"),
             "{err}"
         );
-        assert!(parse_subnet6("fd00::1/64").unwrap_err().to_string().contains("fd00::/64"));
+        assert!(
+            parse_subnet6("fd00::1/64")
+                .unwrap_err()
+                .to_string()
+                .contains("fd00::/64")
+        );
         assert!(parse_subnet6("fd00::/127").is_err());
         let gw = new_state(
             "c",

@@ -126,10 +126,7 @@ fn containers_on_an_ipv6_network_reach_each_other_by_name_over_ipv6() {
         "bb",
         "true",
     ]);
-    assert!(
-        err.contains(&srv_ip) && err.contains("in use"),
-        "{err}"
-    );
+    assert!(err.contains(&srv_ip) && err.contains("in use"), "{err}");
     r.ok(&["network", "create", "--subnet", "10.231.7.0/24", "v4only"]);
     let err = r.fails(&[
         "run",

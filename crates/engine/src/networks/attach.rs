@@ -137,7 +137,6 @@ pub(super) fn parse_ip6(flag: &'static str, v: &str) -> Result<Ipv6Addr> {
     })
 }
 
-
 /// Sets (or clears) the path of the network namespace in a bundle's `config.json`.
 fn set_netns_path(dir: &Path, path: Option<&Path>) -> Result<()> {
     let file = dir.join("config.json");
@@ -416,7 +415,9 @@ impl Engine {
                 // nftables first; whether it works here is asked only if that failed
                 // (asking costs an `nft` process per container otherwise).
                 let bound = match publish(berth_net::ports::Mode::Nat) {
-                    Err(_) if !super::endpoint::nft_available() => publish(berth_net::ports::Mode::Proxy)?,
+                    Err(_) if !super::endpoint::nft_available() => {
+                        publish(berth_net::ports::Mode::Proxy)?
+                    }
                     other => other?,
                 };
                 if bound

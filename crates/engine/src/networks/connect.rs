@@ -105,7 +105,9 @@ impl Engine {
             .transpose()?;
         if let Some(ip6) = ip6 {
             let a = self.check_ip6(&net, ip6)?;
-            ipam_config.get_or_insert_with(IpamConfig::default).ipv6_address = a.to_string();
+            ipam_config
+                .get_or_insert_with(IpamConfig::default)
+                .ipv6_address = a.to_string();
         }
         let mut ep = Endpoint {
             network: net.name.clone(),
@@ -171,7 +173,12 @@ impl Engine {
 /// A container's addresses on its networks, IPv4 and IPv6, for `/etc/hosts`.
 fn addresses(eps: &[Endpoint]) -> Vec<IpAddr> {
     eps.iter()
-        .flat_map(|e| [e.ip_address.parse().ok(), e.global_ipv6_address.parse().ok()])
+        .flat_map(|e| {
+            [
+                e.ip_address.parse().ok(),
+                e.global_ipv6_address.parse().ok(),
+            ]
+        })
         .flatten()
         .collect()
 }

@@ -331,5 +331,4 @@ impl Engine {
         }
         errors
     }
-
 }

@@ -222,7 +222,10 @@ mod tests {
                 _ => None,
             })
             .collect();
-        assert_eq!(got, vec!["fd00:1::3".parse::<std::net::Ipv6Addr>().unwrap()]);
+        assert_eq!(
+            got,
+            vec!["fd00:1::3".parse::<std::net::Ipv6Addr>().unwrap()]
+        );
         let svc = reply(q("svc.", RecordType::AAAA));
         assert_eq!(svc.answers.len(), 2, "both holders of the alias");
         assert!(a_answers(&svc).is_empty(), "no A records in an AAAA answer");

@@ -115,7 +115,12 @@ fn dual_stack_addresses_from_threads_are_never_handed_out_twice() {
     let net = ipam.create_network("dual", &req, &[]).unwrap();
     let v6 = net.v6.unwrap();
     assert_eq!(v6.subnet.prefix_len(), 64);
-    assert_eq!(v6.subnet.network().octets()[0], 0xfd, "a ULA: {}", v6.subnet);
+    assert_eq!(
+        v6.subnet.network().octets()[0],
+        0xfd,
+        "a ULA: {}",
+        v6.subnet
+    );
     let run = |range: std::ops::Range<u32>| -> Vec<_> {
         range
             .map(|i| {
@@ -145,8 +150,15 @@ fn dual_stack_addresses_from_threads_are_never_handed_out_twice() {
         .map(|(_, a)| a.ipv6.unwrap())
         .collect();
     let unique: HashSet<_> = held.iter().collect();
-    assert_eq!(unique.len(), held.len(), "duplicate IPv6 addresses: {held:?}");
-    assert!(held.iter().all(|a| v6.subnet.contains(a) && *a != v6.gateway));
+    assert_eq!(
+        unique.len(),
+        held.len(),
+        "duplicate IPv6 addresses: {held:?}"
+    );
+    assert!(
+        held.iter()
+            .all(|a| v6.subnet.contains(a) && *a != v6.gateway)
+    );
     let first6: HashSet<Ipv6Addr> = first.iter().map(|a| a.ipv6.unwrap()).collect();
     assert!(
         second.iter().all(|a| !first6.contains(&a.ipv6.unwrap())),
@@ -158,7 +170,10 @@ fn dual_stack_addresses_from_threads_are_never_handed_out_twice() {
         .allocate_endpoint("dual", "late", None, Some(taken))
         .unwrap_err()
         .to_string();
-    assert!(err.contains(&taken.to_string()) && err.contains("c"), "{err}");
+    assert!(
+        err.contains(&taken.to_string()) && err.contains("c"),
+        "{err}"
+    );
     // The failed request took nothing, in either family.
     let recorded = ipam.allocations("dual").unwrap();
     assert!(!recorded.values().any(|o| o == "late"), "{recorded:?}");

@@ -54,9 +54,8 @@ fn two_namespaces_talk_tcp_over_ipv6_at_once() {
     let mut seg = base.segments();
     seg[7] = 2;
     let target = SocketAddr::from((Ipv6Addr::from(seg), 7006));
-    let got = b.within(move || {
-        tcp_roundtrip_retry(target, "hello over ipv6", Duration::from_secs(5))
-    });
+    let got =
+        b.within(move || tcp_roundtrip_retry(target, "hello over ipv6", Duration::from_secs(5)));
     assert_eq!(got.unwrap(), "hello over ipv6");
     let out = b.busybox(&["ip", "-6", "addr"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);

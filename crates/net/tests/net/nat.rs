@@ -175,9 +175,9 @@ fn bad_names_and_missing_bridges_are_clear_errors() {
         address: "10.213.0.2/24".parse().unwrap(),
         gateway: None,
         bridge_index: None,
-            address6: None,
-            gateway6: None,
-            mac: None,
+        address6: None,
+        gateway6: None,
+        mac: None,
     })
     .unwrap_err();
     assert!(err.to_string().contains(&missing), "{err}");

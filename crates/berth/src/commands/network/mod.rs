@@ -179,10 +179,7 @@ fn filter_of(filter: &[String]) -> anyhow::Result<NetworkFilter> {
 
 /// Splits repeated `--subnet`/`--gateway` values into the IPv4 one and the IPv6 one,
 /// as Docker takes them (`--subnet 172.28.0.0/16 --subnet fd00:28::/64`).
-fn by_family(
-    flag: &str,
-    values: Vec<String>,
-) -> anyhow::Result<(Option<String>, Option<String>)> {
+fn by_family(flag: &str, values: Vec<String>) -> anyhow::Result<(Option<String>, Option<String>)> {
     let (v6, v4): (Vec<String>, Vec<String>) = values.into_iter().partition(|v| v.contains(':'));
     if v4.len() > 1 || v6.len() > 1 {
         anyhow::bail!(
