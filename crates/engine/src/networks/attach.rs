@@ -554,4 +554,44 @@ mod tests {
         assert_eq!(Mode::of(Some("app")), Mode::Network("app".into()));
         assert!(veth_name(&"a".repeat(64), 3).len() <= 15);
     }
+
+    #[test]
+    fn exit_clears_both_families_and_ports_but_keeps_the_endpoints() {
+        let mut s = ContainerState::default();
+        let ep = Endpoint {
+            network: "v6net".into(),
+            network_id: "n1".into(),
+            ipam_config: Some(IpamConfig {
+                ipv4_address: String::new(),
+                ipv6_address: "fd00::42".into(),
+            }),
+            ip_address: "10.0.0.2".into(),
+            ip_prefix_len: 24,
+            global_ipv6_address: "fd00::42".into(),
+            global_ipv6_prefix_len: 64,
+            ipv6_gateway: "fd00::1".into(),
+            endpoint_id: "vethabc0".into(),
+            ..Endpoint::default()
+        };
+        let up = NetworkUp {
+            endpoints: Some(serde_json::to_value(vec![ep]).unwrap()),
+            ports: Some(serde_json::json!([{"HostPort": "80"}])),
+        };
+        up.apply(&mut s);
+        let json = serde_json::to_value(attachments(&s)).unwrap();
+        assert_eq!(json[0]["GlobalIPv6Address"], "fd00::42");
+        assert_eq!(json[0]["IPAMConfig"]["IPv6Address"], "fd00::42");
+        assert!(s.extra.contains_key(EXTRA_PORTS));
+        clear_network_runtime(&mut s);
+        let eps = attachments(&s);
+        assert_eq!(eps.len(), 1);
+        assert!(eps[0].ip_address.is_empty() && eps[0].global_ipv6_address.is_empty());
+        assert!(eps[0].ipv6_gateway.is_empty() && eps[0].endpoint_id.is_empty());
+        assert_eq!(
+            eps[0].ipam_config.as_ref().unwrap().ipv6_address,
+            "fd00::42",
+            "what was asked for stays"
+        );
+        assert!(!s.extra.contains_key(EXTRA_PORTS));
+    }
 }
