@@ -144,11 +144,11 @@ fn containers_on_an_ipv6_network_reach_each_other_by_name_over_ipv6() {
         "create",
         "--ipv6",
         "--subnet",
-        "fd00:231::/48",
+        "fd00:231:6::/56",
         "overlap6",
     ]);
     assert!(
-        err.contains("fd00:231::/48") && err.contains("fd00:231:6::/64"),
+        err.contains("fd00:231:6::/56") && err.contains("fd00:231:6::/64"),
         "{err}"
     );
     let err = r.fails(&["network", "create", "--subnet", "fd00:231:9::/64", "no6"]);
