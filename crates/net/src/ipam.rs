@@ -68,8 +68,9 @@ struct NetState {
     /// The last dynamic address handed out; the search continues after it so
     /// a just-released address is not reused at once (stale ARP entries).
     last: Option<Ipv4Addr>,
-    /// The IPv6 side of a dual-stack network.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The IPv6 side of a dual-stack network. Kept in its own file (see
+    /// [`Ipam::update`]), not in `ipam.json`.
+    #[serde(skip)]
     v6: Option<NetState6>,
 }
 
@@ -92,6 +93,7 @@ struct IpamState {
 #[derive(Debug, Clone)]
 pub struct Ipam {
     path: PathBuf,
+    path6: PathBuf,
 }
 
 /// The pools new networks are carved from, as Docker's defaults:
@@ -126,7 +128,46 @@ impl Ipam {
     pub fn new(state_dir: &Path) -> Self {
         Ipam {
             path: state_dir.join("ipam.json"),
+            path6: state_dir.join("ipam6.json"),
         }
+    }
+
+    /// Reads both files under the lock; the IPv6 halves are attached to their
+    /// networks.
+    fn read_both(&self) -> Result<(IpamState, BTreeMap<String, NetState6>)> {
+        let mut st: IpamState = state::read_json(&self.path)?;
+        let v6: BTreeMap<String, NetState6> = state::read_json(&self.path6)?;
+        for (name, n) in &mut st.networks {
+            n.v6 = v6.get(name).cloned();
+        }
+        Ok((st, v6))
+    }
+
+    /// The whole state, read under the lock.
+    fn load(&self) -> Result<IpamState> {
+        let _lock = state::lock(&state::lock_path(&self.path))?;
+        Ok(self.read_both()?.0)
+    }
+
+    /// Read-modify-write of the state under `ipam.json`'s lock. The IPv6 halves
+    /// live in `ipam6.json`, written only when they changed: a berth from before
+    /// dual-stack networks rewrites `ipam.json` with the fields it knows, and
+    /// would otherwise drop them. Entries of networks gone from `ipam.json` are
+    /// dropped here.
+    fn update<R>(&self, f: impl FnOnce(&mut IpamState) -> Result<R>) -> Result<R> {
+        let _lock = state::lock(&state::lock_path(&self.path))?;
+        let (mut st, before) = self.read_both()?;
+        let out = f(&mut st)?;
+        let after: BTreeMap<String, NetState6> = st
+            .networks
+            .iter()
+            .filter_map(|(k, n)| Some((k.clone(), n.v6.clone()?)))
+            .collect();
+        state::write_json(&self.path, &st)?;
+        if after != before {
+            state::write_json(&self.path6, &after)?;
+        }
+        Ok(out)
     }
 
     /// Reserves a subnet for network `name`.
@@ -139,7 +180,7 @@ impl Ipam {
         req: &SubnetRequest,
         host_routes: &[HostRoute],
     ) -> Result<NetworkAddrs> {
-        state::update(&self.path, |st: &mut IpamState| {
+        self.update(|st: &mut IpamState| {
             if st.networks.contains_key(name) {
                 return Err(Error::NetworkExists(name.to_string()));
             }
@@ -177,7 +218,7 @@ impl Ipam {
 
     /// Forgets network `name` and all of its allocations.
     pub fn remove_network(&self, name: &str) -> Result<()> {
-        state::update(&self.path, |st: &mut IpamState| {
+        self.update(|st: &mut IpamState| {
             st.networks
                 .remove(name)
                 .map(|_| ())
@@ -187,15 +228,13 @@ impl Ipam {
 
     /// The addresses of network `name`, if IPAM knows it.
     pub fn network(&self, name: &str) -> Result<Option<NetworkAddrs>> {
-        let _lock = state::lock(&state::lock_path(&self.path))?;
-        let st: IpamState = state::read_json(&self.path)?;
+        let st = self.load()?;
         Ok(st.networks.get(name).map(NetState::addrs))
     }
 
     /// Every network IPAM knows, with its addresses.
     pub fn networks(&self) -> Result<BTreeMap<String, NetworkAddrs>> {
-        let _lock = state::lock(&state::lock_path(&self.path))?;
-        let st: IpamState = state::read_json(&self.path)?;
+        let st = self.load()?;
         Ok(st
             .networks
             .into_iter()
@@ -220,7 +259,7 @@ impl Ipam {
         want: Option<Ipv4Addr>,
         want6: Option<Ipv6Addr>,
     ) -> Result<Allocation> {
-        state::update(&self.path, |st: &mut IpamState| {
+        self.update(|st: &mut IpamState| {
             let net = st
                 .networks
                 .get_mut(network)
@@ -285,7 +324,7 @@ impl Ipam {
 
     /// Releases every address `owner` holds on `network`; returns how many.
     pub fn release(&self, network: &str, owner: &str) -> Result<usize> {
-        state::update(&self.path, |st: &mut IpamState| {
+        self.update(|st: &mut IpamState| {
             let Some(net) = st.networks.get_mut(network) else {
                 return Ok(0);
             };
@@ -300,8 +339,7 @@ impl Ipam {
 
     /// The addresses handed out on `network`, with their owners.
     pub fn allocations(&self, network: &str) -> Result<BTreeMap<Ipv4Addr, String>> {
-        let _lock = state::lock(&state::lock_path(&self.path))?;
-        let st: IpamState = state::read_json(&self.path)?;
+        let st = self.load()?;
         st.networks
             .get(network)
             .map(|n| n.allocations.clone())
@@ -310,7 +348,7 @@ impl Ipam {
 
     /// Drops allocations whose owner `is_live` says is gone (after a crash).
     pub(crate) fn release_stale(&self, is_live: &dyn Fn(&str) -> bool) -> Result<usize> {
-        state::update(&self.path, |st: &mut IpamState| {
+        self.update(|st: &mut IpamState| {
             let mut n = 0;
             for net in st.networks.values_mut() {
                 let before = net.allocations.len();

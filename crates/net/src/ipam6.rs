@@ -31,7 +31,7 @@ pub struct NetworkAddrs6 {
 }
 
 /// The IPv6 state of one network.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct NetState6 {
     #[serde(flatten)]
     pub(crate) addrs: NetworkAddrs6,

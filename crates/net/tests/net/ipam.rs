@@ -185,3 +185,40 @@ fn dual_stack_addresses_from_threads_are_never_handed_out_twice() {
             .is_err()
     );
 }
+
+/// Found when another berth build (without dual-stack networks) shared the host's
+/// state: its read-modify-write of `ipam.json` dropped the IPv6 half it did not know.
+#[test]
+fn an_older_berth_rewriting_ipam_json_keeps_the_ipv6_half() {
+    let dir = tempfile::tempdir().unwrap();
+    let ipam = Ipam::new(dir.path());
+    let req = SubnetRequest {
+        subnet: Some("10.79.0.0/24".parse().unwrap()),
+        ipv6: Some(berth_net::ipam::SubnetRequest6 {
+            subnet: Some("fd00:79::/64".parse().unwrap()),
+            gateway: None,
+        }),
+        ..Default::default()
+    };
+    ipam.create_network("dual", &req, &[]).unwrap();
+    // What an older berth writes back: only the fields it knows.
+    let path = dir.path().join("ipam.json");
+    let mut v: serde_json::Value = serde_json::from_slice(&fs_err::read(&path).unwrap()).unwrap();
+    for n in v["networks"].as_object_mut().unwrap().values_mut() {
+        let keep = ["subnet", "gateway", "range", "allocations", "last"];
+        n.as_object_mut()
+            .unwrap()
+            .retain(|k, _| keep.contains(&k.as_str()));
+    }
+    fs_err::write(&path, serde_json::to_vec(&v).unwrap()).unwrap();
+    let got = ipam.allocate_endpoint("dual", "c1", None, None).unwrap();
+    assert_eq!(got.ipv6, Some("fd00:79::2".parse().unwrap()));
+    assert_eq!(
+        ipam.network("dual").unwrap().unwrap().v6.unwrap().gateway,
+        "fd00:79::1".parse::<Ipv6Addr>().unwrap()
+    );
+    // Removing the network removes its IPv6 half too.
+    ipam.remove_network("dual").unwrap();
+    let left = fs_err::read_to_string(dir.path().join("ipam6.json")).unwrap();
+    assert!(!left.contains("fd00:79"), "{left}");
+}
