@@ -72,6 +72,9 @@ impl Made {
             bridge: self.bridge.clone().unwrap_or_default(),
             address: Ipv4Net::new(ip, 24)?,
             gateway: Some(gw),
+            bridge_index: None,
+            address6: None,
+            gateway6: None,
             mac: None,
         })?;
         Ok(())

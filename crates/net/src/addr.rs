@@ -1,9 +1,9 @@
 //! Interface addresses and link state.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use futures_util::TryStreamExt;
-use rtnetlink::packet_route::address::AddressAttribute;
+use rtnetlink::packet_route::address::{AddressAttribute, AddressFlags, AddressHeaderFlags};
 use rtnetlink::{Handle, LinkUnspec};
 
 use crate::error::Result;
@@ -20,6 +20,46 @@ pub(crate) async fn ensure_v4(
     if has_v4(handle, index, ip).await? {
         return Ok(());
     }
+    handle
+        .address()
+        .add(index, IpAddr::V4(ip), prefix)
+        .execute()
+        .await
+        .map_err(nl::err(format!("add address {ip}/{prefix} to {what}")))
+}
+
+/// Adds `ip/prefix` to link `index` without duplicate address detection (an
+/// address berth's IPAM handed out is unique on its network; DAD would keep it
+/// "tentative", unusable as a source, for a second or more). An address the
+/// link already has is fine.
+pub(crate) async fn add_v6(
+    handle: &Handle,
+    index: u32,
+    ip: Ipv6Addr,
+    prefix: u8,
+    what: &str,
+) -> Result<()> {
+    let mut req = handle.address().add(index, IpAddr::V6(ip), prefix);
+    let msg = req.message_mut();
+    msg.header.flags |= AddressHeaderFlags::Nodad;
+    msg.attributes
+        .push(AddressAttribute::Flags(AddressFlags::Nodad));
+    match req.execute().await {
+        Ok(()) => Ok(()),
+        Err(e) if nl::errno(&e) == Some(libc::EEXIST) => Ok(()),
+        Err(e) => Err(nl::err(format!("add address {ip}/{prefix} to {what}"))(e)),
+    }
+}
+
+/// Adds `ip/prefix` to a link that was just created and so has no address:
+/// one request, no listing first.
+pub(crate) async fn add_v4_new(
+    handle: &Handle,
+    index: u32,
+    ip: Ipv4Addr,
+    prefix: u8,
+    what: &str,
+) -> Result<()> {
     handle
         .address()
         .add(index, IpAddr::V4(ip), prefix)

@@ -1,6 +1,6 @@
 //! The host side of a network: one Linux bridge holding the gateway address.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use rtnetlink::LinkBridge;
 
@@ -14,7 +14,7 @@ use crate::{addr, nl, sysctl};
 /// [`sysctl`]).
 ///
 /// ```no_run
-/// use std::net::Ipv4Addr;
+/// use std::net::{Ipv4Addr, Ipv6Addr};
 /// berth_net::bridge::create("br-1a2b3c4d5e6f", Ipv4Addr::new(172, 18, 0, 1), 16)?;
 /// # Ok::<(), berth_net::Error>(())
 /// ```
@@ -57,6 +57,22 @@ pub fn create(name: &str, gateway: Ipv4Addr, prefix: u8) -> Result<bool> {
         return Err(e);
     }
     Ok(created)
+}
+
+/// Gives bridge `name` (made by [`create`]) the IPv6 gateway of a dual-stack
+/// network, without duplicate address detection, and lets it hold IPv6
+/// addresses. Idempotent.
+///
+/// ```no_run
+/// berth_net::bridge::add_v6("br-1a2b3c4d5e6f", "fd00:1::1".parse().unwrap(), 64)?;
+/// # Ok::<(), berth_net::Error>(())
+/// ```
+pub fn add_v6(name: &str, gateway: Ipv6Addr, prefix: u8) -> Result<()> {
+    sysctl::enable_ipv6_on(name)?;
+    nl::run(|h| async move {
+        let index = nl::index_of(&h, name).await?;
+        addr::add_v6(&h, index, gateway, prefix, name).await
+    })
 }
 
 /// Deletes bridge `name` if it exists. Ports still attached are detached,

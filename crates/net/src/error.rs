@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use ipnet::Ipv4Net;
+use ipnet::IpNet;
 
 /// Everything that can go wrong while giving containers networks.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +33,14 @@ pub enum Error {
         hint: &'static str,
     },
 
+    /// A network's bridge is gone or was replaced since berth brought the
+    /// network up (someone deleted it); the caller brings the network up again.
+    #[error("bridge {bridge} is missing or was replaced")]
+    BridgeChanged {
+        /// The bridge's name.
+        bridge: String,
+    },
+
     /// An nftables transaction failed.
     #[error("nftables: {op}: {detail}")]
     Nft {
@@ -58,9 +66,9 @@ pub enum Error {
     )]
     SubnetOverlap {
         /// The subnet asked for.
-        requested: Ipv4Net,
+        requested: IpNet,
         /// The subnet it collides with.
-        existing: Ipv4Net,
+        existing: IpNet,
         /// Who owns the other subnet (`network NAME` or `host route on DEV`).
         owner: String,
     },
@@ -96,7 +104,7 @@ pub enum Error {
         /// The address.
         ip: IpAddr,
         /// The subnet or ip-range it must be in.
-        range: Ipv4Net,
+        range: IpNet,
         /// The network.
         network: String,
     },
@@ -105,7 +113,7 @@ pub enum Error {
     #[error("no free address left in {range} on network {network}")]
     NoFreeAddress {
         /// The exhausted range.
-        range: Ipv4Net,
+        range: IpNet,
         /// The network.
         network: String,
     },

@@ -6,13 +6,15 @@
 //! concurrent berth processes never hand out one subnet or one address twice.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
-use ipnet::Ipv4Net;
+use ipnet::{IpNet, Ipv4Net};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::ipam6::{self, NetState6};
+pub use crate::ipam6::{NetworkAddrs6, SubnetRequest6, parse_subnet6};
 use crate::route::HostRoute;
 use crate::state;
 
@@ -27,6 +29,8 @@ pub struct SubnetRequest {
     pub ip_range: Option<Ipv4Net>,
     /// True for Docker's default `bridge` network, which prefers 172.17.0.0/16.
     pub default_bridge: bool,
+    /// `--ipv6`: the network is dual stack.
+    pub ipv6: Option<SubnetRequest6>,
 }
 
 /// The addresses a network owns.
@@ -38,6 +42,21 @@ pub struct NetworkAddrs {
     pub gateway: Ipv4Addr,
     /// Where dynamic container addresses come from (the subnet by default).
     pub range: Ipv4Net,
+    /// The IPv6 side of a dual-stack network (kept in the state with its
+    /// allocations, filled in by every call that returns this).
+    #[serde(skip)]
+    pub v6: Option<NetworkAddrs6>,
+}
+
+/// What [`Ipam::allocate_endpoint`] handed out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Allocation {
+    /// The network's addresses.
+    pub network: NetworkAddrs,
+    /// The container's IPv4 address.
+    pub ipv4: Ipv4Addr,
+    /// Its IPv6 address, on a dual-stack network.
+    pub ipv6: Option<Ipv6Addr>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -49,6 +68,20 @@ struct NetState {
     /// The last dynamic address handed out; the search continues after it so
     /// a just-released address is not reused at once (stale ARP entries).
     last: Option<Ipv4Addr>,
+    /// The IPv6 side of a dual-stack network. Kept in its own file (see
+    /// [`Ipam::update`]), not in `ipam.json`.
+    #[serde(skip)]
+    v6: Option<NetState6>,
+}
+
+impl NetState {
+    /// The network's addresses, both families.
+    fn addrs(&self) -> NetworkAddrs {
+        NetworkAddrs {
+            v6: self.v6.as_ref().map(|v| v.addrs),
+            ..self.addrs
+        }
+    }
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -60,6 +93,7 @@ struct IpamState {
 #[derive(Debug, Clone)]
 pub struct Ipam {
     path: PathBuf,
+    path6: PathBuf,
 }
 
 /// The pools new networks are carved from, as Docker's defaults:
@@ -94,7 +128,46 @@ impl Ipam {
     pub fn new(state_dir: &Path) -> Self {
         Ipam {
             path: state_dir.join("ipam.json"),
+            path6: state_dir.join("ipam6.json"),
         }
+    }
+
+    /// Reads both files under the lock; the IPv6 halves are attached to their
+    /// networks.
+    fn read_both(&self) -> Result<(IpamState, BTreeMap<String, NetState6>)> {
+        let mut st: IpamState = state::read_json(&self.path)?;
+        let v6: BTreeMap<String, NetState6> = state::read_json(&self.path6)?;
+        for (name, n) in &mut st.networks {
+            n.v6 = v6.get(name).cloned();
+        }
+        Ok((st, v6))
+    }
+
+    /// The whole state, read under the lock.
+    fn load(&self) -> Result<IpamState> {
+        let _lock = state::lock(&state::lock_path(&self.path))?;
+        Ok(self.read_both()?.0)
+    }
+
+    /// Read-modify-write of the state under `ipam.json`'s lock. The IPv6 halves
+    /// live in `ipam6.json`, written only when they changed: a berth from before
+    /// dual-stack networks rewrites `ipam.json` with the fields it knows, and
+    /// would otherwise drop them. Entries of networks gone from `ipam.json` are
+    /// dropped here.
+    fn update<R>(&self, f: impl FnOnce(&mut IpamState) -> Result<R>) -> Result<R> {
+        let _lock = state::lock(&state::lock_path(&self.path))?;
+        let (mut st, before) = self.read_both()?;
+        let out = f(&mut st)?;
+        let after: BTreeMap<String, NetState6> = st
+            .networks
+            .iter()
+            .filter_map(|(k, n)| Some((k.clone(), n.v6.clone()?)))
+            .collect();
+        state::write_json(&self.path, &st)?;
+        if after != before {
+            state::write_json(&self.path6, &after)?;
+        }
+        Ok(out)
     }
 
     /// Reserves a subnet for network `name`.
@@ -107,7 +180,7 @@ impl Ipam {
         req: &SubnetRequest,
         host_routes: &[HostRoute],
     ) -> Result<NetworkAddrs> {
-        state::update(&self.path, |st: &mut IpamState| {
+        self.update(|st: &mut IpamState| {
             if st.networks.contains_key(name) {
                 return Err(Error::NetworkExists(name.to_string()));
             }
@@ -118,13 +191,25 @@ impl Ipam {
                 }
                 None => pick_subnet(&st.networks, host_routes, req.default_bridge)?,
             };
-            let addrs = validate(name, subnet, req.gateway, req.ip_range)?;
+            let mut addrs = validate(name, subnet, req.gateway, req.ip_range)?;
+            let v6 = req
+                .ipv6
+                .map(|r| {
+                    let others = st
+                        .networks
+                        .iter()
+                        .filter_map(|(k, n)| Some((k, n.v6.as_ref()?)));
+                    ipam6::new_state(name, &r, others)
+                })
+                .transpose()?;
+            addrs.v6 = v6.as_ref().map(|s| s.addrs);
             st.networks.insert(
                 name.to_string(),
                 NetState {
                     addrs,
                     allocations: BTreeMap::new(),
                     last: None,
+                    v6,
                 },
             );
             Ok(addrs)
@@ -133,7 +218,7 @@ impl Ipam {
 
     /// Forgets network `name` and all of its allocations.
     pub fn remove_network(&self, name: &str) -> Result<()> {
-        state::update(&self.path, |st: &mut IpamState| {
+        self.update(|st: &mut IpamState| {
             st.networks
                 .remove(name)
                 .map(|_| ())
@@ -143,26 +228,53 @@ impl Ipam {
 
     /// The addresses of network `name`, if IPAM knows it.
     pub fn network(&self, name: &str) -> Result<Option<NetworkAddrs>> {
-        let _lock = state::lock(&state::lock_path(&self.path))?;
-        let st: IpamState = state::read_json(&self.path)?;
-        Ok(st.networks.get(name).map(|n| n.addrs))
+        let st = self.load()?;
+        Ok(st.networks.get(name).map(NetState::addrs))
     }
 
     /// Every network IPAM knows, with its addresses.
     pub fn networks(&self) -> Result<BTreeMap<String, NetworkAddrs>> {
-        let _lock = state::lock(&state::lock_path(&self.path))?;
-        let st: IpamState = state::read_json(&self.path)?;
-        Ok(st.networks.into_iter().map(|(k, v)| (k, v.addrs)).collect())
+        let st = self.load()?;
+        Ok(st
+            .networks
+            .into_iter()
+            .map(|(k, v)| (k, v.addrs()))
+            .collect())
     }
 
     /// Hands out an address on `network` to `owner`: `want` (`--ip`) if given,
     /// else the next free one of the network's range.
     pub fn allocate(&self, network: &str, owner: &str, want: Option<Ipv4Addr>) -> Result<Ipv4Addr> {
-        state::update(&self.path, |st: &mut IpamState| {
+        Ok(self.allocate_endpoint(network, owner, want, None)?.ipv4)
+    }
+
+    /// Hands out `owner`'s addresses on `network` in one update of the state:
+    /// an IPv4 address (`want`, else the next free one) and, on a dual-stack
+    /// network, an IPv6 one (`want6`, else the next free one). Returns them
+    /// with the network's addresses, so a container start reads the state once.
+    pub fn allocate_endpoint(
+        &self,
+        network: &str,
+        owner: &str,
+        want: Option<Ipv4Addr>,
+        want6: Option<Ipv6Addr>,
+    ) -> Result<Allocation> {
+        self.update(|st: &mut IpamState| {
             let net = st
                 .networks
                 .get_mut(network)
                 .ok_or_else(|| Error::NetworkNotFound(network.to_string()))?;
+            let ipv6 = match (&mut net.v6, want6) {
+                (Some(v6), want6) => Some(v6.allocate(network, owner, want6)?),
+                (None, Some(ip)) => {
+                    return Err(Error::invalid(
+                        "--ip6",
+                        ip.to_string(),
+                        format!("network {network} has no IPv6 subnet (create it with --ipv6)"),
+                    ));
+                }
+                (None, None) => None,
+            };
             let ip = match want {
                 Some(ip) => {
                     let a = net.addrs;
@@ -172,7 +284,7 @@ impl Ipam {
                     {
                         return Err(Error::AddressOutOfRange {
                             ip: IpAddr::V4(ip),
-                            range: a.subnet,
+                            range: IpNet::V4(a.subnet),
                             network: network.to_string(),
                         });
                     }
@@ -194,7 +306,7 @@ impl Ipam {
                 }
                 None => {
                     let ip = next_free(net).ok_or_else(|| Error::NoFreeAddress {
-                        range: net.addrs.range,
+                        range: IpNet::V4(net.addrs.range),
                         network: network.to_string(),
                     })?;
                     net.last = Some(ip);
@@ -202,26 +314,32 @@ impl Ipam {
                 }
             };
             net.allocations.insert(ip, owner.to_string());
-            Ok(ip)
+            Ok(Allocation {
+                network: net.addrs(),
+                ipv4: ip,
+                ipv6,
+            })
         })
     }
 
     /// Releases every address `owner` holds on `network`; returns how many.
     pub fn release(&self, network: &str, owner: &str) -> Result<usize> {
-        state::update(&self.path, |st: &mut IpamState| {
+        self.update(|st: &mut IpamState| {
             let Some(net) = st.networks.get_mut(network) else {
                 return Ok(0);
             };
             let before = net.allocations.len();
             net.allocations.retain(|_, o| o != owner);
+            if let Some(v6) = &mut net.v6 {
+                v6.allocations.retain(|_, o| o != owner);
+            }
             Ok(before - net.allocations.len())
         })
     }
 
     /// The addresses handed out on `network`, with their owners.
     pub fn allocations(&self, network: &str) -> Result<BTreeMap<Ipv4Addr, String>> {
-        let _lock = state::lock(&state::lock_path(&self.path))?;
-        let st: IpamState = state::read_json(&self.path)?;
+        let st = self.load()?;
         st.networks
             .get(network)
             .map(|n| n.allocations.clone())
@@ -230,12 +348,15 @@ impl Ipam {
 
     /// Drops allocations whose owner `is_live` says is gone (after a crash).
     pub(crate) fn release_stale(&self, is_live: &dyn Fn(&str) -> bool) -> Result<usize> {
-        state::update(&self.path, |st: &mut IpamState| {
+        self.update(|st: &mut IpamState| {
             let mut n = 0;
             for net in st.networks.values_mut() {
                 let before = net.allocations.len();
                 net.allocations.retain(|_, o| is_live(o));
                 n += before - net.allocations.len();
+                if let Some(v6) = &mut net.v6 {
+                    v6.allocations.retain(|_, o| is_live(o));
+                }
             }
             Ok(n)
         })
@@ -260,7 +381,7 @@ fn validate(
     if !subnet.contains(&gateway) || gateway == subnet.network() || gateway == subnet.broadcast() {
         return Err(Error::AddressOutOfRange {
             ip: IpAddr::V4(gateway),
-            range: subnet,
+            range: IpNet::V4(subnet),
             network: name.to_string(),
         });
     }
@@ -276,6 +397,7 @@ fn validate(
         subnet,
         gateway,
         range,
+        v6: None,
     })
 }
 
@@ -291,8 +413,8 @@ fn check_free(
     for (name, n) in nets {
         if overlaps(n.addrs.subnet, subnet) {
             return Err(Error::SubnetOverlap {
-                requested: subnet,
-                existing: n.addrs.subnet,
+                requested: IpNet::V4(subnet),
+                existing: IpNet::V4(n.addrs.subnet),
                 owner: format!("network {name}"),
             });
         }
@@ -305,8 +427,8 @@ fn check_free(
         }
         if overlaps(r.dst, subnet) {
             return Err(Error::SubnetOverlap {
-                requested: subnet,
-                existing: r.dst,
+                requested: IpNet::V4(subnet),
+                existing: IpNet::V4(r.dst),
                 owner: format!("host route on {}", r.dev),
             });
         }
@@ -450,6 +572,7 @@ mod tests {
             gateway: Some(Ipv4Addr::new(10, 5, 0, 254)),
             ip_range: Some(net("10.5.0.252/30")),
             default_bridge: false,
+            ipv6: None,
         };
         ipam.create_network("n", &req, &[]).unwrap();
         // range 10.5.0.252/30 = .252 .253 .254 .255; .254 gateway, .255 broadcast

@@ -31,7 +31,7 @@
 //! link::attach(&link::Endpoint {
 //!     netns: "/proc/4242/ns/net".into(), host_ifname: "vethc0ffee".into(), ifname: "eth0".into(),
 //!     bridge: "br-app".into(), address: ipnet::Ipv4Net::new(ip, net.subnet.prefix_len()).unwrap(),
-//!     gateway: Some(net.gateway), mac: None,
+//!     gateway: Some(net.gateway), bridge_index: None, address6: None, gateway6: None, mac: None,
 //! })?;
 //! ports::publish(state, "c0ffee", ip, &[ports::parse_port_spec("8080:80")?], ports::Mode::detect())?;
 //! # Ok::<(), berth_net::Error>(())
@@ -43,6 +43,7 @@ pub mod dns;
 pub mod error;
 pub mod files;
 pub mod ipam;
+mod ipam6;
 pub mod link;
 pub mod nat;
 pub mod netns;

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 
 /// The calling thread's own network namespace file. `/proc/self` would name
 /// the thread-group leader's, which differs once a thread has moved.
-const THREAD_NETNS: &str = "/proc/thread-self/ns/net";
+pub(crate) const THREAD_NETNS: &str = "/proc/thread-self/ns/net";
 
 /// Creates a new, empty network namespace and pins it at `path` (a new file;
 /// its directory must exist).

@@ -2,7 +2,7 @@
 //! default route.
 
 use std::collections::HashMap;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use futures_util::TryStreamExt;
 use ipnet::Ipv4Net;
@@ -63,4 +63,18 @@ pub(crate) async fn add_default(handle: &Handle, gateway: Ipv4Addr, index: u32) 
         .execute()
         .await
         .map_err(nl::err(format!("add default route via {gateway}")))
+}
+
+/// Adds `default via gateway dev index` for IPv6.
+pub(crate) async fn add_default6(handle: &Handle, gateway: Ipv6Addr, index: u32) -> Result<()> {
+    let msg = RouteMessageBuilder::<Ipv6Addr>::new()
+        .gateway(gateway)
+        .output_interface(index)
+        .build();
+    handle
+        .route()
+        .add(msg)
+        .execute()
+        .await
+        .map_err(nl::err(format!("add default IPv6 route via {gateway}")))
 }

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 fn set(path: &Path, value: &str) -> Result<()> {
     let current = fs_err::read_to_string(path)?;
@@ -28,5 +28,43 @@ pub fn enable_route_localnet(iface: &str) -> Result<()> {
             .join(iface)
             .join("route_localnet"),
         "1",
+    )
+}
+
+/// Checks that the host has IPv6 switched on, before a dual-stack network is
+/// made: with `disable_ipv6` set (or IPv6 not built in) a bridge cannot hold
+/// an IPv6 address, and the kernel's own error (EACCES) would say nothing.
+pub fn ipv6_available() -> Result<()> {
+    let path = Path::new("/proc/sys/net/ipv6/conf/all/disable_ipv6");
+    let value = match fs_err::read_to_string(path) {
+        Ok(v) => v,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::Unsupported {
+                feature: "IPv6",
+                detail: "the kernel has no IPv6 support (no /proc/sys/net/ipv6)".into(),
+                hint: "load the ipv6 module or leave out --ipv6",
+            });
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if value.trim() != "0" {
+        return Err(Error::Unsupported {
+            feature: "IPv6",
+            detail: "it is disabled (net.ipv6.conf.all.disable_ipv6 = 1)".into(),
+            hint: "enable it with `sysctl -w net.ipv6.conf.all.disable_ipv6=0` or leave out --ipv6",
+        });
+    }
+    Ok(())
+}
+
+/// Lets bridge `iface` (berth's own) hold IPv6 addresses even where the host's
+/// default for new interfaces is `disable_ipv6 = 1`. The setting dies with the
+/// interface.
+pub fn enable_ipv6_on(iface: &str) -> Result<()> {
+    set(
+        &Path::new("/proc/sys/net/ipv6/conf")
+            .join(iface)
+            .join("disable_ipv6"),
+        "0",
     )
 }

@@ -12,6 +12,7 @@ mod containers;
 mod images;
 mod networks;
 mod networks_life;
+mod networks_v6;
 mod oci;
 mod oci_conformance;
 mod oci_limits;

@@ -90,6 +90,7 @@ impl Compose<'_> {
                             .collect()
                     })
                     .unwrap_or_default(),
+                ..NetworkOptions::default()
             };
             progress(r, Kind::Network, &n.name, "Creating");
             self.engine.create_network(&n.name, &opts)?;

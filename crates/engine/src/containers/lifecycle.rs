@@ -130,7 +130,13 @@ impl Engine {
         }
         self.join_shared_namespaces(id, &dir)?;
         self.mount_volume_devices(id)?;
-        self.network_up(id, &dir)?;
+        let net = match self.network_up(id, &dir) {
+            Ok(n) => n,
+            Err(e) => {
+                self.unmount_idle_volume_devices(id);
+                return Err(e);
+            }
+        };
         if !single_threaded() {
             let _ = self.network_down(id);
             return Err(Error::Monitor(
@@ -186,6 +192,7 @@ impl Engine {
             s.extra.insert("owner_pid".into(), json!(owner));
             s.extra.insert("owner_start".into(), json!(owner_start));
             s.extra.insert("stopped_by_user".into(), json!(false));
+            net.apply(s);
             Ok(())
         })?;
         self.record_event(id, "start");
@@ -216,7 +223,7 @@ impl Engine {
             .and_then(|cg| cg.oom_kill_count().ok())
             .is_some_and(|n| n > 0);
         let del = berth_runtime::delete(&rt, id, true);
-        let net = self.network_down(id);
+        let net = self.network_release(id);
         let _ = self.store().unmount_rootfs(id);
         let state = self.store().update_container_state(id, |s| {
             s.status = ContainerStatus::Exited;
@@ -225,6 +232,7 @@ impl Engine {
             s.oom_killed = oom;
             s.pid = None;
             super::health::checks_stopped(s);
+            crate::networks::clear_network_runtime(s);
             // owner_pid stays: while a restart is pending, the owner still owns it.
             if let Err(e) = &net {
                 s.error = Some(e.to_string());
@@ -541,8 +549,9 @@ impl Engine {
         let rt = self.runtime();
         let _ = berth_runtime::delete(&rt, &id, true);
         let _ = fs_err::remove_file(self.attach_socket(&id));
-        // Normally done when it stopped; repeated for a crashed owner.
-        let _ = self.network_down(&id);
+        // Normally done when it stopped; repeated for a crashed owner. No state
+        // write: the row goes next.
+        let _ = self.network_release(&id);
         match self.store().remove_container(&id) {
             Ok(_) => {}
             Err(berth_store::Error::ContainerNotFound(_)) if force => return Ok(id),

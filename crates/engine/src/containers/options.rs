@@ -76,6 +76,8 @@ pub struct RunOptions {
     pub network_aliases: Vec<String>,
     /// `--ip`.
     pub ip: Option<String>,
+    /// `--ip6` (on a network made with `--ipv6`).
+    pub ip6: Option<String>,
     /// `--mac-address`.
     pub mac_address: Option<String>,
     /// `-p/--publish`.

@@ -8,16 +8,16 @@
 //! and without forking: berth-net's netlink calls run on a current-thread runtime that
 //! is gone when they return, so the launching process stays single-threaded.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
 use berth_net::ipam::Ipam;
-use berth_net::{bridge, dns, files, link, nat, netns};
+use berth_net::{files, netns};
 use berth_store::{ContainerState, NetworkRecord};
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
-use super::{DEFAULT_NETWORK, bridge_name, net_key, net_state_dir, ports, resolver};
+use super::{DEFAULT_NETWORK, net_key, net_state_dir, ports, resolver};
 use crate::containers::{ImageConfig, RunOptions, short};
 use crate::{Engine, Error, Result};
 
@@ -54,12 +54,15 @@ impl Mode {
     }
 }
 
-/// `--ip` as Docker records it.
+/// `--ip`/`--ip6` as Docker records them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IpamConfig {
     /// The requested address.
     #[serde(rename = "IPv4Address", default)]
     pub ipv4_address: String,
+    /// The requested IPv6 address.
+    #[serde(rename = "IPv6Address", default)]
+    pub ipv6_address: String,
 }
 
 /// One container's membership in one network (Docker's `EndpointSettings`).
@@ -88,6 +91,15 @@ pub struct Endpoint {
     pub ip_prefix_len: u8,
     /// The network's gateway while running.
     pub gateway: String,
+    /// The IPv6 address while running (dual-stack networks).
+    #[serde(rename = "GlobalIPv6Address")]
+    pub global_ipv6_address: String,
+    /// Its prefix length.
+    #[serde(rename = "GlobalIPv6PrefixLen")]
+    pub global_ipv6_prefix_len: u8,
+    /// The network's IPv6 gateway while running.
+    #[serde(rename = "IPv6Gateway")]
+    pub ipv6_gateway: String,
     /// The MAC address while running.
     pub mac_address: String,
     /// The host end of the veth while running.
@@ -117,124 +129,12 @@ pub(super) fn parse_ip(flag: &'static str, v: &str) -> Result<Ipv4Addr> {
     })
 }
 
-/// Whether nftables can be used, asked once per process: each question runs `nft`,
-/// a few milliseconds that a `run` would otherwise pay several times.
-fn nft_available() -> bool {
-    static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *AVAILABLE.get_or_init(|| berth_net::nft::available().is_ok())
-}
-
-/// Takes the lock that serialises bringing network `key` up and down, and its
-/// containers' addresses and DNS records, across berth processes.
-fn lock(key: &str) -> Result<nix::fcntl::Flock<std::fs::File>> {
-    let dir = net_state_dir().join("locks");
-    fs_err::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-    let path = dir.join(format!("{key}.lock"));
-    let f = fs_err::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| Error::io(&path, e))?
-        .into_file();
-    nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusive).map_err(|(_, e)| Error::Sys {
-        what: format!("flock {}", path.display()),
-        source: e,
+pub(super) fn parse_ip6(flag: &'static str, v: &str) -> Result<Ipv6Addr> {
+    v.parse().map_err(|_| Error::Invalid {
+        flag,
+        value: v.to_owned(),
+        hint: "use an IPv6 address such as fd00:1::5".into(),
     })
-}
-
-/// The marker saying network `key`'s bridge and rules are in place: it holds the
-/// bridge's interface index, so a bridge deleted (or replaced) behind berth's back is
-/// noticed and made again.
-fn up_marker(key: &str) -> PathBuf {
-    net_state_dir().join("up").join(key)
-}
-
-/// Makes sure network `key` has its bridge and nftables rules. They stay while the
-/// network exists (as Docker's do), so a container pays only for its own veth: the
-/// check is one netlink lookup. Call with the network's lock held.
-fn ensure_up(net: &NetworkRecord, key: &str, addrs: &berth_net::ipam::NetworkAddrs) -> Result<()> {
-    let br = bridge_name(net);
-    let marker = up_marker(key);
-    let recorded = fs_err::read_to_string(&marker)
-        .ok()
-        .and_then(|s| s.trim().parse::<u32>().ok());
-    if recorded.is_some() && berth_net::link_index(&br)? == recorded {
-        return Ok(());
-    }
-    bridge::create(&br, addrs.gateway, addrs.subnet.prefix_len())?;
-    let rules = nat::add_network(&nat::NetworkRules {
-        id: key.to_owned(),
-        bridge: br.clone(),
-        subnet: addrs.subnet,
-        internal: net.internal,
-    });
-    // Without nftables a network works without NAT and isolation (ports go through
-    // the userspace proxy); the check runs only then, as it costs an `nft` process.
-    if let Err(e) = rules
-        && nft_available()
-    {
-        return Err(e.into());
-    }
-    if let Some(index) = berth_net::link_index(&br)? {
-        berth_net::write_atomic(&marker, index.to_string().as_bytes())?;
-    }
-    Ok(())
-}
-
-/// Stops the resolver of network `key` once no container has a record on it.
-/// Call with the network's lock held.
-fn resolver_down_if_idle(key: &str) -> Result<()> {
-    let rdir = resolver::dir(key);
-    let records = dns::records_path(&rdir);
-    if !records.exists() {
-        return Ok(());
-    }
-    if dns::load(&rdir)?.records.is_empty() {
-        resolver::stop(&rdir)?;
-    }
-    Ok(())
-}
-
-/// Removes a network's bridge, rules and resolver if no address is handed out on it,
-/// and berth's nftables table if nothing else is left in it. Call with the network's
-/// lock held (or when nothing else can use it).
-fn down_if_idle(net: &NetworkRecord, key: &str) -> Result<()> {
-    let ipam = Ipam::new(&net_state_dir());
-    match ipam.allocations(key) {
-        Ok(a) if !a.is_empty() => return Ok(()),
-        Ok(_) | Err(berth_net::Error::NetworkNotFound(_)) => {}
-        Err(e) => return Err(e.into()),
-    }
-    let mut errors = Vec::new();
-    let marker = up_marker(key);
-    if let Err(e) = fs_err::remove_file(&marker)
-        && e.kind() != std::io::ErrorKind::NotFound
-    {
-        errors.push(berth_net::Error::Io(e));
-    }
-    if nft_available() {
-        if let Err(e) = nat::remove_network(key, &bridge_name(net)) {
-            errors.push(e);
-        }
-        if let Err(e) = berth_net::nft::remove_table_if_empty() {
-            errors.push(e);
-        }
-    }
-    if let Err(e) = bridge::delete(&bridge_name(net)) {
-        errors.push(e);
-    }
-    let stopped = resolver::stop(&resolver::dir(key));
-    match errors.len() {
-        0 => stopped,
-        _ => Err(berth_net::Error::Many(errors).into()),
-    }
-}
-
-/// [`down_if_idle`] under the network's lock (for `network rm` and `prune`).
-pub(super) fn network_down_if_idle(net: &NetworkRecord, key: &str) -> Result<()> {
-    let _l = lock(key)?;
-    down_if_idle(net, key)
 }
 
 /// Sets (or clears) the path of the network namespace in a bundle's `config.json`.
@@ -308,8 +208,8 @@ impl Engine {
                 if !specs.is_empty() && other != Mode::Host {
                     return Err(conflict("publishing ports (-p/-P)"));
                 }
-                if opts.ip.is_some() || !opts.network_aliases.is_empty() {
-                    return Err(conflict("--ip/--network-alias"));
+                if opts.ip.is_some() || opts.ip6.is_some() || !opts.network_aliases.is_empty() {
+                    return Err(conflict("--ip/--ip6/--network-alias"));
                 }
                 if let Mode::Container(c) = &other {
                     self.store().get_container(c)?;
@@ -350,9 +250,19 @@ impl Engine {
                 }
                 Some(IpamConfig {
                     ipv4_address: addr.to_string(),
+                    ..IpamConfig::default()
                 })
             }
             None => None,
+        };
+        let ipam_config = match &opts.ip6 {
+            Some(ip6) => {
+                let addr = self.check_ip6(&net, ip6)?;
+                let mut c = ipam_config.unwrap_or_default();
+                c.ipv6_address = addr.to_string();
+                Some(c)
+            }
+            None => ipam_config,
         };
         Ok(vec![Endpoint {
             network: net.name.clone(),
@@ -362,6 +272,31 @@ impl Engine {
             mac_requested: opts.mac_address.clone().unwrap_or_default(),
             ..Endpoint::default()
         }])
+    }
+
+    /// Checks `--ip6` against network `net`: it must be dual stack and the address
+    /// inside its IPv6 subnet.
+    pub(super) fn check_ip6(&self, net: &NetworkRecord, ip6: &str) -> Result<Ipv6Addr> {
+        let addr = parse_ip6("--ip6", ip6)?;
+        let v6 = Ipam::new(&net_state_dir())
+            .network(&net_key(net))?
+            .and_then(|a| a.v6);
+        let bad = |hint: String| Error::Invalid {
+            flag: "--ip6",
+            value: ip6.to_owned(),
+            hint,
+        };
+        match v6 {
+            None => Err(bad(format!(
+                "network {} has no IPv6 subnet; create a network with --ipv6",
+                net.name
+            ))),
+            Some(v6) if !v6.subnet.contains(&addr) => Err(bad(format!(
+                "the address is not in network {}'s subnet {}",
+                net.name, v6.subnet
+            ))),
+            Some(_) => Ok(addr),
+        }
     }
 
     /// Records a container's endpoints in its state.
@@ -392,11 +327,15 @@ impl Engine {
     /// container's namespace; for networks a pinned namespace with one veth per
     /// network, addresses, the default route, published ports, DNS records and
     /// `/etc/hosts`/`/etc/resolv.conf`. On failure nothing stays.
-    pub fn network_up(&self, id: &str, dir: &Path) -> Result<()> {
+    ///
+    /// What it made (addresses, veth names, published ports) is returned, not stored:
+    /// the caller applies it with the state change it writes anyway when the
+    /// container starts, which saves a store commit (an fsync) per start.
+    pub fn network_up(&self, id: &str, dir: &Path) -> Result<NetworkUp> {
         let (rec, stored) = self.container(id)?;
         match Mode::of(stored.opts.network.as_deref()) {
-            Mode::Host => return Ok(()),
-            Mode::None => return set_netns_path(dir, None),
+            Mode::Host => return Ok(NetworkUp::default()),
+            Mode::None => return set_netns_path(dir, None).map(|()| NetworkUp::default()),
             Mode::Container(other) => {
                 let (o, _) = self.container(&other)?;
                 let pid = o
@@ -418,7 +357,8 @@ impl Engine {
                     fs_err::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
                 }
                 fs_err::write(&mark, b"").map_err(|e| Error::io(&mark, e))?;
-                return set_netns_path(dir, Some(&PathBuf::from(format!("/proc/{pid}/ns/net"))));
+                return set_netns_path(dir, Some(&PathBuf::from(format!("/proc/{pid}/ns/net"))))
+                    .map(|()| NetworkUp::default());
             }
             Mode::Network(_) => {}
         }
@@ -430,12 +370,13 @@ impl Engine {
         // A leftover of a crashed owner.
         netns::delete(&ns)?;
         netns::create(&ns)?;
-        let result = self.network_up_inner(id, &rec.name, &stored, &ns, dir);
-        if let Err(e) = result {
+        let result = self
+            .network_up_inner(id, &rec.name, &stored, &rec.state, &ns, dir)
+            .and_then(|up| set_netns_path(dir, Some(&ns)).map(|()| up));
+        if result.is_err() {
             let _ = self.network_down(id);
-            return Err(e);
         }
-        set_netns_path(dir, Some(&ns))
+        result
     }
 
     fn network_up_inner(
@@ -443,18 +384,28 @@ impl Engine {
         id: &str,
         name: &str,
         stored: &crate::containers::Stored,
+        state: &ContainerState,
         ns: &Path,
         dir: &Path,
-    ) -> Result<()> {
-        let rec = self.store().get_container(id)?;
-        let mut eps = attachments(&rec.state);
+    ) -> Result<NetworkUp> {
+        let mut eps = attachments(state);
         let mut ips = Vec::new();
+        let mut v6_route = true;
         for (n, ep) in eps.iter_mut().enumerate() {
-            self.endpoint_up(id, name, ns, n, ep)?;
+            self.endpoint_up(id, name, ns, n, ep, v6_route)?;
             ips.push(IpAddr::V4(parse_ip("--ip", &ep.ip_address)?));
+            if !ep.global_ipv6_address.is_empty() {
+                ips.push(IpAddr::V6(parse_ip6("--ip6", &ep.global_ipv6_address)?));
+                v6_route = false;
+            }
         }
-        // Saved before ports: a failure below tears down what is recorded.
-        self.record_networks(id, &eps)?;
+        let mut up = NetworkUp {
+            endpoints: Some(serde_json::to_value(&eps).map_err(|e| Error::Json {
+                what: "network endpoints".into(),
+                source: e,
+            })?),
+            ports: None,
+        };
         if let Some(primary) = eps.first() {
             let specs = ports::specs(&stored.opts, &stored.image)?;
             if !specs.is_empty() {
@@ -464,7 +415,9 @@ impl Engine {
                 // nftables first; whether it works here is asked only if that failed
                 // (asking costs an `nft` process per container otherwise).
                 let bound = match publish(berth_net::ports::Mode::Nat) {
-                    Err(_) if !nft_available() => publish(berth_net::ports::Mode::Proxy)?,
+                    Err(_) if !super::endpoint::nft_available() => {
+                        publish(berth_net::ports::Mode::Proxy)?
+                    }
                     other => other?,
                 };
                 if bound
@@ -473,165 +426,33 @@ impl Engine {
                 {
                     resolver::spawn_helper("__proxy", &net_state_dir(), id)?;
                 }
-                let v = serde_json::to_value(&bound).map_err(|e| Error::Json {
+                up.ports = Some(serde_json::to_value(&bound).map_err(|e| Error::Json {
                     what: "published ports".into(),
                     source: e,
-                })?;
-                self.store().update_container_state(id, |s| {
-                    s.extra.insert(EXTRA_PORTS.into(), v.clone());
-                    Ok(())
-                })?;
+                })?);
             }
         }
-        self.write_net_files(stored, &eps, ips, dir)
-    }
-
-    /// Plugs the container into one network: brings the network up if needed (its
-    /// first use since boot or since a `network prune`), takes an address, makes the
-    /// veth, adds the DNS record.
-    pub(super) fn endpoint_up(
-        &self,
-        id: &str,
-        name: &str,
-        ns: &Path,
-        n: usize,
-        ep: &mut Endpoint,
-    ) -> Result<()> {
-        let net = self.store().get_network(&ep.network_id)?;
-        let key = net_key(&net);
-        let ipam = Ipam::new(&net_state_dir());
-        let _l = lock(&key)?;
-        let addrs = ipam
-            .network(&key)?
-            .ok_or_else(|| berth_net::Error::NetworkNotFound(net.name.clone()))?;
-        let want = match &ep.ipam_config {
-            Some(c) if !c.ipv4_address.is_empty() => Some(parse_ip("--ip", &c.ipv4_address)?),
-            _ => None,
-        };
-        let ip = ipam.allocate(&key, id, want)?;
-        let br = bridge_name(&net);
-        let up = (|| -> Result<()> {
-            ensure_up(&net, &key, &addrs)?;
-            let mac = match ep.mac_requested.as_str() {
-                "" => None,
-                m => Some(berth_net::addr::parse_mac(m)?),
-            };
-            let host_ifname = veth_name(id, n);
-            link::attach(&link::Endpoint {
-                netns: ns.to_path_buf(),
-                host_ifname: host_ifname.clone(),
-                ifname: format!("eth{n}"),
-                bridge: br.clone(),
-                address: Ipv4Net::new(ip, addrs.subnet.prefix_len())
-                    .map_err(|e| Error::Monitor(format!("address {ip}: {e}")))?,
-                gateway: (n == 0).then_some(addrs.gateway),
-                mac,
-            })?;
-            let mac = mac.unwrap_or_else(|| berth_net::addr::mac_for(ip));
-            ep.mac_address = mac
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<Vec<_>>()
-                .join(":");
-            ep.endpoint_id = host_ifname;
-            if net.name != DEFAULT_NETWORK {
-                let rdir = resolver::dir(&key);
-                let mut names = vec![name.to_owned(), short(id).to_owned()];
-                names.extend(ep.aliases.iter().cloned());
-                dns::configure(
-                    &rdir,
-                    std::net::SocketAddrV4::new(addrs.gateway, 53),
-                    addrs.subnet,
-                    &resolver::upstreams(),
-                )?;
-                dns::add_record(
-                    &rdir,
-                    dns::Record {
-                        container: id.to_owned(),
-                        names,
-                        ipv4: ip,
-                    },
-                )?;
-                resolver::ensure(&rdir)?;
-            }
-            Ok(())
-        })();
-        if let Err(e) = up {
-            let _ = link::detach(&veth_name(id, n));
-            let _ = ipam.release(&key, id);
-            let rdir = resolver::dir(&key);
-            if dns::records_path(&rdir).exists() {
-                let _ = dns::remove_record(&rdir, id);
-            }
-            let _ = resolver_down_if_idle(&key);
-            return Err(e);
-        }
-        ep.ip_address = ip.to_string();
-        ep.ip_prefix_len = addrs.subnet.prefix_len();
-        ep.gateway = addrs.gateway.to_string();
-        Ok(())
-    }
-
-    /// Unplugs the container from one network (veth, address, DNS record), and stops
-    /// the network's resolver if it was the last container there. The bridge and its
-    /// rules stay until the network is removed.
-    ///
-    /// `ns_dying`: the container's namespace is about to go (its processes are gone
-    /// and the caller unpins it next); its veth then goes with it, in the kernel's
-    /// background cleanup, instead of a deletion that waits ~20 ms for an RCU grace
-    /// period.
-    pub(super) fn endpoint_down(
-        &self,
-        id: &str,
-        n: usize,
-        ep: &Endpoint,
-        ns_dying: bool,
-    ) -> Vec<Error> {
-        let mut errors = Vec::new();
-        let veth = if ep.endpoint_id.is_empty() {
-            veth_name(id, n)
-        } else {
-            ep.endpoint_id.clone()
-        };
-        if !ns_dying && let Err(e) = link::detach(&veth) {
-            errors.push(e.into());
-        }
-        let net = match self.store().get_network(&ep.network_id) {
-            Ok(n) => n,
-            Err(e) => {
-                errors.push(e.into());
-                return errors;
-            }
-        };
-        let key = net_key(&net);
-        let _l = match lock(&key) {
-            Ok(l) => l,
-            Err(e) => {
-                errors.push(e);
-                return errors;
-            }
-        };
-        if let Err(e) = Ipam::new(&net_state_dir()).release(&key, id) {
-            errors.push(e.into());
-        }
-        if net.name != DEFAULT_NETWORK {
-            let rdir = resolver::dir(&key);
-            if dns::records_path(&rdir).exists()
-                && let Err(e) = dns::remove_record(&rdir, id)
-            {
-                errors.push(e.into());
-            }
-        }
-        if let Err(e) = resolver_down_if_idle(&key) {
-            errors.push(e);
-        }
-        errors
+        self.write_net_files(stored, &eps, ips, dir)?;
+        Ok(up)
     }
 
     /// Takes a stopped (or failed) container off its networks: published ports,
     /// veths, addresses, DNS records, its namespace; resolvers of networks whose last
-    /// container it was stop too. Goes on after errors and reports them all; safe to repeat.
+    /// container it was stop too; then clears the addresses from its state. Goes on
+    /// after errors and reports them all; safe to repeat.
     pub fn network_down(&self, id: &str) -> Result<()> {
+        let released = self.network_release(id);
+        self.store().update_container_state(id, |s| {
+            clear_network_runtime(s);
+            Ok(())
+        })?;
+        released
+    }
+
+    /// [`Engine::network_down`] without the store write: for callers that change
+    /// the container's state anyway (they call [`clear_network_runtime`] in that
+    /// change) or remove it.
+    pub fn network_release(&self, id: &str) -> Result<()> {
         let rec = self.store().get_container(id)?;
         let mut errors: Vec<String> = Vec::new();
         let state = net_state_dir();
@@ -648,11 +469,10 @@ impl Engine {
                 errors.push(e.to_string());
             }
         }
-        let mut eps = attachments(&rec.state);
         let ns = self.netns_path(id);
         if ns.exists() {
             let dies = self.netns_dies_with(id);
-            for (n, ep) in eps.iter().enumerate() {
+            for (n, ep) in attachments(&rec.state).iter().enumerate() {
                 errors.extend(
                     self.endpoint_down(id, n, ep, dies)
                         .iter()
@@ -665,21 +485,6 @@ impl Engine {
             // Gone only when empty: a sharer still running keeps its mark.
             let _ = fs_err::remove_dir(self.netns_users(id));
         }
-        for ep in &mut eps {
-            ep.ip_address.clear();
-            ep.ip_prefix_len = 0;
-            ep.gateway.clear();
-            ep.mac_address.clear();
-            ep.endpoint_id.clear();
-        }
-        let v = serde_json::to_value(&eps).unwrap_or_default();
-        self.store().update_container_state(id, |s| {
-            s.extra.remove(EXTRA_PORTS);
-            if !eps.is_empty() {
-                s.extra.insert(EXTRA_NETWORKS.into(), v.clone());
-            }
-            Ok(())
-        })?;
         if errors.is_empty() {
             Ok(())
         } else {
@@ -689,6 +494,49 @@ impl Engine {
                 errors.join("\n")
             )))
         }
+    }
+}
+
+/// What [`Engine::network_up`] made that belongs in the container's state.
+#[derive(Debug, Default, Clone)]
+#[must_use = "the container's state must get its addresses: call apply"]
+pub struct NetworkUp {
+    endpoints: Option<serde_json::Value>,
+    ports: Option<serde_json::Value>,
+}
+
+impl NetworkUp {
+    /// Writes the endpoints (addresses, veths) and published ports into `s`.
+    pub fn apply(&self, s: &mut ContainerState) {
+        if let Some(v) = &self.endpoints {
+            s.extra.insert(EXTRA_NETWORKS.into(), v.clone());
+        }
+        if let Some(v) = &self.ports {
+            s.extra.insert(EXTRA_PORTS.into(), v.clone());
+        }
+    }
+}
+
+/// Clears what a running container's networks put in its state (addresses, veth
+/// names, published ports); the endpoints themselves stay for the next start.
+pub fn clear_network_runtime(s: &mut ContainerState) {
+    s.extra.remove(EXTRA_PORTS);
+    let mut eps = attachments(s);
+    if eps.is_empty() {
+        return;
+    }
+    for ep in &mut eps {
+        ep.ip_address.clear();
+        ep.ip_prefix_len = 0;
+        ep.gateway.clear();
+        ep.mac_address.clear();
+        ep.endpoint_id.clear();
+        ep.global_ipv6_address.clear();
+        ep.global_ipv6_prefix_len = 0;
+        ep.ipv6_gateway.clear();
+    }
+    if let Ok(v) = serde_json::to_value(&eps) {
+        s.extra.insert(EXTRA_NETWORKS.into(), v);
     }
 }
 
@@ -705,5 +553,45 @@ mod tests {
         assert_eq!(Mode::of(Some("container:db")), Mode::Container("db".into()));
         assert_eq!(Mode::of(Some("app")), Mode::Network("app".into()));
         assert!(veth_name(&"a".repeat(64), 3).len() <= 15);
+    }
+
+    #[test]
+    fn exit_clears_both_families_and_ports_but_keeps_the_endpoints() {
+        let mut s = ContainerState::default();
+        let ep = Endpoint {
+            network: "v6net".into(),
+            network_id: "n1".into(),
+            ipam_config: Some(IpamConfig {
+                ipv4_address: String::new(),
+                ipv6_address: "fd00::42".into(),
+            }),
+            ip_address: "10.0.0.2".into(),
+            ip_prefix_len: 24,
+            global_ipv6_address: "fd00::42".into(),
+            global_ipv6_prefix_len: 64,
+            ipv6_gateway: "fd00::1".into(),
+            endpoint_id: "vethabc0".into(),
+            ..Endpoint::default()
+        };
+        let up = NetworkUp {
+            endpoints: Some(serde_json::to_value(vec![ep]).unwrap()),
+            ports: Some(serde_json::json!([{"HostPort": "80"}])),
+        };
+        up.apply(&mut s);
+        let json = serde_json::to_value(attachments(&s)).unwrap();
+        assert_eq!(json[0]["GlobalIPv6Address"], "fd00::42");
+        assert_eq!(json[0]["IPAMConfig"]["IPv6Address"], "fd00::42");
+        assert!(s.extra.contains_key(EXTRA_PORTS));
+        clear_network_runtime(&mut s);
+        let eps = attachments(&s);
+        assert_eq!(eps.len(), 1);
+        assert!(eps[0].ip_address.is_empty() && eps[0].global_ipv6_address.is_empty());
+        assert!(eps[0].ipv6_gateway.is_empty() && eps[0].endpoint_id.is_empty());
+        assert_eq!(
+            eps[0].ipam_config.as_ref().unwrap().ipv6_address,
+            "fd00::42",
+            "what was asked for stays"
+        );
+        assert!(!s.extra.contains_key(EXTRA_PORTS));
     }
 }

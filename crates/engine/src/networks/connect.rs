@@ -65,6 +65,18 @@ impl Engine {
         aliases: &[String],
         ip: Option<&str>,
     ) -> Result<()> {
+        self.connect_network_dual(network, container, aliases, ip, None)
+    }
+
+    /// [`Engine::connect_network`] with `--ip6` too (on a network made with `--ipv6`).
+    pub fn connect_network_dual(
+        &self,
+        network: &str,
+        container: &str,
+        aliases: &[String],
+        ip: Option<&str>,
+        ip6: Option<&str>,
+    ) -> Result<()> {
         let net = self.find_network(network)?;
         let (rec, stored) = self.container(container)?;
         if !matches!(Mode::of(stored.opts.network.as_deref()), Mode::Network(_)) {
@@ -83,13 +95,20 @@ impl Engine {
                 hint: format!("container {} is already connected to it", rec.name),
             });
         }
-        let ipam_config = ip
+        let mut ipam_config = ip
             .map(|i| {
                 parse_ip("--ip", i).map(|a| IpamConfig {
                     ipv4_address: a.to_string(),
+                    ..IpamConfig::default()
                 })
             })
             .transpose()?;
+        if let Some(ip6) = ip6 {
+            let a = self.check_ip6(&net, ip6)?;
+            ipam_config
+                .get_or_insert_with(IpamConfig::default)
+                .ipv6_address = a.to_string();
+        }
         let mut ep = Endpoint {
             network: net.name.clone(),
             network_id: net.id.clone(),
@@ -103,13 +122,11 @@ impl Engine {
             let n = (0..16)
                 .find(|n| !eps.iter().any(|e| e.endpoint_id == veth_name(&rec.id, *n)))
                 .unwrap_or(eps.len());
-            self.endpoint_up(&rec.id, &rec.name, &ns, n, &mut ep)?;
+            let v6_route = !eps.iter().any(|e| !e.global_ipv6_address.is_empty());
+            self.endpoint_up(&rec.id, &rec.name, &ns, n, &mut ep, v6_route)?;
             eps.push(ep);
             self.record_networks(&rec.id, &eps)?;
-            let ips = eps
-                .iter()
-                .filter_map(|e| e.ip_address.parse().ok())
-                .collect();
+            let ips = addresses(&eps);
             let dir = self.store().container_dir(&rec.id)?;
             self.write_net_files(&stored, &eps, ips, &dir)?;
         } else {
@@ -142,10 +159,7 @@ impl Engine {
             // Its address on that network leaves /etc/hosts, and if that network's
             // resolver was the one in /etc/resolv.conf, another one (or the host's)
             // takes over.
-            let ips = eps
-                .iter()
-                .filter_map(|e| e.ip_address.parse().ok())
-                .collect();
+            let ips = addresses(&eps);
             let dir = self.store().container_dir(&rec.id)?;
             self.write_net_files(&stored, &eps, ips, &dir)?;
         }
@@ -154,4 +168,17 @@ impl Engine {
             Some(e) => Err(e),
         }
     }
+}
+
+/// A container's addresses on its networks, IPv4 and IPv6, for `/etc/hosts`.
+fn addresses(eps: &[Endpoint]) -> Vec<IpAddr> {
+    eps.iter()
+        .flat_map(|e| {
+            [
+                e.ip_address.parse().ok(),
+                e.global_ipv6_address.parse().ok(),
+            ]
+        })
+        .flatten()
+        .collect()
 }

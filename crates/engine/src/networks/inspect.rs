@@ -25,21 +25,30 @@ pub fn network_json(engine: &Engine, net: &NetworkRecord) -> Result<Value> {
                         "EndpointID": ep.endpoint_id,
                         "MacAddress": ep.mac_address,
                         "IPv4Address": format!("{}/{}", ep.ip_address, ep.ip_prefix_len),
-                        "IPv6Address": "",
+                        "IPv6Address": if ep.global_ipv6_address.is_empty() {
+                            String::new()
+                        } else {
+                            format!("{}/{}", ep.global_ipv6_address, ep.global_ipv6_prefix_len)
+                        },
                     }),
                 );
             }
         }
     }
-    let range = berth_net::ipam::Ipam::new(&net_state_dir())
+    let addrs = berth_net::ipam::Ipam::new(&net_state_dir())
         .network(&net_key(net))
         .ok()
-        .flatten()
+        .flatten();
+    let range = addrs
         .map(|a| a.range)
         .filter(|r| Some(r.to_string()) != net.subnet);
     let mut config = json!({"Subnet": net.subnet, "Gateway": net.gateway});
     if let Some(r) = range {
         config["IPRange"] = json!(r.to_string());
+    }
+    let mut configs = vec![config];
+    if let Some(v6) = addrs.and_then(|a| a.v6) {
+        configs.push(json!({"Subnet": v6.subnet.to_string(), "Gateway": v6.gateway.to_string()}));
     }
     let mut options = json!(net.options);
     if net.name == super::DEFAULT_NETWORK {
@@ -52,8 +61,8 @@ pub fn network_json(engine: &Engine, net: &NetworkRecord) -> Result<Value> {
         "Created": rfc3339(Some(net.created)),
         "Scope": "local",
         "Driver": net.driver,
-        "EnableIPv6": false,
-        "IPAM": {"Driver": "default", "Options": {}, "Config": [config]},
+        "EnableIPv6": super::ipv6_enabled(net),
+        "IPAM": {"Driver": "default", "Options": {}, "Config": configs},
         "Internal": net.internal,
         "Attachable": false,
         "Ingress": false,
@@ -92,6 +101,9 @@ pub fn settings(rec: &ContainerRecord, exposed: &[String]) -> Value {
         "IPPrefixLen": primary.map_or(0, |e| e.ip_prefix_len),
         "Gateway": field(|e| e.gateway.clone()),
         "MacAddress": field(|e| e.mac_address.clone()),
+        "GlobalIPv6Address": field(|e| e.global_ipv6_address.clone()),
+        "GlobalIPv6PrefixLen": primary.map_or(0, |e| e.global_ipv6_prefix_len),
+        "IPv6Gateway": field(|e| e.ipv6_gateway.clone()),
         "Networks": networks,
     })
 }

@@ -28,6 +28,7 @@
 mod attach;
 mod cleanup;
 mod connect;
+mod endpoint;
 mod inspect;
 pub mod ports;
 pub mod resolver;
@@ -38,10 +39,18 @@ use std::path::PathBuf;
 use berth_net::ipam::{self, Ipam, SubnetRequest};
 use berth_store::{NetworkFilter, NetworkRecord, NewNetwork};
 
-pub use attach::{Endpoint, Mode};
+pub use attach::{Endpoint, Mode, NetworkUp, clear_network_runtime};
 pub use inspect::{network_json, settings};
 
 use crate::{Engine, Error, Result};
+
+/// The driver option that makes a network dual stack (Docker's name for `--ipv6`).
+pub const IPV6_OPTION: &str = "com.docker.network.enable_ipv6";
+
+/// Whether network `net` was made with `--ipv6`.
+pub fn ipv6_enabled(net: &NetworkRecord) -> bool {
+    net.options.get(IPV6_OPTION).is_some_and(|v| v == "true")
+}
 
 /// The name of Docker's default network.
 pub const DEFAULT_NETWORK: &str = "bridge";
@@ -69,6 +78,12 @@ pub struct NetworkOptions {
     pub ip_range: Option<String>,
     /// `--internal`.
     pub internal: bool,
+    /// `--ipv6` (or `-o com.docker.network.enable_ipv6=true`): dual stack.
+    pub ipv6: bool,
+    /// `--subnet` with an IPv6 prefix (default: a random unique local /64).
+    pub subnet6: Option<String>,
+    /// `--gateway` with an IPv6 address.
+    pub gateway6: Option<String>,
     /// `--label KEY=VALUE`.
     pub labels: Vec<String>,
     /// `-o/--opt KEY=VALUE`.
@@ -152,12 +167,49 @@ impl Engine {
                 return Err(Error::Invalid {
                     flag,
                     value: v.clone(),
-                    hint: "IPv6 networks are not supported yet; use an IPv4 subnet".into(),
+                    hint: "berth takes IPv6 container addresses from a dual-stack network's \
+                           IPv6 subnet; --ip-range is IPv4 only"
+                        .into(),
                 });
             }
         }
         let labels = kv("--label", &o.labels)?;
-        let options = kv("--opt", &o.options)?;
+        let mut options = kv("--opt", &o.options)?;
+        let ipv6 = o.ipv6 || options.get(IPV6_OPTION).is_some_and(|v| v == "true");
+        if !ipv6 && (o.subnet6.is_some() || o.gateway6.is_some()) {
+            return Err(Error::Invalid {
+                flag: "--subnet",
+                value: o.subnet6.clone().or(o.gateway6.clone()).unwrap_or_default(),
+                hint: "an IPv6 subnet or gateway needs --ipv6".into(),
+            });
+        }
+        if ipv6 {
+            berth_net::sysctl::ipv6_available()?;
+            options.insert(IPV6_OPTION.into(), "true".into());
+        }
+        let ipv6 = ipv6
+            .then(|| -> Result<ipam::SubnetRequest6> {
+                Ok(ipam::SubnetRequest6 {
+                    subnet: o
+                        .subnet6
+                        .as_deref()
+                        .map(|s| ipam::parse_subnet6(s).map_err(|e| invalid("--subnet", s, e)))
+                        .transpose()?,
+                    gateway: o
+                        .gateway6
+                        .as_deref()
+                        .map(|g| g.parse().map_err(|e| invalid("--gateway", g, e)))
+                        .transpose()?,
+                })
+            })
+            .transpose()?;
+        if ipv6.is_some_and(|r| r.subnet.is_none() && r.gateway.is_some()) {
+            return Err(Error::Invalid {
+                flag: "--gateway",
+                value: o.gateway6.clone().unwrap_or_default(),
+                hint: "an IPv6 --gateway needs an IPv6 --subnet".into(),
+            });
+        }
         let parse = |flag: &'static str, v: &Option<String>| {
             v.as_deref()
                 .map(|s| ipam::parse_subnet(s).map_err(|e| invalid(flag, s, e)))
@@ -172,6 +224,7 @@ impl Engine {
                 .transpose()?,
             ip_range: parse("--ip-range", &o.ip_range)?,
             default_bridge: false,
+            ipv6,
         };
         if req.subnet.is_none() && (req.gateway.is_some() || req.ip_range.is_some()) {
             return Err(Error::Invalid {
@@ -324,7 +377,7 @@ impl Engine {
         let key = net_key(&net);
         let mut errors = Vec::new();
         // An idle network has nothing in the kernel; a crashed owner may have left some.
-        if let Err(e) = attach::network_down_if_idle(&net, &key) {
+        if let Err(e) = endpoint::network_down_if_idle(&net, &key) {
             errors.push(e.to_string());
         }
         match Ipam::new(&net_state_dir()).remove_network(&key) {
@@ -357,7 +410,7 @@ impl Engine {
         // The default network stays, but its bridge and rules go while no container
         // (of any root) uses it; its next container makes them again.
         if let Ok(n) = self.store().get_network(DEFAULT_NETWORK) {
-            attach::network_down_if_idle(&n, &net_key(&n))?;
+            endpoint::network_down_if_idle(&n, &net_key(&n))?;
         }
         Ok(out)
     }

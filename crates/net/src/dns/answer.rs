@@ -3,7 +3,7 @@
 use std::net::Ipv4Addr;
 
 use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
-use hickory_proto::rr::rdata::{A, PTR};
+use hickory_proto::rr::rdata::{A, AAAA, PTR};
 use hickory_proto::rr::{Name, RData, Record as Rr, RecordType};
 
 use super::records::Record;
@@ -98,12 +98,17 @@ pub(crate) fn answer(
     if !found.is_empty() {
         resp.metadata.authoritative = true;
         if matches!(q.query_type(), RecordType::A | RecordType::ANY) {
-            for r in found {
+            for r in &found {
                 resp.add_answer(Rr::from_rdata(q.name().clone(), TTL, RData::A(A(r.ipv4))));
             }
         }
-        // AAAA and other types of a known name: NOERROR without answers, so
-        // clients fall back to the A record at once.
+        if matches!(q.query_type(), RecordType::AAAA | RecordType::ANY) {
+            for ip in found.iter().filter_map(|r| r.ipv6) {
+                resp.add_answer(Rr::from_rdata(q.name().clone(), TTL, RData::AAAA(AAAA(ip))));
+            }
+        }
+        // Other types (and AAAA of a name without an IPv6 address): NOERROR
+        // without answers, so clients fall back to the A record at once.
         return reply(resp, ResponseCode::NoError);
     }
     // Unknown single-label names cannot exist upstream; answer at once
@@ -147,16 +152,19 @@ mod tests {
                 container: "c1".into(),
                 names: vec!["web".into(), "www".into()],
                 ipv4: Ipv4Addr::new(10, 1, 0, 2),
+                ipv6: None,
             },
             Record {
                 container: "c2".into(),
                 names: vec!["db".into(), "svc".into()],
                 ipv4: Ipv4Addr::new(10, 1, 0, 3),
+                ipv6: Some("fd00:1::3".parse().unwrap()),
             },
             Record {
                 container: "c3".into(),
                 names: vec!["db2".into(), "svc".into()],
                 ipv4: Ipv4Addr::new(10, 1, 0, 4),
+                ipv6: Some("fd00:1::4".parse().unwrap()),
             },
         ]
     }
@@ -201,6 +209,26 @@ mod tests {
             (aaaa.metadata.response_code, aaaa.answers.len()),
             (ResponseCode::NoError, 0)
         );
+    }
+
+    #[test]
+    fn aaaa_answers_the_ipv6_addresses_of_a_name() {
+        let m = reply(q("db.", RecordType::AAAA));
+        let got: Vec<std::net::Ipv6Addr> = m
+            .answers
+            .iter()
+            .filter_map(|r| match r.data {
+                RData::AAAA(AAAA(ip)) => Some(ip),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec!["fd00:1::3".parse::<std::net::Ipv6Addr>().unwrap()]
+        );
+        let svc = reply(q("svc.", RecordType::AAAA));
+        assert_eq!(svc.answers.len(), 2, "both holders of the alias");
+        assert!(a_answers(&svc).is_empty(), "no A records in an AAAA answer");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! the engine rewrites atomically (under a lock) and the running resolver
 //! reloads when it changes. Removing the file stops the resolver.
 
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4};
 
 use ipnet::Ipv4Net;
 use std::path::{Path, PathBuf};
@@ -21,6 +21,9 @@ pub struct Record {
     pub names: Vec<String>,
     /// Its address on this network.
     pub ipv4: Ipv4Addr,
+    /// Its IPv6 address on a dual-stack network (answers AAAA questions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6: Option<Ipv6Addr>,
 }
 
 /// Everything the resolver of one network needs.
@@ -134,6 +137,7 @@ mod tests {
             container: container.into(),
             names: vec![name.into()],
             ipv4: Ipv4Addr::from(ip),
+            ipv6: None,
         }
     }
 

@@ -141,6 +141,9 @@ impl Bridge {
             bridge: self.name.clone(),
             address: Ipv4Net::new(self.host(n), self.subnet.prefix_len()).unwrap(),
             gateway: Some(self.gateway),
+            bridge_index: None,
+            address6: None,
+            gateway6: None,
             mac: None,
         })
         .unwrap();

@@ -143,6 +143,7 @@ fn record(container: &str, names: &[&str], ip: Ipv4Addr) -> Record {
         container: container.into(),
         names: names.iter().map(|s| s.to_string()).collect(),
         ipv4: ip,
+        ipv6: None,
     }
 }
 

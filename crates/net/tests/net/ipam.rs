@@ -1,7 +1,7 @@
 //! IPAM under concurrency: threads and processes share one state file.
 
 use std::collections::HashSet;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use berth_net::ipam::{Ipam, SubnetRequest};
 
@@ -101,4 +101,124 @@ fn concurrent_network_creation_never_shares_a_subnet() {
         err.contains(&inside.to_string()) && err.contains(&taken.to_string()),
         "{err}"
     );
+}
+
+#[test]
+fn dual_stack_addresses_from_threads_are_never_handed_out_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let ipam = Ipam::new(dir.path());
+    let req = SubnetRequest {
+        subnet: Some("10.78.0.0/24".parse().unwrap()),
+        ipv6: Some(berth_net::ipam::SubnetRequest6::default()),
+        ..Default::default()
+    };
+    let net = ipam.create_network("dual", &req, &[]).unwrap();
+    let v6 = net.v6.unwrap();
+    assert_eq!(v6.subnet.prefix_len(), 64);
+    assert_eq!(
+        v6.subnet.network().octets()[0],
+        0xfd,
+        "a ULA: {}",
+        v6.subnet
+    );
+    let run = |range: std::ops::Range<u32>| -> Vec<_> {
+        range
+            .map(|i| {
+                let ipam = ipam.clone();
+                std::thread::spawn(move || {
+                    ipam.allocate_endpoint("dual", &format!("c{i}"), None, None)
+                        .unwrap()
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|t| t.join().unwrap())
+            .collect()
+    };
+    let first = run(0..30);
+    // Half leave, thirty more come: released addresses are not reused at once,
+    // and nothing held is handed out again.
+    for i in (0..30).step_by(2) {
+        assert_eq!(ipam.release("dual", &format!("c{i}")).unwrap(), 1);
+    }
+    let second = run(30..60);
+    let held: Vec<Ipv6Addr> = first
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 2 == 1)
+        .chain(second.iter().enumerate())
+        .map(|(_, a)| a.ipv6.unwrap())
+        .collect();
+    let unique: HashSet<_> = held.iter().collect();
+    assert_eq!(
+        unique.len(),
+        held.len(),
+        "duplicate IPv6 addresses: {held:?}"
+    );
+    assert!(
+        held.iter()
+            .all(|a| v6.subnet.contains(a) && *a != v6.gateway)
+    );
+    let first6: HashSet<Ipv6Addr> = first.iter().map(|a| a.ipv6.unwrap()).collect();
+    assert!(
+        second.iter().all(|a| !first6.contains(&a.ipv6.unwrap())),
+        "a just-released address came back at once"
+    );
+    // A taken --ip6 is refused, naming the holder.
+    let taken = second[0].ipv6.unwrap();
+    let err = ipam
+        .allocate_endpoint("dual", "late", None, Some(taken))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&taken.to_string()) && err.contains("c"),
+        "{err}"
+    );
+    // The failed request took nothing, in either family.
+    let recorded = ipam.allocations("dual").unwrap();
+    assert!(!recorded.values().any(|o| o == "late"), "{recorded:?}");
+    // --ip6 on an IPv4-only network is refused.
+    ipam.create_network("v4only", &SubnetRequest::default(), &[])
+        .unwrap();
+    assert!(
+        ipam.allocate_endpoint("v4only", "x", None, Some(taken))
+            .is_err()
+    );
+}
+
+/// Found when another berth build (without dual-stack networks) shared the host's
+/// state: its read-modify-write of `ipam.json` dropped the IPv6 half it did not know.
+#[test]
+fn an_older_berth_rewriting_ipam_json_keeps_the_ipv6_half() {
+    let dir = tempfile::tempdir().unwrap();
+    let ipam = Ipam::new(dir.path());
+    let req = SubnetRequest {
+        subnet: Some("10.79.0.0/24".parse().unwrap()),
+        ipv6: Some(berth_net::ipam::SubnetRequest6 {
+            subnet: Some("fd00:79::/64".parse().unwrap()),
+            gateway: None,
+        }),
+        ..Default::default()
+    };
+    ipam.create_network("dual", &req, &[]).unwrap();
+    // What an older berth writes back: only the fields it knows.
+    let path = dir.path().join("ipam.json");
+    let mut v: serde_json::Value = serde_json::from_slice(&fs_err::read(&path).unwrap()).unwrap();
+    for n in v["networks"].as_object_mut().unwrap().values_mut() {
+        let keep = ["subnet", "gateway", "range", "allocations", "last"];
+        n.as_object_mut()
+            .unwrap()
+            .retain(|k, _| keep.contains(&k.as_str()));
+    }
+    fs_err::write(&path, serde_json::to_vec(&v).unwrap()).unwrap();
+    let got = ipam.allocate_endpoint("dual", "c1", None, None).unwrap();
+    assert_eq!(got.ipv6, Some("fd00:79::2".parse().unwrap()));
+    assert_eq!(
+        ipam.network("dual").unwrap().unwrap().v6.unwrap().gateway,
+        "fd00:79::1".parse::<Ipv6Addr>().unwrap()
+    );
+    // Removing the network removes its IPv6 half too.
+    ipam.remove_network("dual").unwrap();
+    let left = fs_err::read_to_string(dir.path().join("ipam6.json")).unwrap();
+    assert!(!left.contains("fd00:79"), "{left}");
 }

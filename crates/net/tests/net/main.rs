@@ -8,6 +8,7 @@ mod common;
 mod dns;
 mod helpers;
 mod ipam;
+mod ipv6;
 mod nat;
 mod plumbing;
 mod ports;

@@ -174,6 +174,9 @@ fn bad_names_and_missing_bridges_are_clear_errors() {
         bridge: missing.clone(),
         address: "10.213.0.2/24".parse().unwrap(),
         gateway: None,
+        bridge_index: None,
+        address6: None,
+        gateway6: None,
         mac: None,
     })
     .unwrap_err();

@@ -143,6 +143,9 @@ pub struct ContainerFlags {
     /// IPv4 address (e.g., 172.30.100.104).
     #[arg(long)]
     pub ip: Option<String>,
+    /// IPv6 address (e.g., 2001:db8::33).
+    #[arg(long)]
+    pub ip6: Option<String>,
     /// Container MAC address (e.g., 92:d0:c6:0a:29:33).
     #[arg(long)]
     pub mac_address: Option<String>,
@@ -311,6 +314,7 @@ impl ContainerFlags {
             network: self.network.clone(),
             network_aliases: self.network_alias.clone(),
             ip: self.ip.clone(),
+            ip6: self.ip6.clone(),
             mac_address: self.mac_address.clone(),
             publish: self.publish.clone(),
             publish_all: self.publish_all,

@@ -31,19 +31,19 @@ pub enum NetworkCommand {
         /// Driver to manage the network (bridge).
         #[arg(short, long, default_value = "bridge")]
         driver: String,
-        /// Subnet in CIDR format.
+        /// Subnet in CIDR format (one IPv4 and, with --ipv6, one IPv6).
         #[arg(long)]
-        subnet: Option<String>,
-        /// Gateway for the subnet.
+        subnet: Vec<String>,
+        /// Gateway for the subnet (one IPv4 and, with --ipv6, one IPv6).
         #[arg(long)]
-        gateway: Option<String>,
+        gateway: Vec<String>,
         /// Allocate container addresses from a sub-range.
         #[arg(long)]
         ip_range: Option<String>,
         /// Restrict external access to the network.
         #[arg(long)]
         internal: bool,
-        /// Enable IPv6 (not supported yet: refused with a clear error).
+        /// Enable IPv6 (dual stack; without an IPv6 --subnet a random fdXX::/64).
         #[arg(long)]
         ipv6: bool,
         /// Set metadata on a network.
@@ -104,6 +104,9 @@ pub enum NetworkCommand {
         /// IPv4 address.
         #[arg(long)]
         ip: Option<String>,
+        /// IPv6 address.
+        #[arg(long)]
+        ip6: Option<String>,
         /// Network.
         network: String,
         /// Container.
@@ -174,6 +177,20 @@ fn filter_of(filter: &[String]) -> anyhow::Result<NetworkFilter> {
     Ok(f)
 }
 
+/// Splits repeated `--subnet`/`--gateway` values into the IPv4 one and the IPv6 one,
+/// as Docker takes them (`--subnet 172.28.0.0/16 --subnet fd00:28::/64`).
+fn by_family(flag: &str, values: Vec<String>) -> anyhow::Result<(Option<String>, Option<String>)> {
+    let (v6, v4): (Vec<String>, Vec<String>) = values.into_iter().partition(|v| v.contains(':'));
+    if v4.len() > 1 || v6.len() > 1 {
+        anyhow::bail!(
+            "{flag} given more than once for one address family: {}\nhint: berth networks have one IPv4 and at most one IPv6 {}",
+            [v4, v6].concat().join(", "),
+            flag.trim_start_matches('-')
+        );
+    }
+    Ok((v4.into_iter().next(), v6.into_iter().next()))
+}
+
 fn run(paths: &Paths, cmd: NetworkCommand) -> anyhow::Result<()> {
     let engine = ctr::engine(paths)?;
     match cmd {
@@ -188,11 +205,8 @@ fn run(paths: &Paths, cmd: NetworkCommand) -> anyhow::Result<()> {
             opt,
             name,
         } => {
-            if ipv6 {
-                anyhow::bail!(
-                    "IPv6 networks are not supported yet\nhint: leave out --ipv6; berth's networks are IPv4 only for now"
-                );
-            }
+            let (subnet, subnet6) = by_family("--subnet", subnet)?;
+            let (gateway, gateway6) = by_family("--gateway", gateway)?;
             let n = engine.create_network(
                 &name,
                 &NetworkOptions {
@@ -201,6 +215,9 @@ fn run(paths: &Paths, cmd: NetworkCommand) -> anyhow::Result<()> {
                     gateway,
                     ip_range,
                     internal,
+                    ipv6,
+                    subnet6,
+                    gateway6,
                     labels: label,
                     options: opt,
                 },
@@ -317,9 +334,16 @@ fn run(paths: &Paths, cmd: NetworkCommand) -> anyhow::Result<()> {
         NetworkCommand::Connect {
             alias,
             ip,
+            ip6,
             network,
             container,
-        } => engine.connect_network(&network, &container, &alias, ip.as_deref())?,
+        } => engine.connect_network_dual(
+            &network,
+            &container,
+            &alias,
+            ip.as_deref(),
+            ip6.as_deref(),
+        )?,
         NetworkCommand::Disconnect {
             force: _,
             network,

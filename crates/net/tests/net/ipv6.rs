@@ -1,0 +1,94 @@
+//! Dual-stack plumbing: IPv6 addresses without DAD, the default IPv6 route, TCP
+//! between two namespaces over IPv6, and a clear error where IPv6 is switched off.
+
+use std::net::{Ipv6Addr, SocketAddr};
+use std::time::Duration;
+
+use berth_net::{bridge, link};
+
+use crate::common::*;
+
+/// A dual-stack bridge: [`Bridge`] plus an IPv6 /64 from fd00:213::/32.
+fn v6_prefix() -> (Ipv6Addr, Ipv6Addr) {
+    let n = (std::process::id() % 0xffff) as u16;
+    let base = Ipv6Addr::new(0xfd00, 0x213, n, 0, 0, 0, 0, 0);
+    let gw = Ipv6Addr::new(0xfd00, 0x213, n, 0, 0, 0, 0, 1);
+    (base, gw)
+}
+
+fn plug6(br: &Bridge, ns: &Ns, n: u32, base: Ipv6Addr, gw: Ipv6Addr) -> Veth {
+    let name = unique("btv");
+    let mut seg = base.segments();
+    seg[7] = n as u16;
+    link::attach(&link::Endpoint {
+        netns: ns.path.clone(),
+        host_ifname: name.clone(),
+        ifname: "eth0".into(),
+        bridge: br.name.clone(),
+        bridge_index: None,
+        address: ipnet::Ipv4Net::new(br.host(n), br.subnet.prefix_len()).unwrap(),
+        gateway: Some(br.gateway),
+        address6: Some(ipnet::Ipv6Net::new(Ipv6Addr::from(seg), 64).unwrap()),
+        gateway6: Some(gw),
+        mac: None,
+    })
+    .unwrap();
+    Veth(name)
+}
+
+#[test]
+fn two_namespaces_talk_tcp_over_ipv6_at_once() {
+    if !can_run() || berth_net::sysctl::ipv6_available().is_err() {
+        eprintln!("skipping: needs root and IPv6 on the host");
+        return;
+    }
+    let br = Bridge::new();
+    let (base, gw) = v6_prefix();
+    bridge::add_v6(&br.name, gw, 64).unwrap();
+    // Again: idempotent.
+    bridge::add_v6(&br.name, gw, 64).unwrap();
+    let (a, b) = (Ns::new(), Ns::new());
+    let _va = plug6(&br, &a, 2, base, gw);
+    let _vb = plug6(&br, &b, 3, base, gw);
+    let _srv = echo_server(&a, 7006);
+    let mut seg = base.segments();
+    seg[7] = 2;
+    let target = SocketAddr::from((Ipv6Addr::from(seg), 7006));
+    let got =
+        b.within(move || tcp_roundtrip_retry(target, "hello over ipv6", Duration::from_secs(5)));
+    assert_eq!(got.unwrap(), "hello over ipv6");
+    let out = b.busybox(&["ip", "-6", "addr"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut seg = base.segments();
+    seg[7] = 3;
+    let mine = Ipv6Addr::from(seg);
+    let line = text
+        .lines()
+        .find(|l| l.contains(&format!("inet6 {mine}/64")))
+        .unwrap_or_else(|| panic!("no {mine}/64: {text}"));
+    assert!(!line.contains("tentative"), "DAD must be skipped: {text}");
+    let route = b.busybox(&["ip", "-6", "route"]).output().unwrap();
+    let route = String::from_utf8_lossy(&route.stdout);
+    assert!(route.contains(&format!("default via {gw}")), "{route}");
+    // The host reaches the container through the bridge's on-link prefix.
+    let host = std::net::TcpStream::connect_timeout(&target, Duration::from_secs(2));
+    assert!(host.is_ok(), "host -> {target}: {host:?}");
+}
+
+#[test]
+fn ipv6_switched_off_is_a_clear_error() {
+    if !can_run() {
+        return;
+    }
+    // /proc/sys/net belongs to the reader's namespace: switch IPv6 off in a
+    // throwaway one and ask from there.
+    let ns = Ns::new();
+    let err = ns.within(|| {
+        fs_err::write("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1").unwrap();
+        berth_net::sysctl::ipv6_available().unwrap_err().to_string()
+    });
+    assert!(
+        err.contains("IPv6") && err.contains("disable_ipv6") && err.contains("hint:"),
+        "{err}"
+    );
+}
