@@ -47,6 +47,7 @@
 //! # Ok(()) }
 //! ```
 
+mod activity;
 mod blobs;
 mod containers;
 mod copy;
@@ -126,9 +127,19 @@ pub struct Store {
     root: PathBuf,
     conn: Mutex<rusqlite::Connection>,
     options: StoreOptions,
+    /// This process's marker in `locks/active/` (see `activity`): removed on
+    /// drop, left behind by a crash so the next lone process recovers.
+    marker: activity::Marker,
     /// Shared flock on `locks/store.lock` for the Store's lifetime; recovery
-    /// needs it exclusively, i.e. no other process in this root.
+    /// needs it exclusively, i.e. no other process in this root. Declared
+    /// last: dropped after the marker is gone.
     root_lock: fs_err::File,
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        self.marker.remove();
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -146,6 +157,7 @@ const SUBDIRS: &[&str] = &[
     "volumes",
     "tmp",
     "locks",
+    activity::ACTIVE_DIR,
     "l",
 ];
 
@@ -177,14 +189,24 @@ impl Store {
                 }
             };
         let conn = db::open(&root.join("berth.db"))?;
+        // Checked before this process's own marker exists.
+        let clean = alone && activity::clean(&root);
+        let marker = activity::Marker::create(&root)?;
         let store = Store {
             root,
             conn: Mutex::new(conn),
             options,
+            marker,
             root_lock,
         };
-        if alone {
+        if clean {
+            // Nobody crashed since the last recovery: only what normal work
+            // left in tmp/ to retry (cheap: tmp/ is nearly always empty).
+            store.gc_tmp(std::time::Duration::ZERO)?;
+        } else if alone {
             store.recover_locked()?;
+        }
+        if alone {
             lock::flock(&store.root_lock, lock::LockMode::Shared, true)
                 .map_err(|e| Error::path("lock", &lock_path, e))?;
         } else {
