@@ -233,7 +233,9 @@ impl Engine {
                     volumes: vol_names.iter().flatten().cloned().collect(),
                     layers: None,
                 };
-                match self.store().create_container(&new) {
+                // Unsynced: the config update below is a synced commit (see `prepare`'s
+                // caller), and a failure removes the row with a synced commit.
+                match self.store().create_container_unsynced(&new) {
                     Ok(rec) => return Ok(rec),
                     Err(berth_store::Error::ContainerNameInUse { .. })
                         if opts.name.is_none() && attempt < 20 =>

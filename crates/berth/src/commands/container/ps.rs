@@ -197,28 +197,78 @@ fn command_of(stored: &Listed, no_trunc: bool) -> String {
     format!("\"{cmd}\"")
 }
 
-fn row(engine: &Engine, c: &ContainerRecord, args: &PsArgs) -> Value {
+/// One listed container, as the strings `ps` prints. The table is written from these
+/// directly; `--format` gets them as a JSON object (Docker's field names).
+struct Row {
+    id: String,
+    image: String,
+    command: String,
+    created_at: String,
+    running_for: String,
+    status: String,
+    state: &'static str,
+    ports: String,
+    names: String,
+    labels: String,
+    mounts: String,
+    size: String,
+}
+
+impl Row {
+    fn to_value(&self) -> Value {
+        json!({
+            "ID": self.id,
+            "Image": self.image,
+            "Command": self.command,
+            "CreatedAt": self.created_at,
+            "RunningFor": self.running_for,
+            "Status": self.status,
+            "State": self.state,
+            "Ports": self.ports,
+            "Names": self.names,
+            "Labels": self.labels,
+            "Mounts": self.mounts,
+            "Networks": "",
+            "Size": self.size,
+        })
+    }
+}
+
+fn row(engine: &Engine, c: &ContainerRecord, args: &PsArgs, want_created_at: bool) -> Row {
     let stored = Listed::parse(c.config.as_deref());
     let id = if args.no_trunc {
         c.id.clone()
     } else {
         c.id.chars().take(12).collect()
     };
-    let mut v = json!({
-        "ID": id,
-        "Image": c.image_ref,
-        "Command": command_of(&stored, args.no_trunc),
-        "CreatedAt": berth_engine::containers::inspect::rfc3339(Some(c.created)),
-        "RunningFor": format::since_ns(c.created),
-        "Status": status_text(c),
-        "State": c.state.status.as_str(),
-        "Ports": berth_engine::networks::ports::ps_text(&c.state),
-        "Names": c.name,
-        "Labels": c.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","),
-        "Mounts": mounts_of(&stored, args.no_trunc),
-        "Networks": "",
-        "Size": "",
-    });
+    let mut labels = String::new();
+    for (k, v) in &c.labels {
+        if !labels.is_empty() {
+            labels.push(',');
+        }
+        labels.push_str(k);
+        labels.push('=');
+        labels.push_str(v);
+    }
+    let mut r = Row {
+        id,
+        image: c.image_ref.clone(),
+        command: command_of(&stored, args.no_trunc),
+        // The table does not show it; formatting a date per row is not free.
+        created_at: if want_created_at {
+            berth_engine::containers::inspect::rfc3339(Some(c.created))
+        } else {
+            String::new()
+        },
+        running_for: format::since_ns(c.created),
+        status: status_text(c),
+        state: c.state.status.as_str(),
+        ports: berth_engine::networks::ports::ps_text(&c.state),
+        names: c.name.clone(),
+        labels,
+        mounts: mounts_of(&stored, args.no_trunc),
+        size: String::new(),
+    };
     if args.size {
         let upper = engine
             .store()
@@ -232,13 +282,13 @@ fn row(engine: &Engine, c: &ContainerRecord, args: &PsArgs) -> Value {
             .and_then(|i| engine.store().get_image(i).ok())
             .map_or(0, |i| i.size);
         // Docker's: the container's own files, then with its image's.
-        v["Size"] = json!(format!(
+        r.size = format!(
             "{} (virtual {})",
             format::human_size(rw),
             format::human_size(rw + image)
-        ));
+        );
     }
-    v
+    r
 }
 
 /// Runs `berth ps`.
@@ -273,11 +323,12 @@ pub fn run(paths: &Paths, args: &PsArgs) -> anyhow::Result<()> {
         out.write_all(s.as_bytes())?;
         return Ok(());
     }
-    let rows: Vec<Value> = list.iter().map(|c| row(&engine, c, args)).collect();
+    let table = !matches!(args.format.as_deref(), Some(t) if t != "table");
+    let rows: Vec<Row> = list.iter().map(|c| row(&engine, c, args, !table)).collect();
     match args.format.as_deref() {
         Some("json") => {
             for r in &rows {
-                writeln!(out, "{r}")?;
+                writeln!(out, "{}", r.to_value())?;
             }
         }
         Some(t) if t != "table" => {
@@ -287,29 +338,30 @@ pub fn run(paths: &Paths, args: &PsArgs) -> anyhow::Result<()> {
                 ("RunningFor", "CREATED"),
                 ("CreatedAt", "CREATED AT"),
             ];
-            out.write_all(format::render_table(t, &rows, &headers)?.as_bytes())?;
+            let values: Vec<Value> = rows.iter().map(Row::to_value).collect();
+            out.write_all(format::render_table(t, &values, &headers)?.as_bytes())?;
         }
         _ => {
-            let mut lines = vec![if args.size {
+            let mut lines = Vec::with_capacity(rows.len() + 1);
+            lines.push(if args.size {
                 "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES\tSIZE".to_owned()
             } else {
                 "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES".to_owned()
-            }];
+            });
             for r in &rows {
-                let s = |k: &str| r[k].as_str().unwrap_or("").to_owned();
                 let mut l = [
-                    s("ID"),
-                    s("Image"),
-                    s("Command"),
-                    s("RunningFor"),
-                    s("Status"),
-                    s("Ports"),
-                    s("Names"),
+                    r.id.as_str(),
+                    &r.image,
+                    &r.command,
+                    &r.running_for,
+                    &r.status,
+                    &r.ports,
+                    &r.names,
                 ]
                 .join("\t");
                 if args.size {
                     l.push('\t');
-                    l.push_str(&s("Size"));
+                    l.push_str(&r.size);
                 }
                 lines.push(l);
             }

@@ -13,6 +13,7 @@ mod lifecycle;
 mod prune;
 mod ps;
 mod run_flags;
+mod run_rm;
 mod stop_exec;
 mod tty;
 mod volumes;
