@@ -74,8 +74,7 @@ pub(crate) fn clean(root: &Path) -> bool {
         return false;
     };
     let stamped = fs_err::read_to_string(root.join(RECOVERED)).is_ok_and(|s| s.trim() == boot);
-    stamped
-        && fs_err::read_dir(root.join(ACTIVE_DIR)).is_ok_and(|mut d| d.next().is_none())
+    stamped && fs_err::read_dir(root.join(ACTIVE_DIR)).is_ok_and(|mut d| d.next().is_none())
 }
 
 /// After a full recovery (root lock held exclusively): drops the markers of
@@ -130,7 +129,10 @@ mod tests {
         let own = Marker::create(dir.path()).unwrap();
         mark_recovered(dir.path(), own.path()).unwrap();
         assert!(!left.path.exists());
-        assert!(own.path.exists(), "the recovering process's own marker stays");
+        assert!(
+            own.path.exists(),
+            "the recovering process's own marker stays"
+        );
         own.remove();
         assert!(clean(dir.path()));
     }

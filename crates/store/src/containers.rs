@@ -629,8 +629,8 @@ mod tests {
         assert_eq!(nulls, ContainerState::default());
         let err = serde_json::from_str::<ContainerState>(r#"{"pid":1}"#).unwrap_err();
         assert!(err.to_string().contains("status"), "{err}");
-        let err =
-            serde_json::from_str::<ContainerState>(r#"{"status":"created","pid":"x"}"#).unwrap_err();
+        let err = serde_json::from_str::<ContainerState>(r#"{"status":"created","pid":"x"}"#)
+            .unwrap_err();
         assert!(err.to_string().contains("pid"), "{err}");
     }
 

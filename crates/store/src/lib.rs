@@ -21,7 +21,8 @@
 //! Files are published by `rename(2)` from `tmp/`, and the database and the
 //! file tree are changed in an order that a crash at any point can only leave
 //! one of these leftovers, which [`Store::recover`] (run by [`Store::open`]
-//! when no other berth process is using the root) cleans up:
+//! when no other berth process is using the root and one ended without
+//! closing it since the last recovery, or the machine rebooted) cleans up:
 //!
 //! - an entry in `tmp/` that no process holds an flock on: deleted;
 //! - a snapshot row in state `pending` (written before the rename): marked
@@ -34,6 +35,11 @@
 //!
 //! Volume directories are never deleted by recovery, even without a row:
 //! they may hold user data, and creating the volume again reuses them.
+//!
+//! Commits are synced (`synchronous=FULL`) except container state updates
+//! and the row insert that the engine's synced config update follows: a
+//! power loss can then lose only a suffix of state updates, never a row's
+//! creation or deletion that recovery's decisions depend on.
 //!
 //! # Example
 //!

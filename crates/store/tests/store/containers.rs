@@ -352,7 +352,9 @@ fn networks_are_unique_by_name() {
 #[test]
 fn state_update_that_changes_nothing_writes_nothing() {
     let t = store();
-    t.store.create_container(&new(&hex_id("5e", 1), "c1")).unwrap();
+    t.store
+        .create_container(&new(&hex_id("5e", 1), "c1"))
+        .unwrap();
     let statements = Arc::new(Mutex::new(Vec::<String>::new()));
     let sink = statements.clone();
     t.store
@@ -381,7 +383,9 @@ fn state_update_that_changes_nothing_writes_nothing() {
 #[test]
 fn closing_keeps_the_wal_and_reopening_sees_every_commit() {
     let t = store();
-    t.store.create_container(&new(&hex_id("5f", 1), "c1")).unwrap();
+    t.store
+        .create_container(&new(&hex_id("5f", 1), "c1"))
+        .unwrap();
     t.store
         .update_container_state("c1", |s| {
             s.status = ContainerStatus::Exited;

@@ -122,7 +122,10 @@ fn full_recovery_runs_only_after_a_crash() {
     drop(Store::open(root).unwrap());
     assert!(orphan.exists());
     assert!(!root.join("tmp/blob-4567").exists());
-    assert_eq!(fs_err::read_dir(root.join("locks/active")).unwrap().count(), 0);
+    assert_eq!(
+        fs_err::read_dir(root.join("locks/active")).unwrap().count(),
+        0
+    );
     // A process that ended without closing it: the next lone open recovers.
     let held = Store::open(root).unwrap();
     let marker = fs_err::read_dir(root.join("locks/active"))
@@ -135,5 +138,8 @@ fn full_recovery_runs_only_after_a_crash() {
     drop(held);
     drop(Store::open(root).unwrap());
     assert!(!orphan.exists());
-    assert_eq!(fs_err::read_dir(root.join("locks/active")).unwrap().count(), 0);
+    assert_eq!(
+        fs_err::read_dir(root.join("locks/active")).unwrap().count(),
+        0
+    );
 }
