@@ -288,7 +288,12 @@ impl Engine {
         vol_names: &[Option<String>],
     ) -> Result<Stored> {
         let layers = self.store().container_layers(&rec.id)?;
-        let rootfs = self.store().mount_rootfs(&rec.id, &layers)?;
+        // `--rm`: nothing of it outlives the run, so its overlay need not sync.
+        let rootfs = if opts.auto_remove {
+            self.store().mount_rootfs_volatile(&rec.id, &layers)?
+        } else {
+            self.store().mount_rootfs(&rec.id, &layers)?
+        };
         let dir = self.store().container_dir(&rec.id)?;
         let mut resolved = Vec::new();
         let mut points = Vec::new();
