@@ -32,13 +32,16 @@ mkdir -p "$WORK/bundle/rootfs"
 tar -xzf "$IMG" -C "$WORK/bundle/rootfs"
 (cd "$WORK/bundle" && crun spec && sed -i 's/"terminal": true/"terminal": false/; s/"sh"$/"true"/' config.json)
 
-now() { date +%s%N; }
-ms() { awk -v ns="$1" 'BEGIN { printf "%.2f", ns / 1e6 }'; }
+# Timestamps from bash itself ($EPOCHREALTIME, microseconds): a `date` fork per
+# sample added ~1-2 ms of the script's own to every figure, which shrinks the
+# ratios between a fast command and a slow one.
+ms() { awk -v us="$1" 'BEGIN { printf "%.2f", us / 1e3 }'; }
 median() { sort -n "$1" | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 time_it() {
-  local out=$1; shift; local t0; t0=$(now)
+  local out=$1; shift; local t0=${EPOCHREALTIME/./} t1
   if ! "$@" >/dev/null 2>"$WORK/err"; then echo "failed: $*" >&2; cat "$WORK/err" >&2; exit 1; fi
-  echo $(( $(now) - t0 )) >> "$WORK/$out"
+  t1=${EPOCHREALTIME/./}
+  echo $(( t1 - t0 )) >> "$WORK/$out"
 }
 # The floor: crun, unless it refuses this host (crun 1.8 refuses cgroup v1 hybrid hosts
 # whose cgroup2 mount lists a controller); then runc, for the floor and for podman.
@@ -56,6 +59,7 @@ PODMAN_RUN=("${PODMAN[@]}" run --ulimit "nofile=$(ulimit -Hn):$(ulimit -Hn)" --u
 echo "run --rm IMAGE true, $ROUNDS interleaved rounds..."
 for i in $(seq "$ROUNDS"); do
   time_it berth_run B run --rm berth-bench:latest true
+  time_it berth_run_none B run --rm --network none berth-bench:latest true
   time_it podman_run "${PODMAN_RUN[@]}" --rm localhost/berth-bench:latest true
   time_it crun_run "$FLOOR" run -b "$WORK/bundle" "bench-$$-$i"
 done
@@ -79,16 +83,17 @@ echo "ps -a with 1,000 containers (creating them)..."
 for i in $(seq 1000); do B create berth-bench:latest true >/dev/null; done
 for i in $(seq "$ROUNDS"); do time_it berth_ps B ps -a; done
 
-br=$(median "$WORK/berth_run"); pr=$(median "$WORK/podman_run"); cr=$(median "$WORK/crun_run")
+bn=$(median "$WORK/berth_run_none"); br=$(median "$WORK/berth_run"); pr=$(median "$WORK/podman_run"); cr=$(median "$WORK/crun_run")
 be=$(median "$WORK/berth_exec"); pe=$(median "$WORK/podman_exec"); bp=$(median "$WORK/berth_ps")
 printf '\n%-34s %10s\n' "measure (median of $ROUNDS)" "ms"
 printf '%-34s %10s\n' "berth run --rm true" "$(ms "$br")"
+printf '%-34s %10s\n' "berth run --rm (--network none)" "$(ms "$bn")"
 printf '%-34s %10s\n' "podman run --rm (--network none)" "$(ms "$pr")"
 printf '%-34s %10s\n' "$FLOOR run (bare, floor)" "$(ms "$cr")"
 printf '%-34s %10s\n' "berth exec true" "$(ms "$be")"
 printf '%-34s %10s\n' "podman exec true" "$(ms "$pe")"
 printf '%-34s %10s\n' "berth ps -a (1,000 containers)" "$(ms "$bp")"
-awk -v b="$br" -v p="$pr" -v c="$cr" -v be="$be" -v pe="$pe" 'BEGIN {
-  printf "ratios: berth/floor run %.2fx, podman/berth run %.1fx, podman/berth exec %.1fx\n", b / c, p / b, pe / be }'
+awk -v b="$br" -v n="$bn" -v p="$pr" -v c="$cr" -v be="$be" -v pe="$pe" 'BEGIN {
+  printf "ratios: berth/floor run %.2fx (--network none %.2fx), podman/berth run %.1fx (--network none %.1fx), podman/berth exec %.1fx\n", b / c, n / c, p / b, p / n, pe / be }'
 printf 'memory: berth monitor PSS %s KiB (RSS %s KiB), conmon PSS %s KiB (RSS %s KiB)\n' \
   "$(pss "$MON")" "$(rss "$MON")" "$(pss "$CONMON")" "$(rss "$CONMON")"

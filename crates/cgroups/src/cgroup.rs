@@ -114,6 +114,20 @@ fn procs_recursive(dir: &Path, out: &mut Vec<i32>) -> Result<(), Error> {
     Ok(())
 }
 
+/// [`Hierarchies::detect`], once per process: it reads all of
+/// `/proc/self/mountinfo`, which on a host with many containers is hundreds of
+/// KiB the kernel formats anew for each read, and one `run` loads its cgroup
+/// three times (create, OOM count, delete). Cgroup hierarchies are mounted at
+/// boot and do not move under a running berth.
+fn detect_once() -> Result<Hierarchies, Error> {
+    static CACHE: std::sync::OnceLock<Hierarchies> = std::sync::OnceLock::new();
+    if let Some(h) = CACHE.get() {
+        return Ok(h.clone());
+    }
+    let h = Hierarchies::detect()?;
+    Ok(CACHE.get_or_init(|| h).clone())
+}
+
 impl Cgroup {
     /// Validates `path` (an OCI `linux.cgroupsPath`, absolute or relative; both are placed
     /// under each hierarchy's root) without touching the filesystem.
@@ -148,7 +162,7 @@ impl Cgroup {
         if let Some(h) = self.hier.get() {
             return Ok(h);
         }
-        let h = Hierarchies::detect()?;
+        let h = detect_once()?;
         Ok(self.hier.get_or_init(|| h))
     }
 

@@ -21,7 +21,8 @@
 //! Files are published by `rename(2)` from `tmp/`, and the database and the
 //! file tree are changed in an order that a crash at any point can only leave
 //! one of these leftovers, which [`Store::recover`] (run by [`Store::open`]
-//! when no other berth process is using the root) cleans up:
+//! when no other berth process is using the root and one ended without
+//! closing it since the last recovery, or the machine rebooted) cleans up:
 //!
 //! - an entry in `tmp/` that no process holds an flock on: deleted;
 //! - a snapshot row in state `pending` (written before the rename): marked
@@ -35,6 +36,11 @@
 //! Volume directories are never deleted by recovery, even without a row:
 //! they may hold user data, and creating the volume again reuses them.
 //!
+//! Commits are synced (`synchronous=FULL`) except container state updates
+//! and the row insert that the engine's synced config update follows: a
+//! power loss can then lose only a suffix of state updates, never a row's
+//! creation or deletion that recovery's decisions depend on.
+//!
 //! # Example
 //!
 //! ```no_run
@@ -47,6 +53,7 @@
 //! # Ok(()) }
 //! ```
 
+mod activity;
 mod blobs;
 mod containers;
 mod copy;
@@ -128,9 +135,19 @@ pub struct Store {
     root: PathBuf,
     conn: Mutex<rusqlite::Connection>,
     options: StoreOptions,
+    /// This process's marker in `locks/active/` (see `activity`): removed on
+    /// drop, left behind by a crash so the next lone process recovers.
+    marker: activity::Marker,
     /// Shared flock on `locks/store.lock` for the Store's lifetime; recovery
-    /// needs it exclusively, i.e. no other process in this root.
+    /// needs it exclusively, i.e. no other process in this root. Declared
+    /// last: dropped after the marker is gone.
     root_lock: fs_err::File,
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        self.marker.remove();
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -148,6 +165,7 @@ const SUBDIRS: &[&str] = &[
     "volumes",
     "tmp",
     "locks",
+    activity::ACTIVE_DIR,
     "l",
 ];
 
@@ -179,14 +197,24 @@ impl Store {
                 }
             };
         let conn = db::open(&root.join("berth.db"))?;
+        // Checked before this process's own marker exists.
+        let clean = alone && activity::clean(&root);
+        let marker = activity::Marker::create(&root)?;
         let store = Store {
             root,
             conn: Mutex::new(conn),
             options,
+            marker,
             root_lock,
         };
-        if alone {
+        if clean {
+            // Nobody crashed since the last recovery: only what normal work
+            // left in tmp/ to retry (cheap: tmp/ is nearly always empty).
+            store.gc_tmp(std::time::Duration::ZERO)?;
+        } else if alone {
             store.recover_locked()?;
+        }
+        if alone {
             lock::flock(&store.root_lock, lock::LockMode::Shared, true)
                 .map_err(|e| Error::path("lock", &lock_path, e))?;
         } else {

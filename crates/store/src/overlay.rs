@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 
 // From <linux/mount.h>; libc does not export all of them for every target.
 const FSOPEN_CLOEXEC: libc::c_uint = 0x1;
+const FSCONFIG_SET_FLAG: libc::c_uint = 0;
 const FSCONFIG_SET_STRING: libc::c_uint = 1;
 const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
 const FSMOUNT_CLOEXEC: libc::c_uint = 0x1;
@@ -31,6 +32,9 @@ pub(crate) struct OverlaySpec<'a> {
     pub upper: &'a Path,
     pub work: &'a Path,
     pub target: &'a Path,
+    /// overlayfs `volatile`: no syncs, so unmounting does not sync the whole
+    /// upper file system (see `Store::mount_rootfs_volatile`). New mount API only.
+    pub volatile: bool,
 }
 
 fn cstr(p: &Path) -> Result<CString> {
@@ -95,6 +99,21 @@ pub(crate) fn mount_new_api(spec: &OverlaySpec<'_>) -> std::result::Result<(), N
     }
     fsconfig_string(&fs, "upperdir", spec.upper).map_err(NewApiError::Failed)?;
     fsconfig_string(&fs, "workdir", spec.work).map_err(NewApiError::Failed)?;
+    if spec.volatile {
+        let key = c"volatile";
+        // SAFETY: fsconfig FSCONFIG_SET_FLAG with a static NUL-terminated key.
+        // Kernels before 5.10 refuse the key: the mount is then an ordinary one.
+        let _ = errno_result(unsafe {
+            libc::syscall(
+                libc::SYS_fsconfig,
+                fs.as_raw_fd(),
+                FSCONFIG_SET_FLAG,
+                key.as_ptr(),
+                std::ptr::null::<libc::c_char>(),
+                0,
+            )
+        });
+    }
     // SAFETY: FSCONFIG_CMD_CREATE takes no key/value.
     errno_result(unsafe {
         libc::syscall(

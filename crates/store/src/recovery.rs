@@ -48,8 +48,16 @@ impl Store {
         report
     }
 
-    /// Recovery proper; the caller holds the root lock exclusively.
+    /// Recovery proper, then the stamp that lets later lone processes skip
+    /// it while nobody crashes (`activity`); the caller holds the root lock
+    /// exclusively.
     pub(crate) fn recover_locked(&self) -> Result<RecoveryReport> {
+        let report = self.recover_scan()?;
+        crate::activity::mark_recovered(&self.root, self.marker.path())?;
+        Ok(report)
+    }
+
+    fn recover_scan(&self) -> Result<RecoveryReport> {
         let mut report = RecoveryReport {
             ran: true,
             tmp_removed: self.gc_tmp(Duration::ZERO)?,

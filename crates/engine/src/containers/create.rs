@@ -243,7 +243,9 @@ impl Engine {
                     volumes: vol_names.iter().flatten().cloned().collect(),
                     layers: None,
                 };
-                match self.store().create_container(&new) {
+                // Unsynced: the config update below is a synced commit (see `prepare`'s
+                // caller), and a failure removes the row with a synced commit.
+                match self.store().create_container_unsynced(&new) {
                     Ok(rec) => return Ok(rec),
                     Err(berth_store::Error::ContainerNameInUse { .. })
                         if opts.name.is_none() && attempt < 20 =>
@@ -296,7 +298,12 @@ impl Engine {
         vol_names: &[Option<String>],
     ) -> Result<Stored> {
         let layers = self.store().container_layers(&rec.id)?;
-        let rootfs = self.store().mount_rootfs(&rec.id, &layers)?;
+        // `--rm`: nothing of it outlives the run, so its overlay need not sync.
+        let rootfs = if opts.auto_remove {
+            self.store().mount_rootfs_volatile(&rec.id, &layers)?
+        } else {
+            self.store().mount_rootfs(&rec.id, &layers)?
+        };
         let dir = self.store().container_dir(&rec.id)?;
         let mut resolved = Vec::new();
         let mut points = Vec::new();

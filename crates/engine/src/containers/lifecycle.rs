@@ -100,7 +100,11 @@ impl Engine {
             .append(true)
             .open(self.paths().data.join("events.log"))
         {
-            let _ = writeln!(f, "{line}");
+            // One write(2) per line: O_APPEND keeps concurrent writers' lines whole
+            // (a formatter writing piecemeal made ~100 tiny writes that interleave).
+            let mut text = line.to_string();
+            text.push('\n');
+            let _ = f.write_all(text.as_bytes());
         }
     }
 

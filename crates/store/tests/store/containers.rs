@@ -350,3 +350,60 @@ fn networks_are_unique_by_name() {
         Err(Error::NetworkNotFound(_))
     ));
 }
+
+#[test]
+fn state_update_that_changes_nothing_writes_nothing() {
+    let t = store();
+    t.store
+        .create_container(&new(&hex_id("5e", 1), "c1"))
+        .unwrap();
+    let statements = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = statements.clone();
+    t.store
+        .trace_sql(Some(Box::new(move |sql| {
+            sink.lock().unwrap().push(sql.to_owned())
+        })))
+        .unwrap();
+    let same = t.store.update_container_state("c1", |_| Ok(())).unwrap();
+    assert_eq!(same.status, ContainerStatus::Created);
+    let updates = |s: &[String]| s.iter().filter(|q| q.starts_with("UPDATE")).count();
+    assert_eq!(updates(&statements.lock().unwrap()), 0);
+    t.store
+        .update_container_state("c1", |s| {
+            s.status = ContainerStatus::Running;
+            Ok(())
+        })
+        .unwrap();
+    t.store.trace_sql(None).unwrap();
+    assert_eq!(updates(&statements.lock().unwrap()), 1);
+    assert_eq!(
+        t.store.get_container("c1").unwrap().state.status,
+        ContainerStatus::Running
+    );
+}
+
+#[test]
+fn closing_keeps_the_wal_and_reopening_sees_every_commit() {
+    let t = store();
+    t.store
+        .create_container(&new(&hex_id("5f", 1), "c1"))
+        .unwrap();
+    t.store
+        .update_container_state("c1", |s| {
+            s.status = ContainerStatus::Exited;
+            s.exit_code = Some(7);
+            Ok(())
+        })
+        .unwrap();
+    let root = t.store.root().to_owned();
+    let dir = t.dir;
+    drop(t.store);
+    // No checkpoint on close: the next process reads the WAL as it is.
+    assert!(root.join("berth.db-wal").exists());
+    let again = berth_store::Store::open(&root).unwrap();
+    let c = again.get_container("c1").unwrap();
+    assert_eq!(c.state.status, ContainerStatus::Exited);
+    assert_eq!(c.state.exit_code, Some(7));
+    drop(again);
+    drop(dir);
+}

@@ -44,9 +44,12 @@ fn reopen_cleans_half_made_leftovers() {
         // A volume dir without a row is user data: kept.
         fs_err::create_dir_all(root.join("volumes/precious/_data")).unwrap();
         drop(store);
+        // The killed process never removed its marker.
+        fs_err::write(root.join("locks/active/999999-crashed"), "").unwrap();
     }
     // Reopen after the "crash": recovery runs at open.
     let store = Store::open(root).unwrap();
+    assert!(!root.join("locks/active/999999-crashed").exists());
     assert!(!root.join("tmp/snap-0123").exists());
     assert!(!root.join("tmp/blob-0123").exists());
     assert_eq!(fs_err::read_dir(root.join("tmp")).unwrap().count(), 0);
@@ -102,5 +105,41 @@ fn recovery_report_lists_what_it_did() {
     assert_eq!(
         report.tmp_removed,
         vec![store.root().join("tmp/rootfs-dead")]
+    );
+}
+
+#[test]
+fn full_recovery_runs_only_after_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    drop(Store::open(root).unwrap());
+    // Every process closed the store: the next lone open skips the scans, so
+    // a directory made behind berth's back stays (normal work never makes one)
+    // while tmp/ is still collected.
+    let orphan = root.join("containers").join(hex_id("8", 8));
+    fs_err::create_dir_all(orphan.join("upper")).unwrap();
+    fs_err::write(root.join("tmp/blob-4567"), "half").unwrap();
+    drop(Store::open(root).unwrap());
+    assert!(orphan.exists());
+    assert!(!root.join("tmp/blob-4567").exists());
+    assert_eq!(
+        fs_err::read_dir(root.join("locks/active")).unwrap().count(),
+        0
+    );
+    // A process that ended without closing it: the next lone open recovers.
+    let held = Store::open(root).unwrap();
+    let marker = fs_err::read_dir(root.join("locks/active"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    fs_err::copy(&marker, root.join("locks/active/999998-crashed")).unwrap();
+    drop(held);
+    drop(Store::open(root).unwrap());
+    assert!(!orphan.exists());
+    assert_eq!(
+        fs_err::read_dir(root.join("locks/active")).unwrap().count(),
+        0
     );
 }

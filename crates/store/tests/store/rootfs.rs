@@ -352,3 +352,53 @@ fn deep_image_mounts_with_classic_mount_and_short_links() {
     }
     deep_image_mounts(true);
 }
+
+#[test]
+fn volatile_rootfs_is_volatile_and_survives_a_crashed_mount() {
+    if !is_root() {
+        eprintln!("skipping: needs root to mount overlayfs");
+        return;
+    }
+    let t = crate::common::store();
+    let chain = two_layers(&t.store);
+    let id = hex_id("e", 4);
+    t.store
+        .create_container(&berth_store::NewContainer {
+            id: id.clone(),
+            name: "volatile".into(),
+            image_ref: "x".into(),
+            config: "{}".into(),
+            layers: Some(chain.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+    let _guard = MountGuard {
+        store: &t.store,
+        id: id.clone(),
+    };
+    let layers = t.store.container_layers(&id).unwrap();
+    let rootfs = t.store.mount_rootfs_volatile(&id, &layers).unwrap();
+    assert!(rootfs.join("a/x").exists());
+    fs_err::write(rootfs.join("new"), "n").unwrap();
+    let mounts = fs_err::read_to_string("/proc/self/mountinfo").unwrap();
+    let line = mounts
+        .lines()
+        .find(|l| l.contains(rootfs.to_str().unwrap()))
+        .unwrap();
+    assert!(line.contains("volatile"), "{line}");
+    t.store.unmount_rootfs(&id).unwrap();
+    // What a machine that went down while it was mounted leaves: overlayfs
+    // would refuse the work dir; mounting again starts a fresh one.
+    let work = t.store.container_dir(&id).unwrap().join("work");
+    fs_err::create_dir_all(work.join("work/incompat/volatile")).unwrap();
+    let rootfs = t.store.mount_rootfs(&id, &layers).unwrap();
+    assert_eq!(fs_err::read_to_string(rootfs.join("new")).unwrap(), "n");
+    let mounts = fs_err::read_to_string("/proc/self/mountinfo").unwrap();
+    let line = mounts
+        .lines()
+        .find(|l| l.contains(rootfs.to_str().unwrap()))
+        .unwrap();
+    assert!(!line.contains("volatile"), "{line}");
+    t.store.remove_container(&id).unwrap();
+    assert!(!t.store.container_dir(&id).unwrap().exists());
+}

@@ -2,12 +2,12 @@
 
 use std::io::Write as _;
 
-use berth_engine::containers::Stored;
 use berth_engine::containers::health::Health;
 use berth_engine::containers::inspect::status_text;
 use berth_engine::{Engine, Paths};
 use berth_store::{ContainerFilter, ContainerRecord, ContainerStatus, LabelFilter};
 use clap::Args;
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::format;
@@ -136,9 +136,37 @@ fn filter(engine: &Engine, args: &PsArgs) -> anyhow::Result<(ContainerFilter, Po
     Ok((f, post))
 }
 
+/// The part of a container's stored config (`containers::Stored`) that a listing
+/// shows. Deserialising only this skips the flags and the image config without
+/// building them: with 1,000 containers, building every full config was most of
+/// `ps`'s time.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Listed {
+    path: String,
+    args: Vec<String>,
+    mounts: Vec<ListedMount>,
+}
+
+/// A mount as `ps` shows it (field names as `containers::MountPoint` stores them).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+struct ListedMount {
+    name: String,
+    source: String,
+}
+
+impl Listed {
+    fn parse(json: Option<&str>) -> Listed {
+        json.filter(|j| !j.is_empty())
+            .and_then(|j| serde_json::from_str(j).ok())
+            .unwrap_or_default()
+    }
+}
+
 /// Docker's `.Mounts`: volume names, else host paths; cut to 15 characters unless
 /// `--no-trunc`.
-fn mounts_of(stored: &Stored, no_trunc: bool) -> String {
+fn mounts_of(stored: &Listed, no_trunc: bool) -> String {
     stored
         .mounts
         .iter()
@@ -159,9 +187,9 @@ fn mounts_of(stored: &Stored, no_trunc: bool) -> String {
 }
 
 /// The COMMAND column: the process and its arguments, quoted, cut at 20 characters.
-pub(crate) fn command_of(stored: &Stored, no_trunc: bool) -> String {
-    let mut cmd = std::iter::once(stored.path.clone())
-        .chain(stored.args.iter().cloned())
+pub(crate) fn command_of(path: &str, args: &[String], no_trunc: bool) -> String {
+    let mut cmd = std::iter::once(path.to_owned())
+        .chain(args.iter().cloned())
         .collect::<Vec<_>>()
         .join(" ");
     if !no_trunc && cmd.chars().count() > 20 {
@@ -170,28 +198,78 @@ pub(crate) fn command_of(stored: &Stored, no_trunc: bool) -> String {
     format!("\"{cmd}\"")
 }
 
-fn row(engine: &Engine, c: &ContainerRecord, args: &PsArgs) -> Value {
-    let stored = Stored::parse(&c.id, c.config.as_deref()).unwrap_or_default();
+/// One listed container, as the strings `ps` prints. The table is written from these
+/// directly; `--format` gets them as a JSON object (Docker's field names).
+struct Row {
+    id: String,
+    image: String,
+    command: String,
+    created_at: String,
+    running_for: String,
+    status: String,
+    state: &'static str,
+    ports: String,
+    names: String,
+    labels: String,
+    mounts: String,
+    size: String,
+}
+
+impl Row {
+    fn to_value(&self) -> Value {
+        json!({
+            "ID": self.id,
+            "Image": self.image,
+            "Command": self.command,
+            "CreatedAt": self.created_at,
+            "RunningFor": self.running_for,
+            "Status": self.status,
+            "State": self.state,
+            "Ports": self.ports,
+            "Names": self.names,
+            "Labels": self.labels,
+            "Mounts": self.mounts,
+            "Networks": "",
+            "Size": self.size,
+        })
+    }
+}
+
+fn row(engine: &Engine, c: &ContainerRecord, args: &PsArgs, want_created_at: bool) -> Row {
+    let stored = Listed::parse(c.config.as_deref());
     let id = if args.no_trunc {
         c.id.clone()
     } else {
         c.id.chars().take(12).collect()
     };
-    let mut v = json!({
-        "ID": id,
-        "Image": c.image_ref,
-        "Command": command_of(&stored, args.no_trunc),
-        "CreatedAt": berth_engine::containers::inspect::rfc3339(Some(c.created)),
-        "RunningFor": format::since_ns(c.created),
-        "Status": status_text(c),
-        "State": c.state.status.as_str(),
-        "Ports": berth_engine::networks::ports::ps_text(&c.state),
-        "Names": c.name,
-        "Labels": c.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","),
-        "Mounts": mounts_of(&stored, args.no_trunc),
-        "Networks": "",
-        "Size": "",
-    });
+    let mut labels = String::new();
+    for (k, v) in &c.labels {
+        if !labels.is_empty() {
+            labels.push(',');
+        }
+        labels.push_str(k);
+        labels.push('=');
+        labels.push_str(v);
+    }
+    let mut r = Row {
+        id,
+        image: c.image_ref.clone(),
+        command: command_of(&stored.path, &stored.args, args.no_trunc),
+        // The table does not show it; formatting a date per row is not free.
+        created_at: if want_created_at {
+            berth_engine::containers::inspect::rfc3339(Some(c.created))
+        } else {
+            String::new()
+        },
+        running_for: format::since_ns(c.created),
+        status: status_text(c),
+        state: c.state.status.as_str(),
+        ports: berth_engine::networks::ports::ps_text(&c.state),
+        names: c.name.clone(),
+        labels,
+        mounts: mounts_of(&stored, args.no_trunc),
+        size: String::new(),
+    };
     if args.size {
         let upper = engine
             .store()
@@ -205,13 +283,13 @@ fn row(engine: &Engine, c: &ContainerRecord, args: &PsArgs) -> Value {
             .and_then(|i| engine.store().get_image(i).ok())
             .map_or(0, |i| i.size);
         // Docker's: the container's own files, then with its image's.
-        v["Size"] = json!(format!(
+        r.size = format!(
             "{} (virtual {})",
             format::human_size(rw),
             format::human_size(rw + image)
-        ));
+        );
     }
-    v
+    r
 }
 
 /// Runs `berth ps`.
@@ -246,11 +324,12 @@ pub fn run(paths: &Paths, args: &PsArgs) -> anyhow::Result<()> {
         out.write_all(s.as_bytes())?;
         return Ok(());
     }
-    let rows: Vec<Value> = list.iter().map(|c| row(&engine, c, args)).collect();
+    let table = !matches!(args.format.as_deref(), Some(t) if t != "table");
+    let rows: Vec<Row> = list.iter().map(|c| row(&engine, c, args, !table)).collect();
     match args.format.as_deref() {
         Some("json") => {
             for r in &rows {
-                writeln!(out, "{r}")?;
+                writeln!(out, "{}", r.to_value())?;
             }
         }
         Some(t) if t != "table" => {
@@ -260,29 +339,30 @@ pub fn run(paths: &Paths, args: &PsArgs) -> anyhow::Result<()> {
                 ("RunningFor", "CREATED"),
                 ("CreatedAt", "CREATED AT"),
             ];
-            out.write_all(format::render_table(t, &rows, &headers)?.as_bytes())?;
+            let values: Vec<Value> = rows.iter().map(Row::to_value).collect();
+            out.write_all(format::render_table(t, &values, &headers)?.as_bytes())?;
         }
         _ => {
-            let mut lines = vec![if args.size {
+            let mut lines = Vec::with_capacity(rows.len() + 1);
+            lines.push(if args.size {
                 "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES\tSIZE".to_owned()
             } else {
                 "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES".to_owned()
-            }];
+            });
             for r in &rows {
-                let s = |k: &str| r[k].as_str().unwrap_or("").to_owned();
                 let mut l = [
-                    s("ID"),
-                    s("Image"),
-                    s("Command"),
-                    s("RunningFor"),
-                    s("Status"),
-                    s("Ports"),
-                    s("Names"),
+                    r.id.as_str(),
+                    &r.image,
+                    &r.command,
+                    &r.running_for,
+                    &r.status,
+                    &r.ports,
+                    &r.names,
                 ]
                 .join("\t");
                 if args.size {
                     l.push('\t');
-                    l.push_str(&s("Size"));
+                    l.push_str(&r.size);
                 }
                 lines.push(l);
             }

@@ -164,7 +164,7 @@ fn verbose(du: &DiskUsage, cache: berth_build::CacheUsage) -> anyhow::Result<Str
             [
                 r.id.chars().take(12).collect(),
                 r.image_ref.clone(),
-                crate::commands::container::ps::command_of(&stored, false),
+                crate::commands::container::ps::command_of(&stored.path, &stored.args, false),
                 c.volumes.to_string(),
                 human_size4(c.size_rw),
                 format::since_ns(r.created),

@@ -14,6 +14,7 @@ mod lifecycle;
 mod prune;
 mod ps;
 mod run_flags;
+mod run_rm;
 mod stats;
 mod stop_exec;
 mod system;
