@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
+use berth_engine::containers::options::AttachStreams;
 use berth_engine::containers::{RunOptions, units};
 use berth_engine::{Engine, Paths};
 use clap::{ArgAction, Args};
@@ -226,7 +227,7 @@ impl ContainerFlags {
         if let Some(flag) = self.image().strip_prefix('-') {
             anyhow::bail!("unknown flag: -{flag}\nhint: see berth run --help");
         }
-        super::streams::Attach::parse(&self.attach, self.interactive)?;
+        let attach = super::streams::Attach::parse(&self.attach, self.interactive)?;
         let mut env = Vec::new();
         for f in &self.env_file {
             read_env_file(f, &mut env)?;
@@ -299,13 +300,22 @@ impl ContainerFlags {
             log_opts: self.log_opt.clone(),
             auto_remove: self.rm,
             detach_keys: self.detach_keys.clone(),
+            attach: Some(AttachStreams {
+                stdin: attach.stdin,
+                stdout: attach.stdout,
+                stderr: attach.stderr,
+            }),
             healthcheck: self.health.healthcheck()?,
         })
     }
 
     /// Creates the container: pulls the image if needed (`--pull`), writes `--cidfile`.
-    pub fn create(&self, paths: &Paths) -> anyhow::Result<(Engine, String)> {
-        let opts = self.options()?;
+    /// A `detached` container (`run -d`) records no attached streams, as Docker's.
+    pub fn create(&self, paths: &Paths, detached: bool) -> anyhow::Result<(Engine, String)> {
+        let mut opts = self.options()?;
+        if detached {
+            opts.attach = Some(AttachStreams::default());
+        }
         if let Some(cid) = &self.cidfile
             && cid.exists()
         {
@@ -394,7 +404,7 @@ pub struct CreateArgs {
 
 /// Runs `berth create`: prints the new container's full id.
 pub fn main(paths: &Paths, args: CreateArgs) -> ExitCode {
-    match args.flags.create(paths) {
+    match args.flags.create(paths, false) {
         Ok((_, id)) => {
             println!("{id}");
             ExitCode::SUCCESS
