@@ -6,6 +6,8 @@
 //! binary and libraries, the dead part of the stack, SQLite's caches and free heap.
 //! `bench/monitor-mem.sh` measures the result.
 
+use std::io::BufRead;
+
 use crate::Engine;
 
 /// Bytes below the current stack pointer left alone when trimming the stack: they hold
@@ -43,9 +45,20 @@ struct Mapping {
 /// ABI's red zone is 128 bytes, well inside the margin); those pages come back zeroed
 /// when the stack grows again.
 fn shed_pages(sp: usize) {
-    let smaps = fs_err::read_to_string("/proc/self/smaps").unwrap_or_default();
+    // Read line by line: the whole file (100 KiB and more) would itself be heap that
+    // the monitor then keeps, fragmented.
+    let Ok(file) = fs_err::File::open("/proc/self/smaps") else {
+        return;
+    };
+    let mut reader = std::io::BufReader::with_capacity(4096, file);
+    let mut line = String::new();
     let mut current: Option<Mapping> = None;
-    for line in smaps.lines() {
+    loop {
+        line.clear();
+        match reader.read_line(&mut line) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
         let mut words = line.split_whitespace();
         let first = words.next().unwrap_or("");
         if let Some((a, b)) = first.split_once('-')
