@@ -15,6 +15,9 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(code) = commands::container::monitor::fast_main(&args) {
+        return code;
+    }
     let invoked_as = args
         .first()
         .and_then(|a| std::path::Path::new(a).file_name())

@@ -172,6 +172,18 @@ impl Store {
         Ok(value)
     }
 
+    /// Gives back the memory the connection holds that a later statement can rebuild:
+    /// cached prepared statements and SQLite's page cache. For a long-lived process
+    /// that uses the store only now and then (a container's monitor).
+    pub fn release_memory(&self) {
+        let conn = self
+            .conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        conn.flush_prepared_statement_cache();
+        let _ = conn.execute_batch("PRAGMA shrink_memory");
+    }
+
     /// Calls `f` with the text of every SQL statement this store's
     /// connection runs (`None` stops it). For tests and debugging.
     pub fn trace_sql(&self, f: Option<SqlTracer>) -> Result<()> {

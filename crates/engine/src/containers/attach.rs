@@ -66,6 +66,52 @@ pub fn parse_detach_keys(s: &str) -> Result<Vec<u8>> {
     Ok(out)
 }
 
+/// Watches typed input for the detach sequence: the one implementation behind
+/// `attach`, `run -it`, `start -ai` and `exec -it`. As Docker's, the keys of a partial
+/// match are held back until the next key shows whether the sequence goes on; if not,
+/// they are passed on as typed.
+#[derive(Debug)]
+pub struct DetachMatcher<'a> {
+    keys: &'a [u8],
+    matched: usize,
+}
+
+impl<'a> DetachMatcher<'a> {
+    /// A matcher for `keys` (empty: never detaches).
+    pub fn new(keys: &'a [u8]) -> DetachMatcher<'a> {
+        DetachMatcher { keys, matched: 0 }
+    }
+
+    /// Splits `input` into the bytes to pass on and whether the sequence is now
+    /// complete (the input after it is dropped: the session ends there).
+    pub fn feed(&mut self, input: &[u8]) -> (Vec<u8>, bool) {
+        let mut pass = Vec::with_capacity(input.len());
+        for &b in input {
+            if self.keys.get(self.matched) == Some(&b) {
+                self.matched += 1;
+                if self.matched == self.keys.len() {
+                    self.matched = 0;
+                    return (pass, true);
+                }
+                continue;
+            }
+            pass.extend_from_slice(&self.keys[..self.matched]);
+            self.matched = 0;
+            // The failed key may itself start the sequence.
+            if self.keys.first() == Some(&b) {
+                self.matched = 1;
+                if self.keys.len() == 1 {
+                    self.matched = 0;
+                    return (pass, true);
+                }
+            } else {
+                pass.push(b);
+            }
+        }
+        (pass, false)
+    }
+}
+
 fn bad_keys(s: &str) -> Error {
     Error::Invalid {
         flag: "--detach-keys",
@@ -93,11 +139,14 @@ pub struct AttachOptions {
     pub detach_keys: Vec<u8>,
 }
 
+/// Docker's default detach keys: ctrl-p ctrl-q.
+pub const DEFAULT_DETACH_KEYS: [u8; 2] = [0x10, 0x11];
+
 impl Default for AttachOptions {
     fn default() -> Self {
         AttachOptions {
             stdin: true,
-            detach_keys: vec![0x10, 0x11],
+            detach_keys: DEFAULT_DETACH_KEYS.to_vec(),
         }
     }
 }
@@ -237,7 +286,7 @@ impl Engine {
         send_size: impl Fn(&mut UnixStream),
     ) -> Result<AttachEnd> {
         let mut stdin_open = opts.stdin;
-        let mut matched = 0usize;
+        let mut keys = DetachMatcher::new(&opts.detach_keys);
         let mut inbuf: Vec<u8> = Vec::new();
         let mut out = std::io::stdout();
         let mut err = std::io::stderr();
@@ -275,20 +324,10 @@ impl Engine {
                         let _ = sock.write_all(&frame(EOF, &[]));
                     }
                     Ok(n) => {
-                        let mut pass = Vec::with_capacity(n);
-                        for &b in &buf[..n] {
-                            if !opts.detach_keys.is_empty() && b == opts.detach_keys[matched] {
-                                matched += 1;
-                                if matched == opts.detach_keys.len() {
-                                    let _ = sock.write_all(&frame(STDIN, &pass));
-                                    return Ok(AttachEnd::Detached);
-                                }
-                                continue;
-                            }
-                            // A partial match that fails is sent on, as typed.
-                            pass.extend_from_slice(&opts.detach_keys[..matched]);
-                            matched = 0;
-                            pass.push(b);
+                        let (pass, detached) = keys.feed(&buf[..n]);
+                        if detached {
+                            let _ = sock.write_all(&frame(STDIN, &pass));
+                            return Ok(AttachEnd::Detached);
                         }
                         if !pass.is_empty() && sock.write_all(&frame(STDIN, &pass)).is_err() {
                             stdin_open = false;
@@ -351,5 +390,26 @@ mod tests {
         assert_eq!(parse_detach_keys("ctrl-@,a").unwrap(), vec![0, b'a']);
         assert!(parse_detach_keys("ctrl-").is_err());
         assert!(parse_detach_keys("alt-x").is_err());
+    }
+
+    #[test]
+    fn detach_matcher_holds_back_partial_sequences() {
+        let keys = [0x10, 0x11];
+        let mut m = DetachMatcher::new(&keys);
+        assert_eq!(m.feed(b"ab"), (b"ab".to_vec(), false));
+        // ctrl-p alone is held back, then passed on when the next key is not ctrl-q.
+        assert_eq!(m.feed(b"x\x10"), (b"x".to_vec(), false));
+        assert_eq!(m.feed(b"y"), (b"\x10y".to_vec(), false));
+        // Split across reads, with input before it.
+        assert_eq!(m.feed(b"ls\x10"), (b"ls".to_vec(), false));
+        assert_eq!(m.feed(b"\x11rest"), (Vec::new(), true));
+        // ctrl-p ctrl-p ctrl-q: the first ctrl-p goes on, the rest detaches.
+        let mut m = DetachMatcher::new(&keys);
+        assert_eq!(m.feed(b"\x10\x10\x11"), (b"\x10".to_vec(), true));
+        assert_eq!(
+            DetachMatcher::new(&[]).feed(b"\x10\x11"),
+            (b"\x10\x11".to_vec(), false)
+        );
+        assert_eq!(DetachMatcher::new(b"a").feed(b"xay"), (b"x".to_vec(), true));
     }
 }

@@ -3,10 +3,11 @@
 
 use std::path::PathBuf;
 
-use berth_runtime::ExecOptions;
+use berth_runtime::{ExecOptions, Supervised};
 use oci_spec::runtime::Process;
 use serde_json::{Value, json};
 
+use super::attach::{self, AttachEnd, DetachMatcher};
 use super::{security, user};
 use crate::{Engine, Error, Result};
 
@@ -30,8 +31,27 @@ pub struct ExecRequest {
 }
 
 impl Engine {
-    /// Runs `req` in container `name`; returns its exit code (0 with `-d`).
+    /// Runs `req` in container `name`; returns its exit code (0 with `-d`, or when the
+    /// user detached from a `-t` session with Docker's default keys).
     pub fn exec(&self, name: &str, req: &ExecRequest) -> Result<i32> {
+        Ok(
+            match self.exec_attached(name, req, &attach::DEFAULT_DETACH_KEYS)? {
+                AttachEnd::Exited(code) => code,
+                AttachEnd::Detached => 0,
+            },
+        )
+    }
+
+    /// Runs `req` in container `name`. A `-t` session ends early when the user types
+    /// `detach_keys` (matched as `attach` matches them): the process runs on, holding
+    /// its terminal, and [`AttachEnd::Detached`] comes back. With `-d`, returns
+    /// `Exited(0)` once the process runs.
+    pub fn exec_attached(
+        &self,
+        name: &str,
+        req: &ExecRequest,
+        detach_keys: &[u8],
+    ) -> Result<AttachEnd> {
         let (rec, process) = self.exec_process(name, req)?;
         let rt = self.runtime();
         let opts = ExecOptions {
@@ -47,9 +67,24 @@ impl Engine {
             if let Some(pty) = started.pty {
                 super::exec_tty::keep_draining(pty)?;
             }
-            return Ok(0);
+            return Ok(AttachEnd::Exited(0));
         }
-        berth_runtime::exec_foreground(&rt, &rec.id, &process, &opts).map_err(map)
+        let mut keys = DetachMatcher::new(detach_keys);
+        let ended =
+            berth_runtime::exec_foreground_with(&rt, &rec.id, &process, &opts, &mut |typed| {
+                keys.feed(typed)
+            })
+            .map_err(map)?;
+        match ended {
+            Supervised::Exited(code) => Ok(AttachEnd::Exited(code)),
+            Supervised::Detached(pty) => {
+                // The process keeps its terminal: someone must hold the master.
+                if let Some(pty) = pty {
+                    super::exec_tty::keep_draining(pty)?;
+                }
+                Ok(AttachEnd::Detached)
+            }
+        }
     }
 
     /// The running container `name` and the process `req` asks for, made from the

@@ -6,6 +6,7 @@ use berth_store::{ContainerRecord, ContainerStatus};
 use serde_json::{Value, json};
 
 use super::health::{self, Health};
+use super::options::AttachStreams;
 use super::{Stored, spec};
 use crate::Engine;
 
@@ -83,6 +84,7 @@ impl Engine {
 fn inspect_json(engine: &Engine, rec: &ContainerRecord, s: &Stored) -> Value {
     let st = &rec.state;
     let o = &s.opts;
+    let attach = AttachStreams::of(o);
     let dir = engine.store().container_dir(&rec.id).unwrap_or_default();
     let env = spec::environment(o, &s.image, &s.hostname, "");
     let (entrypoint, cmd): (Value, Value) = {
@@ -177,9 +179,13 @@ fn inspect_json(engine: &Engine, rec: &ContainerRecord, s: &Stored) -> Value {
         "Config": {
             "Hostname": s.hostname,
             "User": o.user.clone().unwrap_or_else(|| s.image.user.clone()),
-            "AttachStdin": o.interactive,
+            "AttachStdin": attach.stdin,
+            "AttachStdout": attach.stdout,
+            "AttachStderr": attach.stderr,
             "Tty": o.tty,
             "OpenStdin": o.interactive,
+            // Docker closes stdin after the first attached client is done with it.
+            "StdinOnce": attach.stdin && o.interactive,
             "Env": env,
             "Cmd": cmd,
             "Image": rec.image_ref,

@@ -102,6 +102,10 @@ pub struct RunOptions {
     pub auto_remove: bool,
     /// `--detach-keys`.
     pub detach_keys: Option<String>,
+    /// The streams a client attaches, from `-a`, `-i` and `-d` as Docker records them
+    /// (`Config.AttachStdin`/`AttachStdout`/`AttachStderr`); `None` in containers
+    /// created before berth recorded them, which show Docker's defaults.
+    pub attach: Option<AttachStreams>,
     /// `--health-cmd`, `--health-interval`, `--health-timeout`, `--health-start-period`,
     /// `--health-start-interval`, `--health-retries`, `--no-healthcheck`: each set field
     /// overrides the image's `HEALTHCHECK`; `--no-healthcheck` is `test: ["NONE"]`.
@@ -110,6 +114,29 @@ pub struct RunOptions {
     pub volumes_from: Vec<String>,
     /// Namespaces, sysctls, `/dev/shm`, OOM and the finer resource limits.
     pub kernel: super::kernel_opts::KernelOptions,
+}
+
+/// Which of a container's standard streams a client attaches (`create -a`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachStreams {
+    /// `AttachStdin`: `-a stdin` or `-i`.
+    pub stdin: bool,
+    /// `AttachStdout`: `-a stdout`, or no `-a` at all.
+    pub stdout: bool,
+    /// `AttachStderr`: `-a stderr`, or no `-a` at all.
+    pub stderr: bool,
+}
+
+impl AttachStreams {
+    /// The streams recorded for `opts` (Docker's defaults for containers created before
+    /// berth recorded them: stdout and stderr, stdin with `-i`).
+    pub fn of(opts: &RunOptions) -> AttachStreams {
+        opts.attach.unwrap_or(AttachStreams {
+            stdin: opts.interactive,
+            stdout: true,
+            stderr: true,
+        })
+    }
 }
 
 /// Docker's `Healthcheck` object, as in an image config and in `inspect`'s `Config`.

@@ -17,7 +17,8 @@ pub use info::{features, list, oom_count, ps, state, stats};
 pub use kill::{kill, parse_signal};
 pub use pause::{pause, resume, update};
 pub use run::{
-    block_relayed_signals, exec_foreground, forwarded as forwarded_signals, run, supervise,
+    InputFilter, Supervised, block_relayed_signals, exec_foreground, exec_foreground_with,
+    forwarded as forwarded_signals, run, supervise, supervise_with,
 };
 pub use start::{Started, start};
 pub use wait::{exit_code_of, wait_for};

@@ -83,11 +83,48 @@ pub fn exec_foreground(
     process: &oci_spec::runtime::Process,
     opts: &super::ExecOptions,
 ) -> Result<i32> {
+    exec_foreground_with(rt, id, process, opts, &mut |b| (b.to_vec(), false)).map(Supervised::code)
+}
+
+/// [`exec_foreground`] with the user's terminal input passed through `filter`, which
+/// may end the session with the process still running ([`Supervised::Detached`]).
+pub fn exec_foreground_with(
+    rt: &Runtime,
+    id: &str,
+    process: &oci_spec::runtime::Process,
+    opts: &super::ExecOptions,
+    filter: InputFilter<'_>,
+) -> Result<Supervised> {
     let (with_chld, old) = block_relayed_signals()?;
-    let result =
-        super::exec(rt, id, process, opts).and_then(|e| supervise(e.pid, e.pty, with_chld));
+    let result = super::exec(rt, id, process, opts)
+        .and_then(|e| supervise_with(e.pid, e.pty, with_chld, filter));
     let _ = old.thread_set_mask();
     result
+}
+
+/// Decides what of the user's terminal input reaches the process: the bytes to pass
+/// on, and whether the user asked to detach (berth's detach keys).
+pub type InputFilter<'a> = &'a mut dyn FnMut(&[u8]) -> (Vec<u8>, bool);
+
+/// How a supervised session ended.
+#[derive(Debug)]
+pub enum Supervised {
+    /// The process exited with this code.
+    Exited(i32),
+    /// The input filter detached: the process runs on. The terminal's master comes
+    /// back to the caller, who must keep it open, or the kernel hangs up the terminal
+    /// and the process gets SIGHUP.
+    Detached(Option<OwnedFd>),
+}
+
+impl Supervised {
+    /// The exit code; 0 for a detached session, as `docker exec` exits after detaching.
+    pub fn code(self) -> i32 {
+        match self {
+            Supervised::Exited(c) => c,
+            Supervised::Detached(_) => 0,
+        }
+    }
 }
 
 fn run_blocked(
@@ -116,6 +153,16 @@ fn run_blocked(
 
 /// Waits for `pid`, relaying signals and (if held) the terminal.
 pub fn supervise(pid: i32, pty: Option<OwnedFd>, sigs: SigSet) -> Result<i32> {
+    supervise_with(pid, pty, sigs, &mut |b| (b.to_vec(), false)).map(Supervised::code)
+}
+
+/// [`supervise`] with the terminal input passed through `filter`.
+pub fn supervise_with(
+    pid: i32,
+    mut pty: Option<OwnedFd>,
+    sigs: SigSet,
+    filter: InputFilter<'_>,
+) -> Result<Supervised> {
     let sfd = SignalFd::with_flags(&sigs, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
         .ctx(|| "creating a signalfd".into())?;
     let stdin = std::io::stdin();
@@ -137,7 +184,7 @@ pub fn supervise(pid: i32, pty: Option<OwnedFd>, sigs: SigSet) -> Result<i32> {
                     if let Some(p) = &pty {
                         drain(p.as_fd());
                     }
-                    break Ok(code);
+                    break Ok(Supervised::Exited(code));
                 }
             }
             Err(nix::Error::EINTR) => {}
@@ -181,8 +228,20 @@ pub fn supervise(pid: i32, pty: Option<OwnedFd>, sigs: SigSet) -> Result<i32> {
             if pty_ready && !copy_once(p.as_fd(), std::io::stdout().as_fd()) {
                 // EIO: the last holder of the slave closed it; the exit follows.
             }
-            if in_ready && !copy_once(stdin_fd, p.as_fd()) {
-                stdin_open = false;
+            if in_ready {
+                let mut buf = [0u8; 8192];
+                match nix::unistd::read(stdin_fd, &mut buf) {
+                    Ok(0) | Err(_) => stdin_open = false,
+                    Ok(n) => {
+                        let (pass, detach) = filter(&buf[..n]);
+                        if !write_all(p.as_fd(), &pass) {
+                            stdin_open = false;
+                        }
+                        if detach {
+                            break Ok(Supervised::Detached(pty.take()));
+                        }
+                    }
+                }
             }
         }
     };
@@ -194,18 +253,20 @@ fn copy_once(from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> bool {
     let mut buf = [0u8; 8192];
     match nix::unistd::read(from, &mut buf) {
         Ok(0) | Err(_) => false,
-        Ok(n) => {
-            let mut off = 0;
-            while off < n {
-                match nix::unistd::write(to, &buf[off..n]) {
-                    Ok(w) => off += w,
-                    Err(nix::Error::EINTR | nix::Error::EAGAIN) => {}
-                    Err(_) => return false,
-                }
-            }
-            true
+        Ok(n) => write_all(to, &buf[..n]),
+    }
+}
+
+fn write_all(to: BorrowedFd<'_>, data: &[u8]) -> bool {
+    let mut off = 0;
+    while off < data.len() {
+        match nix::unistd::write(to, &data[off..]) {
+            Ok(w) => off += w,
+            Err(nix::Error::EINTR | nix::Error::EAGAIN) => {}
+            Err(_) => return false,
         }
     }
+    true
 }
 
 fn drain(from: BorrowedFd<'_>) {

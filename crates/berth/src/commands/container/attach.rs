@@ -22,7 +22,8 @@ pub struct AttachArgs {
     pub container: String,
 }
 
-/// Runs `berth attach`; exits with the container's code, or 0 after detaching.
+/// Runs `berth attach`; exits with the container's code, or as Docker's after the
+/// detach keys (1, "read escape sequence").
 pub fn main(paths: &Paths, args: AttachArgs) -> ExitCode {
     let r = (|| -> anyhow::Result<AttachEnd> {
         let engine = super::engine(paths)?;
@@ -44,7 +45,7 @@ pub fn main(paths: &Paths, args: AttachArgs) -> ExitCode {
     })();
     match r {
         Ok(AttachEnd::Exited(code)) => super::exit(code),
-        Ok(AttachEnd::Detached) => ExitCode::SUCCESS,
+        Ok(AttachEnd::Detached) => super::detached_by_keys(),
         Err(e) => {
             super::print_error(&e);
             ExitCode::from(1)

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
+use berth_engine::containers::options::AttachStreams;
 use berth_engine::containers::{RunOptions, units};
 use berth_engine::{Engine, Paths};
 use clap::{ArgAction, Args};
@@ -247,7 +248,7 @@ impl ContainerFlags {
         if let Some(flag) = self.image().strip_prefix('-') {
             anyhow::bail!("unknown flag: -{flag}\nhint: see berth run --help");
         }
-        super::streams::Attach::parse(&self.attach, self.interactive)?;
+        let attach = super::streams::Attach::parse(&self.attach, self.interactive)?;
         let mut env = Vec::new();
         for f in &self.env_file {
             read_kv_file(f, "variable", &mut env)?;
@@ -327,6 +328,11 @@ impl ContainerFlags {
             log_opts: self.log_opt.clone(),
             auto_remove: self.rm,
             detach_keys: self.detach_keys.clone(),
+            attach: Some(AttachStreams {
+                stdin: attach.stdin,
+                stdout: attach.stdout,
+                stderr: attach.stderr,
+            }),
             healthcheck: self.health.healthcheck()?,
             volumes_from: self.volumes_from.clone(),
             kernel: self.kernel.options()?,
@@ -334,8 +340,12 @@ impl ContainerFlags {
     }
 
     /// Creates the container: pulls the image if needed (`--pull`), writes `--cidfile`.
-    pub fn create(&self, paths: &Paths) -> anyhow::Result<(Engine, String)> {
-        let opts = self.options()?;
+    /// A `detached` container (`run -d`) records no attached streams, as Docker's.
+    pub fn create(&self, paths: &Paths, detached: bool) -> anyhow::Result<(Engine, String)> {
+        let mut opts = self.options()?;
+        if detached {
+            opts.attach = Some(AttachStreams::default());
+        }
         if let Some(cid) = &self.cidfile
             && cid.exists()
         {
@@ -424,7 +434,7 @@ pub struct CreateArgs {
 
 /// Runs `berth create`: prints the new container's full id.
 pub fn main(paths: &Paths, args: CreateArgs) -> ExitCode {
-    match args.flags.create(paths) {
+    match args.flags.create(paths, false) {
         Ok((_, id)) => {
             println!("{id}");
             ExitCode::SUCCESS

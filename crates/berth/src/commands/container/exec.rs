@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use berth_engine::Paths;
+use berth_engine::containers::attach::{AttachEnd, DEFAULT_DETACH_KEYS, parse_detach_keys};
 use berth_engine::containers::exec::ExecRequest;
 use clap::Args;
 
@@ -33,7 +34,7 @@ pub struct ExecArgs {
     /// Give extended privileges to the command.
     #[arg(long)]
     pub privileged: bool,
-    /// Override the key sequence for detaching (accepted).
+    /// Override the key sequence for detaching (with -it; default ctrl-p,ctrl-q).
     #[arg(long)]
     pub detach_keys: Option<String>,
     /// The container, then the command and its arguments.
@@ -43,7 +44,11 @@ pub struct ExecArgs {
 
 /// Runs `berth exec`; the exit code is the command's.
 pub fn main(paths: &Paths, args: ExecArgs) -> ExitCode {
-    let r = (|| -> anyhow::Result<i32> {
+    let r = (|| -> anyhow::Result<AttachEnd> {
+        let keys = match &args.detach_keys {
+            Some(k) => parse_detach_keys(k)?,
+            None => DEFAULT_DETACH_KEYS.to_vec(),
+        };
         let engine = super::engine(paths)?;
         if !args.interactive && !args.detach {
             if let Ok(null) = fs_err::File::open("/dev/null") {
@@ -68,10 +73,11 @@ pub fn main(paths: &Paths, args: ExecArgs) -> ExitCode {
             workdir: args.workdir.clone(),
             privileged: args.privileged,
         };
-        Ok(engine.exec(&args.target[0], &req)?)
+        Ok(engine.exec_attached(&args.target[0], &req, &keys)?)
     })();
     match r {
-        Ok(code) => super::exit(code),
+        Ok(AttachEnd::Exited(code)) => super::exit(code),
+        Ok(AttachEnd::Detached) => super::detached_by_keys(),
         Err(e) => {
             super::print_error(&e);
             ExitCode::from(super::status_of(&e).max(1))

@@ -154,6 +154,14 @@ pub fn status_of(e: &anyhow::Error) -> u8 {
         .map_or(125, |e| u8::try_from(e.exit_status()).unwrap_or(125))
 }
 
+/// Ends `attach` or `exec` after the user typed the detach keys, as Docker's CLI does:
+/// it says "read escape sequence" and exits 1 (`run -it` and `start -a` exit 0
+/// silently). The container, and an exec'd process, run on.
+pub fn detached_by_keys() -> ExitCode {
+    let _ = writeln!(std::io::stderr(), "read escape sequence");
+    ExitCode::from(1)
+}
+
 /// Ends a command that Docker fails with status 1 (errors from the engine).
 pub fn done(r: anyhow::Result<()>) -> ExitCode {
     match r {

@@ -1,5 +1,6 @@
 //! `berth __monitor ID DATA RUN`: the monitor of a detached container (internal).
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -32,6 +33,27 @@ pub fn main(paths: &Paths, args: MonitorArgs) -> ExitCode {
         paths,
         args.attach,
     ))
+}
+
+/// `berth __monitor ID DATA RUN [--attach]` straight from `main`, before clap: the
+/// monitor lives as long as its container, so it skips building clap's command tree
+/// (startup time, and heap it would keep). `None` when `argv` is not a monitor's
+/// command line of that exact shape; clap then handles it as usual.
+pub fn fast_main(argv: &[OsString]) -> Option<ExitCode> {
+    let (id, data, run, attach) = match argv {
+        [_, cmd, id, data, run] if cmd == "__monitor" => (id, data, run, false),
+        [_, cmd, id, data, run, flag] if cmd == "__monitor" && flag == "--attach" => {
+            (id, data, run, true)
+        }
+        _ => return None,
+    };
+    let args = MonitorArgs {
+        id: id.to_str()?.to_owned(),
+        data: data.into(),
+        run: run.into(),
+        attach,
+    };
+    Some(main(&Paths::new(None, None), args))
 }
 
 /// Internal: berth as a container's init (`--init`).

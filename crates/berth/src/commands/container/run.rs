@@ -48,7 +48,7 @@ pub fn main(paths: &Paths, args: RunArgs) -> ExitCode {
             "conflicting options: cannot specify both --attach and --detach"
         ));
     }
-    let (engine, id) = match args.flags.create(paths) {
+    let (engine, id) = match args.flags.create(paths, args.detach) {
         Ok(x) => x,
         Err(e) => return fail(&e),
     };

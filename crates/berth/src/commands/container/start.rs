@@ -52,7 +52,10 @@ pub fn main(paths: &Paths, args: StartArgs) -> ExitCode {
                 return ExitCode::from(125);
             }
         };
-        let tty = engine.container(name).is_ok_and(|(_, s)| s.opts.tty);
+        let stored = engine.container(name).ok().map(|(_, s)| s.opts);
+        let tty = stored.as_ref().is_some_and(|o| o.tty);
+        // As Docker's: stdin only reaches a container created to read it (`-i`).
+        let stdin = args.interactive && stored.as_ref().is_none_or(|o| o.interactive);
         if !tty && let Err(e) = super::sig_proxy::forward(paths, name) {
             super::print_error(&e);
             return ExitCode::from(125);
@@ -60,7 +63,7 @@ pub fn main(paths: &Paths, args: StartArgs) -> ExitCode {
         let r = engine.start_attached(
             name,
             &AttachOptions {
-                stdin: args.interactive,
+                stdin,
                 detach_keys: keys,
             },
         );

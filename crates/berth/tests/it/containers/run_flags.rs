@@ -272,3 +272,77 @@ fn events_name_the_container_and_its_exit_code() {
     ]);
     assert_eq!(json, format!("evt {id}\n"));
 }
+
+#[test]
+fn create_records_the_attached_streams() {
+    if skip() {
+        return;
+    }
+    let r = Root::with_alpine();
+    let tmpl = "{{.Config.AttachStdin}} {{.Config.AttachStdout}} {{.Config.AttachStderr}} \
+                {{.Config.OpenStdin}} {{.Config.StdinOnce}} {{.Config.Tty}}";
+    // Docker's table: no -a attaches stdout and stderr; -a names exactly the streams;
+    // -i adds stdin (and keeps it open, once); -d attaches nothing.
+    let cases: [(&str, &[&str], &str); 6] = [
+        ("plain", &[], "false true true false false false"),
+        (
+            "aout",
+            &["-a", "stdout"],
+            "false true false false false false",
+        ),
+        (
+            "aerr",
+            &["-a", "STDERR", "-t"],
+            "false false true false false true",
+        ),
+        (
+            "ain",
+            &["-a", "stdin"],
+            "true false false false false false",
+        ),
+        ("it", &["-i", "-t"], "true true true true true true"),
+        (
+            "ia",
+            &["-i", "-a", "stderr"],
+            "true false true true true false",
+        ),
+    ];
+    for (name, flags, want) in cases {
+        let mut args = vec!["create", "--name", name];
+        args.extend_from_slice(flags);
+        args.extend(["alpine:test", "true"]);
+        r.ok(&args);
+        assert_eq!(r.inspect(name, tmpl), want, "create {flags:?}");
+    }
+    r.ok(&[
+        "run",
+        "-d",
+        "-i",
+        "--name",
+        "det",
+        "alpine:test",
+        "sleep",
+        "30",
+    ]);
+    assert_eq!(
+        r.inspect("det", tmpl),
+        "false false false true false false",
+        "run -d -i"
+    );
+    // `start -a` attaches stdout and stderr whatever `create -a` recorded, as Docker's.
+    r.ok(&[
+        "create",
+        "--name",
+        "echo",
+        "-a",
+        "stdout",
+        "alpine:test",
+        "sh",
+        "-c",
+        "echo out; echo err >&2",
+    ]);
+    let o = r.run(&["start", "-a", "echo"]);
+    assert!(o.status.success());
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "out\n");
+    assert_eq!(String::from_utf8_lossy(&o.stderr), "err\n");
+}

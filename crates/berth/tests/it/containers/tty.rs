@@ -199,3 +199,64 @@ fn start_attach_sees_output_of_a_quick_container() {
     assert_eq!(String::from_utf8_lossy(&o.stdout), "tty\r\n");
     assert_eq!(o.status.code(), Some(3));
 }
+
+#[test]
+fn exec_tty_detaches_and_leaves_the_process_running() {
+    if skip() {
+        return;
+    }
+    let r = Root::with_alpine();
+    r.ok(&["run", "-d", "--name", "ex", "alpine:test", "sleep", "300"]);
+    let (mut pty, mut child) = spawn_on_pty(&r, &["exec", "-it", "ex", "sh"]);
+    pty.wait_raw();
+    pty.send(b"echo $$ > /tmp/sh.pid; echo in-$((3+4))\n");
+    pty.expect("in-7");
+    pty.send(b"\x10\x11");
+    assert_eq!(
+        wait_child(&mut child, 10),
+        1,
+        "Docker's exit status after detaching"
+    );
+    pty.expect("read escape sequence");
+    assert_eq!(r.inspect("ex", "{{.State.Status}}"), "running");
+    let alive = r.ok(&[
+        "exec",
+        "ex",
+        "sh",
+        "-c",
+        "kill -0 $(cat /tmp/sh.pid) && echo alive",
+    ]);
+    assert_eq!(alive, "alive\n", "the exec'd shell runs on after detaching");
+
+    // --detach-keys: ctrl-p ctrl-q now reach the shell; ctrl-x x detaches.
+    let (mut pty, mut child) = spawn_on_pty(
+        &r,
+        &["exec", "-it", "--detach-keys", "ctrl-x,x", "ex", "sh"],
+    );
+    pty.wait_raw();
+    pty.send(b"echo $$ > /tmp/sh2.pid; echo two-$((2*3))\n");
+    pty.expect("two-6");
+    pty.send(b"\x10\x11");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "ctrl-p ctrl-q must not detach"
+    );
+    pty.send(b"\x18x");
+    assert_eq!(wait_child(&mut child, 10), 1);
+    let alive = r.ok(&[
+        "exec",
+        "ex",
+        "sh",
+        "-c",
+        "kill -0 $(cat /tmp/sh2.pid) && echo alive",
+    ]);
+    assert_eq!(alive, "alive\n");
+
+    // Without detaching, the session ends with the command's own status.
+    let (mut pty, mut child) = spawn_on_pty(&r, &["exec", "-it", "ex", "sh"]);
+    pty.wait_raw();
+    pty.send(b"echo three; exit 3\n");
+    pty.expect("three");
+    assert_eq!(wait_child(&mut child, 10), 3);
+}

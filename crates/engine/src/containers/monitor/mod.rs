@@ -260,7 +260,7 @@ impl<'a> Monitor<'a> {
             };
             report(sync, "ok\n");
             self.health = Prober::start(self.engine, &self.id, &self.stored);
-            memory::shed_clean_pages();
+            memory::shed(self.engine);
             let code = self.serve(pid, &mut io);
             if let Some(h) = self.health.take() {
                 h.stop();
@@ -404,7 +404,7 @@ impl<'a> Monitor<'a> {
                 }
                 // A check ran berth's exec path: give back the pages it touched.
                 if h.tick(self.engine) {
-                    memory::shed_clean_pages();
+                    memory::shed(self.engine);
                 }
             }
         }
