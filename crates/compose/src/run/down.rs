@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 
 use berth_store::{LabelFilter, NetworkFilter, VolumeFilter};
 
-use super::{Compose, Kind, Reporter, ServiceContainer, is_running, progress, report};
+use super::{
+    Compose, Kind, Reporter, ServiceContainer, event, is_running, parallel, progress, report,
+};
 use crate::error::Result;
 use crate::plan::{LABEL_NETWORK, LABEL_PROJECT, LABEL_VOLUME};
 
@@ -33,46 +35,76 @@ pub struct DownOptions {
 }
 
 impl Compose<'_> {
-    /// The project's containers in stop order (dependants first). Containers of services
-    /// the file no longer has come first when `orphans`, else they are left out.
+    /// The project's containers grouped for stopping: each group one dependency level,
+    /// dependants' levels first, so a group's containers can stop at the same time.
+    /// Containers of services the file no longer has form the first group when
+    /// `orphans`, else they are left out.
+    pub(crate) fn stop_groups(
+        &self,
+        containers: Vec<ServiceContainer>,
+        orphans: bool,
+    ) -> Result<Vec<Vec<ServiceContainer>>> {
+        let plan = self.plan_all()?;
+        let levels = plan.levels();
+        let rank: BTreeMap<&str, usize> = levels
+            .iter()
+            .rev()
+            .enumerate()
+            .flat_map(|(i, l)| l.iter().map(move |s| (*s, i + 1)))
+            .collect();
+        let mut groups: Vec<Vec<ServiceContainer>> = vec![Vec::new(); levels.len() + 1];
+        for c in containers {
+            match rank.get(c.service.as_str()) {
+                Some(i) => groups[*i].push(c),
+                None if orphans => groups[0].push(c),
+                None => {}
+            }
+        }
+        for g in &mut groups {
+            g.sort_by(|a, b| (&a.service, a.oneoff, a.number).cmp(&(&b.service, b.oneoff, b.number)));
+        }
+        groups.retain(|g| !g.is_empty());
+        Ok(groups)
+    }
+
+    /// The project's containers in stop order (dependants first), one by one.
     pub(crate) fn in_stop_order(
         &self,
         containers: Vec<ServiceContainer>,
         orphans: bool,
     ) -> Result<Vec<ServiceContainer>> {
-        let plan = self.plan_all()?;
-        let rank: BTreeMap<&str, usize> = plan
-            .stop_order()
+        Ok(self
+            .stop_groups(containers, orphans)?
             .into_iter()
-            .enumerate()
-            .map(|(i, s)| (s, i + 1))
-            .collect();
-        let mut ranked: Vec<(usize, ServiceContainer)> = containers
-            .into_iter()
-            .filter_map(|c| match rank.get(c.service.as_str()) {
-                Some(i) => Some((*i, c)),
-                None if orphans => Some((0, c)),
-                None => None,
-            })
-            .collect();
-        ranked.sort_by_key(|(i, c)| (*i, c.oneoff, c.number));
-        Ok(ranked.into_iter().map(|(_, c)| c).collect())
+            .flatten()
+            .collect())
     }
 
     /// `down`.
     pub fn down(&self, opts: &DownOptions, r: Reporter<'_>) -> Result<()> {
-        let containers = self.in_stop_order(self.containers(true)?, opts.remove_orphans)?;
-        for c in &containers {
-            let name = &c.record.name;
-            if is_running(c.status) {
-                progress(r, Kind::Container, name, "Stopping");
-                self.engine.stop_container(&c.record.id, opts.timeout)?;
-                report(r, Kind::Container, name, "Stopped");
+        let groups = self.stop_groups(self.containers(true)?, opts.remove_orphans)?;
+        let engine = self.engine;
+        let mut first = None;
+        for group in &groups {
+            // A level stops at once; the next waits for it, as dependants stop first.
+            let res = parallel::each(group, r, &|c: &ServiceContainer, r| {
+                let name = &c.record.name;
+                if is_running(c.status) {
+                    r(event(Kind::Container, name, "Stopping", false));
+                    engine.stop_container(&c.record.id, opts.timeout)?;
+                    r(event(Kind::Container, name, "Stopped", true));
+                }
+                r(event(Kind::Container, name, "Removing", false));
+                engine.remove_container(&c.record.id, true, opts.volumes)?;
+                r(event(Kind::Container, name, "Removed", true));
+                Ok(())
+            });
+            if let Err(e) = res {
+                first.get_or_insert(e);
             }
-            progress(r, Kind::Container, name, "Removing");
-            self.engine
-                .remove_container(&c.record.id, true, opts.volumes)?;
-            report(r, Kind::Container, name, "Removed");
+        }
+        if let Some(e) = first {
+            return Err(e);
         }
         let ours = |key: &str| {
             vec![

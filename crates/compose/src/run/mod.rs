@@ -10,6 +10,7 @@ mod down;
 mod images;
 mod logs;
 mod ops;
+mod parallel;
 mod spec;
 mod up;
 mod wait;
@@ -90,6 +91,15 @@ pub struct ServiceContainer {
 pub struct Compose<'a> {
     engine: &'a Engine,
     project: &'a Project,
+}
+
+fn event(kind: Kind, name: &str, status: &'static str, done: bool) -> Event {
+    Event {
+        kind,
+        name: name.to_string(),
+        status,
+        done,
+    }
 }
 
 fn report(r: Reporter<'_>, kind: Kind, name: &str, status: &'static str) {
