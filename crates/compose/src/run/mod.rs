@@ -26,7 +26,7 @@ use crate::plan::{self, LABEL_NUMBER, LABEL_ONEOFF, LABEL_PROJECT, LABEL_SERVICE
 
 pub use down::{DownOptions, RemoveImages};
 pub use images::BuildFlags;
-pub use logs::{LogLine, LogsOptions};
+pub use logs::{LogLine, LogsOptions, Output};
 pub use ops::{ProjectSummary, list_projects};
 pub use spec::run_options;
 pub use up::{UpOptions, UpReport};

@@ -77,6 +77,22 @@ impl Compose<'_> {
         Ok(())
     }
 
+    /// `pause [SERVICE…]` (`pause` true) and `unpause`: the running (or paused) containers.
+    pub fn pause(&self, services: &[String], pause: bool, r: Reporter<'_>) -> Result<()> {
+        let (from, word) = if pause {
+            (ContainerStatus::Running, "Paused")
+        } else {
+            (ContainerStatus::Paused, "Unpaused")
+        };
+        for c in self.service_containers(services)? {
+            if c.status == from {
+                self.engine.pause_container(&c.record.id, pause)?;
+                report(r, Kind::Container, &c.record.name, word);
+            }
+        }
+        Ok(())
+    }
+
     /// `kill [-s SIGNAL] [SERVICE…]`.
     pub fn kill(&self, services: &[String], signal: &str, r: Reporter<'_>) -> Result<()> {
         let all = self.service_containers(services)?;
