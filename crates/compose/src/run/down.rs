@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 
 use berth_store::{LabelFilter, NetworkFilter, VolumeFilter};
 
-use super::{
-    Compose, Kind, Reporter, ServiceContainer, event, is_running, parallel, progress, report,
-};
+use std::sync::mpsc;
+
+use super::parallel::panicked;
+use super::{Compose, Event, Kind, Reporter, ServiceContainer, event, is_running, progress, report};
 use crate::error::Result;
 use crate::plan::{LABEL_NETWORK, LABEL_PROJECT, LABEL_VOLUME};
 
@@ -80,32 +81,66 @@ impl Compose<'_> {
             .collect())
     }
 
+    /// Stops and removes the containers of `groups` (from [`Compose::stop_groups`]): the
+    /// containers of a level stop at the same time, and the next level stops once they
+    /// have; removing a stopped level overlaps with stopping the next, since nothing
+    /// waits for a removal but the networks and volumes after all of them.
+    fn stop_and_remove(&self, groups: &[Vec<ServiceContainer>], opts: &DownOptions, r: Reporter<'_>) -> Result<()> {
+        let engine = self.engine;
+        let (tx, rx) = mpsc::channel::<Event>();
+        let results: Vec<Result<()>> = std::thread::scope(|s| {
+            let mut removals = Vec::new();
+            let mut results = Vec::new();
+            for group in groups {
+                let stops: Vec<_> = group
+                    .iter()
+                    .filter(|c| is_running(c.status))
+                    .map(|c| {
+                        let tx = tx.clone();
+                        s.spawn(move || -> Result<()> {
+                            let name = &c.record.name;
+                            let _ = tx.send(event(Kind::Container, name, "Stopping", false));
+                            engine.stop_container(&c.record.id, opts.timeout)?;
+                            let _ = tx.send(event(Kind::Container, name, "Stopped", true));
+                            Ok(())
+                        })
+                    })
+                    .collect();
+                for h in stops {
+                    results.push(h.join().unwrap_or_else(|_| Err(panicked())));
+                }
+                while let Ok(e) = rx.try_recv() {
+                    r(e);
+                }
+                for c in group {
+                    let tx = tx.clone();
+                    removals.push(s.spawn(move || -> Result<()> {
+                        let name = &c.record.name;
+                        let _ = tx.send(event(Kind::Container, name, "Removing", false));
+                        engine.remove_container(&c.record.id, true, opts.volumes)?;
+                        let _ = tx.send(event(Kind::Container, name, "Removed", true));
+                        Ok(())
+                    }));
+                }
+            }
+            drop(tx);
+            // Ends when every thread dropped its sender, i.e. finished.
+            for e in rx {
+                r(e);
+            }
+            for h in removals {
+                results.push(h.join().unwrap_or_else(|_| Err(panicked())));
+            }
+            results
+        });
+        // Teardown tries everything; the first error is reported.
+        results.into_iter().collect::<Result<Vec<()>>>().map(|_| ())
+    }
+
     /// `down`.
     pub fn down(&self, opts: &DownOptions, r: Reporter<'_>) -> Result<()> {
         let groups = self.stop_groups(self.containers(true)?, opts.remove_orphans)?;
-        let engine = self.engine;
-        let mut first = None;
-        for group in &groups {
-            // A level stops at once; the next waits for it, as dependants stop first.
-            let res = parallel::each(group, r, &|c: &ServiceContainer, r| {
-                let name = &c.record.name;
-                if is_running(c.status) {
-                    r(event(Kind::Container, name, "Stopping", false));
-                    engine.stop_container(&c.record.id, opts.timeout)?;
-                    r(event(Kind::Container, name, "Stopped", true));
-                }
-                r(event(Kind::Container, name, "Removing", false));
-                engine.remove_container(&c.record.id, true, opts.volumes)?;
-                r(event(Kind::Container, name, "Removed", true));
-                Ok(())
-            });
-            if let Err(e) = res {
-                first.get_or_insert(e);
-            }
-        }
-        if let Some(e) = first {
-            return Err(e);
-        }
+        self.stop_and_remove(&groups, opts, r)?;
         let ours = |key: &str| {
             vec![
                 LabelFilter {

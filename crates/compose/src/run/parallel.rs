@@ -44,11 +44,7 @@ pub(crate) fn each<T: Sync>(
             handles
                 .into_iter()
                 .map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(Error::Engine(berth_engine::Error::Monitor(
-                            "a worker thread panicked".into(),
-                        )))
-                    })
+                    h.join().unwrap_or_else(|_| Err(panicked()))
                 })
                 .collect()
         });
@@ -61,4 +57,11 @@ pub(crate) fn each<T: Sync>(
         }
     }
     first.map_or(Ok(()), Err)
+}
+
+/// The error for a worker thread that panicked.
+pub(crate) fn panicked() -> Error {
+    Error::Engine(berth_engine::Error::Monitor(
+        "a worker thread panicked".into(),
+    ))
 }
