@@ -49,7 +49,10 @@ fn attached_up_exit_code_from_aborts_the_project() {
     assert!(out.contains("Attaching to "), "{out}");
     assert!(out.contains("test-1  | testing"), "{out}");
     assert!(out.contains("srv-1   | up"), "{out}");
-    assert!(!out.contains("quiet-1"), "--no-attach service shown:\n{out}");
+    assert!(
+        !out.contains("quiet-1"),
+        "--no-attach service shown:\n{out}"
+    );
     assert!(out.contains("test-1 exited with code 3"), "{out}");
     assert!(out.contains("Aborting on container exit..."), "{out}");
     // The rest of the project was stopped, not removed.
@@ -87,7 +90,11 @@ fn attached_up_ends_when_all_exit_and_abort_returns_the_exit_code() {
     // `--abort-on-container-failure` ignores the 0 and stops on the 7.
     let o = p.compose(&["up", "--abort-on-container-failure", "--force-recreate"]);
     assert_eq!(o.status.code(), Some(7), "{}", text(&o));
-    assert!(stdout(&o).contains("Aborting on container exit..."), "{}", text(&o));
+    assert!(
+        stdout(&o).contains("Aborting on container exit..."),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]
@@ -123,9 +130,8 @@ fn down_stops_a_dependency_level_at_once() {
     // Three independent services whose PID 1 ignores SIGTERM: each needs the SIGKILL after
     // the timeout, so one after another takes 3 × 2 s, a level at once about 2 s.
     let stubborn = "image: bb\n    command: [\"sh\", \"-c\", \"trap '' TERM; while true; do sleep 0.2; done\"]";
-    let yaml = format!(
-        "services:\n  a:\n    {stubborn}\n  b:\n    {stubborn}\n  c:\n    {stubborn}\n"
-    );
+    let yaml =
+        format!("services:\n  a:\n    {stubborn}\n  b:\n    {stubborn}\n  c:\n    {stubborn}\n");
     let Some(p) = project(&compose_file(&yaml)) else {
         return;
     };
@@ -161,7 +167,14 @@ fn recreate_keeps_anonymous_volumes_and_down_v_removes_them() {
     ];
     let Some(p) = project(&files) else { return };
     p.ok(&["up", "-d"]);
-    p.ok(&["exec", "-T", "app", "sh", "-c", "echo c > /cache/f; echo v > /vol/f"]);
+    p.ok(&[
+        "exec",
+        "-T",
+        "app",
+        "sh",
+        "-c",
+        "echo c > /cache/f; echo v > /vol/f",
+    ]);
     let before = p.inspect(&p.container("app"))["Id"].clone();
     let o = p
         .berth(&["compose", "up", "-d"])
@@ -169,7 +182,11 @@ fn recreate_keeps_anonymous_volumes_and_down_v_removes_them() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", text(&o));
-    assert_ne!(p.inspect(&p.container("app"))["Id"], before, "not recreated");
+    assert_ne!(
+        p.inspect(&p.container("app"))["Id"],
+        before,
+        "not recreated"
+    );
     let o = p.ok(&["exec", "-T", "app", "sh", "-c", "cat /cache/f /vol/f"]);
     assert_eq!(stdout(&o), "c\nv\n");
     let volumes = p.berth_ok(&["volume", "ls", "-q"]);
@@ -199,7 +216,10 @@ fn pause_unpause_create_wait() {
     p.ok(&["start", "srv"]);
     let o = p.ok(&["pause"]);
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains(&format!("Container {}  Paused", p.container("srv"))), "{err}");
+    assert!(
+        err.contains(&format!("Container {}  Paused", p.container("srv"))),
+        "{err}"
+    );
     assert_eq!(p.inspect(&p.container("srv"))["State"]["Status"], "paused");
     p.ok(&["unpause", "srv"]);
     assert_eq!(p.inspect(&p.container("srv"))["State"]["Status"], "running");

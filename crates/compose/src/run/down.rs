@@ -9,7 +9,9 @@ use berth_store::{LabelFilter, NetworkFilter, VolumeFilter};
 use std::sync::mpsc;
 
 use super::parallel::panicked;
-use super::{Compose, Event, Kind, Reporter, ServiceContainer, event, is_running, progress, report};
+use super::{
+    Compose, Event, Kind, Reporter, ServiceContainer, event, is_running, progress, report,
+};
 use crate::error::Result;
 use crate::plan::{LABEL_NETWORK, LABEL_PROJECT, LABEL_VOLUME};
 
@@ -62,7 +64,9 @@ impl Compose<'_> {
             }
         }
         for g in &mut groups {
-            g.sort_by(|a, b| (&a.service, a.oneoff, a.number).cmp(&(&b.service, b.oneoff, b.number)));
+            g.sort_by(|a, b| {
+                (&a.service, a.oneoff, a.number).cmp(&(&b.service, b.oneoff, b.number))
+            });
         }
         groups.retain(|g| !g.is_empty());
         Ok(groups)
@@ -85,7 +89,12 @@ impl Compose<'_> {
     /// containers of a level stop at the same time, and the next level stops once they
     /// have; removing a stopped level overlaps with stopping the next, since nothing
     /// waits for a removal but the networks and volumes after all of them.
-    fn stop_and_remove(&self, groups: &[Vec<ServiceContainer>], opts: &DownOptions, r: Reporter<'_>) -> Result<()> {
+    fn stop_and_remove(
+        &self,
+        groups: &[Vec<ServiceContainer>],
+        opts: &DownOptions,
+        r: Reporter<'_>,
+    ) -> Result<()> {
         let engine = self.engine;
         let (tx, rx) = mpsc::channel::<Event>();
         let results: Vec<Result<()>> = std::thread::scope(|s| {

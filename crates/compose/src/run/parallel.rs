@@ -43,9 +43,7 @@ pub(crate) fn each<T: Sync>(
             }
             handles
                 .into_iter()
-                .map(|h| {
-                    h.join().unwrap_or_else(|_| Err(panicked()))
-                })
+                .map(|h| h.join().unwrap_or_else(|_| Err(panicked())))
                 .collect()
         });
         for res in results {

@@ -93,20 +93,29 @@ fn mount(project: &Project, m: &Mount) -> Option<String> {
 pub fn inherit_volumes(o: &mut RunOptions, inherit: &[(String, String)]) {
     let target_of = |m: &str| {
         m.split(',')
-            .find_map(|kv| kv.strip_prefix("target=").or_else(|| kv.strip_prefix("dst=")))
+            .find_map(|kv| {
+                kv.strip_prefix("target=")
+                    .or_else(|| kv.strip_prefix("dst="))
+            })
             .map(str::to_string)
     };
     let mut covered: BTreeSet<String> = BTreeSet::new();
     for m in &mut o.mounts {
         let Some(target) = target_of(m) else { continue };
         let anonymous = m.split(',').any(|kv| kv == "type=volume")
-            && !m.split(',').any(|kv| kv.starts_with("source=") || kv.starts_with("src="));
+            && !m
+                .split(',')
+                .any(|kv| kv.starts_with("source=") || kv.starts_with("src="));
         if anonymous && let Some((_, name)) = inherit.iter().find(|(t, _)| *t == target) {
             *m = format!("source={name},{m}");
         }
         covered.insert(target);
     }
-    covered.extend(o.tmpfs.iter().map(|t| t.split(':').next().unwrap_or(t).to_string()));
+    covered.extend(
+        o.tmpfs
+            .iter()
+            .map(|t| t.split(':').next().unwrap_or(t).to_string()),
+    );
     covered.extend(o.volumes.iter().filter_map(|v| {
         let mut parts = v.split(':');
         let first = parts.next()?;
@@ -114,7 +123,8 @@ pub fn inherit_volumes(o: &mut RunOptions, inherit: &[(String, String)]) {
     }));
     for (target, name) in inherit {
         if !covered.contains(target) {
-            o.mounts.push(format!("type=volume,source={name},target={target}"));
+            o.mounts
+                .push(format!("type=volume,source={name},target={target}"));
         }
     }
 }

@@ -78,10 +78,7 @@ fn levels_of_a_diamond_and_of_a_partial_plan() {
         &PlanOptions::default(),
     )
     .unwrap();
-    assert_eq!(
-        p.levels(),
-        vec![vec!["c", "d", "e"], vec!["b"], vec!["a"]]
-    );
+    assert_eq!(p.levels(), vec![vec!["c", "d", "e"], vec!["b"], vec!["a"]]);
     // With --no-deps, a dependency outside the plan does not lift a service's level.
     let p = plan::plan(
         &project("services:\n  a: {image: x, depends_on: [b]}\n  b: {image: x}\n"),

@@ -90,8 +90,11 @@ impl Engine {
     /// Docker's `Actor.Attributes` carry its labels, name and image, and `exitCode` on
     /// `die` (the labels let `compose events` pick its project's containers).
     pub(crate) fn record_event_of(&self, rec: &ContainerRecord, action: &str) {
-        let mut attrs: serde_json::Map<String, serde_json::Value> =
-            rec.labels.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+        let mut attrs: serde_json::Map<String, serde_json::Value> = rec
+            .labels
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
         attrs.insert("name".into(), json!(rec.name));
         attrs.insert("image".into(), json!(rec.image_ref));
         if action == "die" {
@@ -389,8 +392,12 @@ impl Engine {
             match fd {
                 Some(fd) if rec.state.status != ContainerStatus::Restarting => {
                     let ms = left.map_or(1000, |l| l.as_millis().min(1000));
-                    let mut fds = [nix::poll::PollFd::new(fd.as_fd(), nix::poll::PollFlags::POLLIN)];
-                    let ms = nix::poll::PollTimeout::try_from(ms).unwrap_or(nix::poll::PollTimeout::MAX);
+                    let mut fds = [nix::poll::PollFd::new(
+                        fd.as_fd(),
+                        nix::poll::PollFlags::POLLIN,
+                    )];
+                    let ms =
+                        nix::poll::PollTimeout::try_from(ms).unwrap_or(nix::poll::PollTimeout::MAX);
                     if nix::poll::poll(&mut fds, ms).unwrap_or(0) > 0 {
                         // Ended: the next look at the store sees its record; nothing to wait on.
                         owner = Some(None);

@@ -52,7 +52,9 @@ pub fn wait(paths: &Paths, g: &ComposeArgs, a: &WaitArgs) -> ExitCode {
                 });
             }
             drop(tx);
-            let first = rx.recv().map_err(|_| anyhow::anyhow!("no container to wait for"))??;
+            let first = rx
+                .recv()
+                .map_err(|_| anyhow::anyhow!("no container to wait for"))??;
             let code = first.exit_code.unwrap_or(0);
             if a.down_project {
                 compose.down(&DownOptions::default(), &mut printer())?;

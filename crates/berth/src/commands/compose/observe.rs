@@ -155,9 +155,9 @@ pub fn cp(paths: &Paths, g: &ComposeArgs, a: &ComposeCpArgs) -> anyhow::Result<(
     let (service, path, into) = match (src_svc, dest_svc) {
         (Some((s, p)), None) => (s, p, false),
         (None, Some((s, p))) => (s, p, true),
-        (Some(_), Some(_)) => anyhow::bail!(
-            "copying between services is not supported\nhint: copy to the host first"
-        ),
+        (Some(_), Some(_)) => {
+            anyhow::bail!("copying between services is not supported\nhint: copy to the host first")
+        }
         (None, None) => anyhow::bail!(
             "one of the source or destination must be SERVICE:PATH\nhint: e.g. `berth compose cp web:/etc/hosts .`"
         ),
