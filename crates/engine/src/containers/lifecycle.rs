@@ -374,14 +374,42 @@ impl Engine {
         let start = Instant::now();
         let mut delay = Duration::from_millis(5);
         let mut owner: Option<Option<OwnedFd>> = None;
+        let mut last: Option<ContainerState> = None;
         loop {
-            let rec = self.store().get_container(id)?;
-            let status = self.reconcile(&rec)?;
+            let rec = match self.store().get_container(id) {
+                Ok(rec) => rec,
+                // An owner of a `--rm` container removes it before it ends: it stopped.
+                Err(berth_store::Error::ContainerNotFound(_)) if last.is_some() => {
+                    let mut st = last.unwrap_or_default();
+                    st.status = ContainerStatus::Exited;
+                    return Ok(st);
+                }
+                Err(e) => return Err(e.into()),
+            };
+            last = Some(rec.state.clone());
+            let status = match self.reconcile(&rec) {
+                // Removed (`--rm`) by its owner while we looked.
+                Err(Error::Store(berth_store::Error::ContainerNotFound(_))) => {
+                    Ok(ContainerStatus::Exited)
+                }
+                s => s,
+            };
             if !matches!(
                 status,
-                ContainerStatus::Running | ContainerStatus::Paused | ContainerStatus::Restarting
+                Ok(ContainerStatus::Running
+                    | ContainerStatus::Paused
+                    | ContainerStatus::Restarting)
             ) {
-                return Ok(self.store().get_container(id)?.state);
+                status?;
+                return match self.store().get_container(id) {
+                    Ok(rec) => Ok(rec.state),
+                    Err(berth_store::Error::ContainerNotFound(_)) => {
+                        let mut st = rec.state;
+                        st.status = ContainerStatus::Exited;
+                        Ok(st)
+                    }
+                    Err(e) => Err(e.into()),
+                };
             }
             let left = timeout.map(|t| t.saturating_sub(start.elapsed()));
             if left.is_some_and(|l| l.is_zero()) {
