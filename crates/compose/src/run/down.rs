@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 
 use berth_store::{LabelFilter, NetworkFilter, VolumeFilter};
 
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::mpsc;
+use std::thread::ScopedJoinHandle;
 
 use super::parallel::panicked;
 use super::{
@@ -98,49 +100,49 @@ impl Compose<'_> {
         let engine = self.engine;
         let (tx, rx) = mpsc::channel::<Event>();
         let results: Vec<Result<()>> = std::thread::scope(|s| {
-            let mut removals = Vec::new();
-            let mut results = Vec::new();
+            let mut workers = Vec::new();
             for group in groups {
-                let stops: Vec<_> = group
+                // Taken before any signal, so the pids are surely the containers'.
+                let inits: Vec<OwnedFd> = group
                     .iter()
                     .filter(|c| is_running(c.status))
+                    .filter_map(|c| engine.init_pidfd(&c.record))
+                    .collect();
+                let level: Vec<_> = group
+                    .iter()
                     .map(|c| {
                         let tx = tx.clone();
                         s.spawn(move || -> Result<()> {
                             let name = &c.record.name;
-                            let _ = tx.send(event(Kind::Container, name, "Stopping", false));
-                            engine.stop_container(&c.record.id, opts.timeout)?;
-                            let _ = tx.send(event(Kind::Container, name, "Stopped", true));
+                            if is_running(c.status) {
+                                let _ = tx.send(event(Kind::Container, name, "Stopping", false));
+                                engine.stop_container(&c.record.id, opts.timeout)?;
+                                let _ = tx.send(event(Kind::Container, name, "Stopped", true));
+                            }
+                            let _ = tx.send(event(Kind::Container, name, "Removing", false));
+                            engine.remove_container(&c.record.id, true, opts.volumes)?;
+                            let _ = tx.send(event(Kind::Container, name, "Removed", true));
                             Ok(())
                         })
                     })
                     .collect();
-                for h in stops {
-                    results.push(h.join().unwrap_or_else(|_| Err(panicked())));
-                }
+                // The next level may stop once this level's processes are gone; the
+                // owners' clean-up and the removals carry on meanwhile.
+                wait_gone(&inits, &level);
                 while let Ok(e) = rx.try_recv() {
                     r(e);
                 }
-                for c in group {
-                    let tx = tx.clone();
-                    removals.push(s.spawn(move || -> Result<()> {
-                        let name = &c.record.name;
-                        let _ = tx.send(event(Kind::Container, name, "Removing", false));
-                        engine.remove_container(&c.record.id, true, opts.volumes)?;
-                        let _ = tx.send(event(Kind::Container, name, "Removed", true));
-                        Ok(())
-                    }));
-                }
+                workers.extend(level);
             }
             drop(tx);
             // Ends when every thread dropped its sender, i.e. finished.
             for e in rx {
                 r(e);
             }
-            for h in removals {
-                results.push(h.join().unwrap_or_else(|_| Err(panicked())));
-            }
-            results
+            workers
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Err(panicked())))
+                .collect()
         });
         // Teardown tries everything; the first error is reported.
         results.into_iter().collect::<Result<Vec<()>>>().map(|_| ())
@@ -199,5 +201,40 @@ impl Compose<'_> {
             }
         }
         Ok(())
+    }
+}
+
+/// Blocks until every pidfd in `inits` is readable (its process ended), or every worker
+/// has finished (a stop that failed, or containers without a pidfd).
+fn wait_gone(inits: &[OwnedFd], workers: &[ScopedJoinHandle<'_, Result<()>>]) {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    let mut left: Vec<&OwnedFd> = inits.iter().collect();
+    loop {
+        if workers.iter().all(ScopedJoinHandle::is_finished) {
+            return;
+        }
+        if left.is_empty() {
+            if inits.len() == workers.len() {
+                return;
+            }
+            // Some containers had no pidfd: wait for their workers instead.
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            continue;
+        }
+        let mut fds: Vec<PollFd<'_>> = left
+            .iter()
+            .map(|fd| PollFd::new(fd.as_fd(), PollFlags::POLLIN))
+            .collect();
+        if poll(&mut fds, PollTimeout::from(100u16)).unwrap_or(0) > 0 {
+            let gone: Vec<bool> = fds
+                .iter()
+                .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
+                .collect();
+            let mut i = 0;
+            left.retain(|_| {
+                i += 1;
+                !gone[i - 1]
+            });
+        }
     }
 }

@@ -439,6 +439,22 @@ impl Engine {
         }
     }
 
+    /// A pidfd of a running container's init (readable once it has ended, before its
+    /// owner has cleaned up and recorded the exit): lets `compose down` move on to the
+    /// next dependency level as soon as a level's processes are gone. `None` when the
+    /// container does not run or the pid is no longer the recorded process.
+    pub fn init_pidfd(&self, rec: &ContainerRecord) -> Option<OwnedFd> {
+        let pid = rec.state.pid.filter(|p| *p > 0)?;
+        // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+        let fd = i32::try_from(fd).ok().filter(|fd| *fd >= 0)?;
+        // SAFETY: the fd was just returned by the kernel and is ours alone.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        // Opened while the owner lives, the pid is still the container's: the owner
+        // reaps it, so it cannot have been reused yet.
+        owner_alive(&rec.state).then_some(fd)
+    }
+
     fn mark_stopped_by_user(&self, id: &str) -> Result<()> {
         self.store().update_container_state(id, |s| {
             s.extra.insert("stopped_by_user".into(), json!(true));
