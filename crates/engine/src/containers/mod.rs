@@ -48,6 +48,7 @@ pub mod stats;
 pub mod units;
 pub mod user;
 mod volume_copy;
+mod wait;
 
 use serde::{Deserialize, Serialize};
 
