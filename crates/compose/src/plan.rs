@@ -301,6 +301,34 @@ impl Plan {
             .collect()
     }
 
+    /// Services grouped by dependency level, in start order: level 0 depends on no planned
+    /// service, level n only on services of lower levels. Services of one level are
+    /// independent of each other, so they start (and, in reverse, stop) at the same time,
+    /// as Docker Compose does.
+    pub fn levels(&self) -> Vec<Vec<&str>> {
+        let mut level: BTreeMap<&str, usize> = BTreeMap::new();
+        // `services` is in start order, so every dependency has its level already.
+        for s in &self.services {
+            let l = s
+                .depends_on
+                .iter()
+                .filter_map(|(d, _)| level.get(d.as_str()))
+                .map(|l| l + 1)
+                .max()
+                .unwrap_or(0);
+            level.insert(s.name.as_str(), l);
+        }
+        let mut out: Vec<Vec<&str>> = Vec::new();
+        for s in &self.services {
+            let l = level[s.name.as_str()];
+            if out.len() <= l {
+                out.resize_with(l + 1, Vec::new);
+            }
+            out[l].push(s.name.as_str());
+        }
+        out
+    }
+
     /// A planned service by name.
     pub fn service(&self, name: &str) -> Option<&ServicePlan> {
         self.services.iter().find(|s| s.name == name)

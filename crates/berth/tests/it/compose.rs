@@ -17,11 +17,11 @@ use crate::common::{berth_bin, skip_unless_root};
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
-const BUSYBOX: &str = "/work/shared/images/busybox-1.38.0/glibc/rootfs.tar.gz";
+pub(crate) const BUSYBOX: &str = "/work/shared/images/busybox-1.38.0/glibc/rootfs.tar.gz";
 
 /// The app of the issue. Every server is busybox `nc` answering one line per connection;
 /// web asks api, api asks db, db answers with the content of its volume.
-const APP: &[(&str, &str)] = &[
+pub(crate) const APP: &[(&str, &str)] = &[
     (
         "db/Dockerfile",
         "FROM bb\nCMD [\"sh\", \"-c\", \"echo db ready; while true; do nc -l -p 5432 -e sh -c 'cat /data/value 2>/dev/null || echo empty'; done\"]\n",
@@ -59,14 +59,14 @@ volumes:
 ];
 
 /// A berth root and a project directory; cleans both up on drop.
-struct Project {
-    root: tempfile::TempDir,
-    dir: tempfile::TempDir,
-    name: String,
+pub(crate) struct Project {
+    pub(crate) root: tempfile::TempDir,
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) name: String,
     _serial: std::sync::MutexGuard<'static, ()>,
 }
 
-fn text(o: &Output) -> String {
+pub(crate) fn text(o: &Output) -> String {
     format!(
         "status {:?}\nstdout:\n{}\nstderr:\n{}",
         o.status.code(),
@@ -76,7 +76,7 @@ fn text(o: &Output) -> String {
 }
 
 impl Project {
-    fn new(files: &[(&str, &str)]) -> Option<Project> {
+    pub(crate) fn new(files: &[(&str, &str)]) -> Option<Project> {
         if skip_unless_root() {
             return None;
         }
@@ -116,7 +116,7 @@ impl Project {
         Some(p)
     }
 
-    fn berth(&self, args: &[&str]) -> Command {
+    pub(crate) fn berth(&self, args: &[&str]) -> Command {
         let mut c = Command::new(berth_bin());
         c.arg("--root")
             .arg(self.root.path())
@@ -127,25 +127,25 @@ impl Project {
         c
     }
 
-    fn berth_ok(&self, args: &[&str]) -> String {
+    pub(crate) fn berth_ok(&self, args: &[&str]) -> String {
         let o = self.berth(args).output().unwrap();
         assert!(o.status.success(), "berth {args:?} failed: {}", text(&o));
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
 
-    fn compose(&self, args: &[&str]) -> Output {
+    pub(crate) fn compose(&self, args: &[&str]) -> Output {
         let mut full = vec!["compose"];
         full.extend_from_slice(args);
         self.berth(&full).output().unwrap()
     }
 
-    fn ok(&self, args: &[&str]) -> Output {
+    pub(crate) fn ok(&self, args: &[&str]) -> Output {
         let o = self.compose(args);
         assert!(o.status.success(), "compose {args:?} failed: {}", text(&o));
         o
     }
 
-    fn fails(&self, args: &[&str]) -> String {
+    pub(crate) fn fails(&self, args: &[&str]) -> String {
         let o = self.compose(args);
         assert!(
             !o.status.success(),
@@ -155,11 +155,11 @@ impl Project {
         String::from_utf8_lossy(&o.stderr).into_owned()
     }
 
-    fn container(&self, service: &str) -> String {
+    pub(crate) fn container(&self, service: &str) -> String {
         format!("{}-{service}-1", self.name)
     }
 
-    fn inspect(&self, name: &str) -> serde_json::Value {
+    pub(crate) fn inspect(&self, name: &str) -> serde_json::Value {
         let out = self.berth_ok(&["inspect", name]);
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         v[0].clone()
@@ -167,7 +167,7 @@ impl Project {
 
     /// What one connection to `port` inside `service`'s container answers, retrying while
     /// the servers start.
-    fn ask(&self, service: &str, port: u16) -> String {
+    pub(crate) fn ask(&self, service: &str, port: u16) -> String {
         let start = Instant::now();
         loop {
             let o = self.compose(&[
@@ -191,7 +191,7 @@ impl Project {
         }
     }
 
-    fn names(&self, args: &[&str]) -> Vec<String> {
+    pub(crate) fn names(&self, args: &[&str]) -> Vec<String> {
         let mut full = args.to_vec();
         full.extend(["ls", "--format", "{{.Name}}"]);
         let out = self.berth_ok(&full);
@@ -200,7 +200,7 @@ impl Project {
         v
     }
 
-    fn containers(&self) -> Vec<String> {
+    pub(crate) fn containers(&self) -> Vec<String> {
         let out = self.berth_ok(&["ps", "-a", "--format", "{{.Names}}"]);
         let mut v: Vec<String> = out.lines().map(str::to_string).collect();
         v.sort();

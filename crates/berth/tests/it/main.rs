@@ -7,6 +7,7 @@
 mod build;
 mod common;
 mod compose;
+mod compose_cli;
 mod containerd;
 mod containers;
 mod images;

@@ -38,6 +38,20 @@ pub struct LogLine {
     pub entry: Entry,
 }
 
+/// What following a project's output yields.
+#[derive(Debug, Clone, Copy)]
+pub enum Output<'l> {
+    /// A line of a container.
+    Line(&'l LogLine),
+    /// A followed container stopped (after its last line): `web-1 exited with code 0`.
+    Exited {
+        /// The container's service, number and name, as on its lines (no text).
+        who: &'l LogLine,
+        /// Its exit code.
+        code: i32,
+    },
+}
+
 struct Followed {
     path: PathBuf,
     offset: u64,
@@ -56,22 +70,30 @@ impl Compose<'_> {
     /// Emits the logs of the selected containers to `sink` in time order; with `follow`,
     /// keeps emitting new lines until no selected container runs or `sink` returns false.
     pub fn logs(&self, opts: &LogsOptions, sink: &mut dyn FnMut(&LogLine) -> bool) -> Result<()> {
+        self.follow(opts, &mut |o| match o {
+            Output::Line(l) => sink(l),
+            Output::Exited { .. } => true,
+        })
+    }
+
+    /// Like [`Compose::logs`], and when following also reports each container that stops
+    /// (containers found stopped when following starts included), after its last line:
+    /// what attached `up` prints and acts on (`--abort-on-container-exit`).
+    pub fn follow(
+        &self,
+        opts: &LogsOptions,
+        sink: &mut dyn FnMut(Output<'_>) -> bool,
+    ) -> Result<()> {
         let mut lines: Vec<LogLine> = Vec::new();
         let mut followed: BTreeMap<String, Followed> = BTreeMap::new();
-        for c in self.service_containers(&opts.services)? {
-            let path = self.log_file(&c)?;
+        // Containers seen running; one that stops is reported once.
+        let mut running: BTreeMap<String, bool> = BTreeMap::new();
+        let first = self.service_containers(&opts.services)?;
+        for c in &first {
+            let path = self.log_file(c)?;
             let entries = logs::read_all(&path)?;
             let skip = opts.tail.map_or(0, |n| entries.len().saturating_sub(n));
-            let template = LogLine {
-                container: c.record.name.clone(),
-                service: c.service.clone(),
-                number: c.number,
-                entry: Entry {
-                    log: String::new(),
-                    stream: String::new(),
-                    time: String::new(),
-                },
-            };
+            let template = template(c);
             for e in entries.into_iter().skip(skip) {
                 lines.push(LogLine {
                     entry: e,
@@ -88,19 +110,20 @@ impl Compose<'_> {
                     line: template,
                 },
             );
+            running.insert(c.record.id.clone(), true);
         }
         // RFC 3339 in UTC with fixed-width nanoseconds sorts as text.
         lines.sort_by(|a, b| a.entry.time.cmp(&b.entry.time));
         for l in &lines {
-            if !sink(l) {
+            if !sink(Output::Line(l)) {
                 return Ok(());
             }
         }
         if !opts.follow {
             return Ok(());
         }
+        let mut current = first;
         loop {
-            let current = self.service_containers(&opts.services)?;
             for c in &current {
                 if !followed.contains_key(&c.record.id) {
                     let path = self.log_file(c)?;
@@ -110,52 +133,55 @@ impl Compose<'_> {
                             path,
                             offset: 0,
                             partial: String::new(),
-                            line: LogLine {
-                                container: c.record.name.clone(),
-                                service: c.service.clone(),
-                                number: c.number,
-                                entry: Entry {
-                                    log: String::new(),
-                                    stream: String::new(),
-                                    time: String::new(),
-                                },
-                            },
+                            line: template(c),
                         },
                     );
                 }
             }
+            // The states were read before the logs: a container seen stopped has written
+            // its last line, so its exit follows all of its lines.
             let mut fresh: Vec<LogLine> = Vec::new();
             for f in followed.values_mut() {
                 read_new(f, &mut fresh)?;
             }
             fresh.sort_by(|a, b| a.entry.time.cmp(&b.entry.time));
             for l in &fresh {
-                if !sink(l) {
+                if !sink(Output::Line(l)) {
                     return Ok(());
+                }
+            }
+            for c in &current {
+                let was = running.insert(c.record.id.clone(), is_running(c.status));
+                if was != Some(false) && !is_running(c.status) {
+                    let who = template(c);
+                    let code = c.record.state.exit_code.unwrap_or(0);
+                    if !sink(Output::Exited { who: &who, code }) {
+                        return Ok(());
+                    }
                 }
             }
             let cancelled = opts
                 .cancel
                 .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed));
-            if cancelled {
-                return Ok(());
-            }
-            if !current.iter().any(|c| is_running(c.status)) {
-                // One last read: lines written between the read above and the exit.
-                let mut last = Vec::new();
-                for f in followed.values_mut() {
-                    read_new(f, &mut last)?;
-                }
-                last.sort_by(|a, b| a.entry.time.cmp(&b.entry.time));
-                for l in &last {
-                    if !sink(l) {
-                        break;
-                    }
-                }
+            if cancelled || !current.iter().any(|c| is_running(c.status)) {
                 return Ok(());
             }
             std::thread::sleep(Duration::from_millis(100));
+            current = self.service_containers(&opts.services)?;
         }
+    }
+}
+
+fn template(c: &ServiceContainer) -> LogLine {
+    LogLine {
+        container: c.record.name.clone(),
+        service: c.service.clone(),
+        number: c.number,
+        entry: Entry {
+            log: String::new(),
+            stream: String::new(),
+            time: String::new(),
+        },
     }
 }
 

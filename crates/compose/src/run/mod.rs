@@ -11,6 +11,7 @@ mod images;
 mod kernel;
 mod logs;
 mod ops;
+mod parallel;
 mod spec;
 mod up;
 mod wait;
@@ -26,7 +27,7 @@ use crate::plan::{self, LABEL_NUMBER, LABEL_ONEOFF, LABEL_PROJECT, LABEL_SERVICE
 
 pub use down::{DownOptions, RemoveImages};
 pub use images::BuildFlags;
-pub use logs::{LogLine, LogsOptions};
+pub use logs::{LogLine, LogsOptions, Output};
 pub use ops::{ProjectSummary, list_projects};
 pub use spec::run_options;
 pub use up::{UpOptions, UpReport};
@@ -91,6 +92,15 @@ pub struct ServiceContainer {
 pub struct Compose<'a> {
     engine: &'a Engine,
     project: &'a Project,
+}
+
+fn event(kind: Kind, name: &str, status: &'static str, done: bool) -> Event {
+    Event {
+        kind,
+        name: name.to_string(),
+        status,
+        done,
+    }
 }
 
 fn report(r: Reporter<'_>, kind: Kind, name: &str, status: &'static str) {

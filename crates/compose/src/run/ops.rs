@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use berth_engine::Engine;
 use berth_store::{ContainerFilter, ContainerStatus, LabelFilter};
 
-use super::{Compose, Kind, Reporter, ServiceContainer, is_running, progress, report};
+use super::{
+    Compose, Kind, Reporter, ServiceContainer, event, is_running, parallel, progress, report,
+};
 use crate::error::Result;
 use crate::plan::{LABEL_CONFIG_FILES, LABEL_ONEOFF, LABEL_PROJECT};
 
@@ -17,29 +19,44 @@ impl Compose<'_> {
         Ok(v)
     }
 
-    /// `start [SERVICE…]`: the stopped containers, dependencies first.
+    /// `start [SERVICE…]`: the stopped containers, dependencies first; the containers of
+    /// one dependency level at the same time.
     pub fn start(&self, services: &[String], r: Reporter<'_>) -> Result<()> {
-        for c in self.in_start_order(services)? {
-            if !is_running(c.status) {
-                progress(r, Kind::Container, &c.record.name, "Starting");
-                self.engine.start_detached(&c.record.id)?;
-                report(r, Kind::Container, &c.record.name, "Started");
-            }
+        let all = self.service_containers(services)?;
+        let engine = self.engine;
+        for group in self.stop_groups(all, false)?.into_iter().rev() {
+            parallel::each(&group, r, &|c: &ServiceContainer, r| {
+                if !is_running(c.status) {
+                    r(event(Kind::Container, &c.record.name, "Starting", false));
+                    engine.start_detached(&c.record.id)?;
+                    r(event(Kind::Container, &c.record.name, "Started", true));
+                }
+                Ok(())
+            })?;
         }
         Ok(())
     }
 
-    /// `stop [SERVICE…]`: the running containers, dependants first.
+    /// `stop [SERVICE…]`: the running containers, dependants first; the containers of
+    /// one dependency level at the same time.
     pub fn stop(&self, services: &[String], timeout: Option<i64>, r: Reporter<'_>) -> Result<()> {
         let all = self.service_containers(services)?;
-        for c in self.in_stop_order(all, false)? {
-            if is_running(c.status) {
-                progress(r, Kind::Container, &c.record.name, "Stopping");
-                self.engine.stop_container(&c.record.id, timeout)?;
-                report(r, Kind::Container, &c.record.name, "Stopped");
+        let engine = self.engine;
+        let mut first = None;
+        for group in self.stop_groups(all, false)? {
+            let res = parallel::each(&group, r, &|c: &ServiceContainer, r| {
+                if is_running(c.status) {
+                    r(event(Kind::Container, &c.record.name, "Stopping", false));
+                    engine.stop_container(&c.record.id, timeout)?;
+                    r(event(Kind::Container, &c.record.name, "Stopped", true));
+                }
+                Ok(())
+            });
+            if let Err(e) = res {
+                first.get_or_insert(e);
             }
         }
-        Ok(())
+        first.map_or(Ok(()), Err)
     }
 
     /// `restart [SERVICE…]`: each container stopped and started again, dependencies first.
@@ -56,6 +73,22 @@ impl Compose<'_> {
             }
             self.engine.start_detached(&c.record.id)?;
             report(r, Kind::Container, &c.record.name, "Started");
+        }
+        Ok(())
+    }
+
+    /// `pause [SERVICE…]` (`pause` true) and `unpause`: the running (or paused) containers.
+    pub fn pause(&self, services: &[String], pause: bool, r: Reporter<'_>) -> Result<()> {
+        let (from, word) = if pause {
+            (ContainerStatus::Running, "Paused")
+        } else {
+            (ContainerStatus::Paused, "Unpaused")
+        };
+        for c in self.service_containers(services)? {
+            if c.status == from {
+                self.engine.pause_container(&c.record.id, pause)?;
+                report(r, Kind::Container, &c.record.name, word);
+            }
         }
         Ok(())
     }

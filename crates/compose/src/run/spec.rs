@@ -1,6 +1,8 @@
 //! A service's configuration as the engine's [`RunOptions`]: the `berth run` flags that
 //! `docker compose` would pass for container `number` of the service.
 
+use std::collections::BTreeSet;
+
 use berth_engine::containers::{Healthcheck as EngineHealth, RunOptions};
 
 use crate::load::Project;
@@ -81,6 +83,50 @@ fn mount(project: &Project, m: &Mount) -> Option<String> {
         parts.push("readonly".to_string());
     }
     Some(parts.join(","))
+}
+
+/// Mounts the anonymous volumes of a replaced container, `(target, volume)`, where the new
+/// container would get an anonymous volume again: its own anonymous `volumes:` entries
+/// take the old volume's name, and targets no mount covers (an image's `VOLUME`) get a
+/// volume mount. A target the new configuration binds, names or mounts a tmpfs on keeps
+/// its new source.
+pub fn inherit_volumes(o: &mut RunOptions, inherit: &[(String, String)]) {
+    let target_of = |m: &str| {
+        m.split(',')
+            .find_map(|kv| {
+                kv.strip_prefix("target=")
+                    .or_else(|| kv.strip_prefix("dst="))
+            })
+            .map(str::to_string)
+    };
+    let mut covered: BTreeSet<String> = BTreeSet::new();
+    for m in &mut o.mounts {
+        let Some(target) = target_of(m) else { continue };
+        let anonymous = m.split(',').any(|kv| kv == "type=volume")
+            && !m
+                .split(',')
+                .any(|kv| kv.starts_with("source=") || kv.starts_with("src="));
+        if anonymous && let Some((_, name)) = inherit.iter().find(|(t, _)| *t == target) {
+            *m = format!("source={name},{m}");
+        }
+        covered.insert(target);
+    }
+    covered.extend(
+        o.tmpfs
+            .iter()
+            .map(|t| t.split(':').next().unwrap_or(t).to_string()),
+    );
+    covered.extend(o.volumes.iter().filter_map(|v| {
+        let mut parts = v.split(':');
+        let first = parts.next()?;
+        Some(parts.next().unwrap_or(first).to_string())
+    }));
+    for (target, name) in inherit {
+        if !covered.contains(target) {
+            o.mounts
+                .push(format!("type=volume,source={name},target={target}"));
+        }
+    }
 }
 
 /// One port as a `-p` value (`[ip:][published:]target/proto`).
@@ -290,5 +336,32 @@ volumes: {data: {}}
             ..Default::default()
         });
         assert_eq!(h.test, vec!["NONE"]);
+    }
+
+    #[test]
+    fn replaced_containers_anonymous_volumes_are_inherited() {
+        let mut o = RunOptions {
+            mounts: vec![
+                "type=volume,target=/cache".into(),
+                "type=bind,source=/srv,target=/srv".into(),
+            ],
+            tmpfs: vec!["/run:size=1m".into()],
+            ..Default::default()
+        };
+        let inherit = [
+            ("/cache".to_string(), "aaa".to_string()),
+            ("/srv".to_string(), "bbb".to_string()),
+            ("/run".to_string(), "ccc".to_string()),
+            ("/var/lib/db".to_string(), "ddd".to_string()),
+        ];
+        inherit_volumes(&mut o, &inherit);
+        assert_eq!(
+            o.mounts,
+            [
+                "source=aaa,type=volume,target=/cache",
+                "type=bind,source=/srv,target=/srv",
+                "type=volume,source=ddd,target=/var/lib/db",
+            ]
+        );
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use berth_engine::networks::NetworkOptions;
 
 use super::spec;
-use super::{Compose, Kind, Reporter, is_running, progress, report};
+use super::{Compose, Kind, Reporter, is_running, parallel, progress, report};
 use crate::converge::{ContainerAction, ConvergeOptions, ExistingContainer, converge};
 use crate::error::{Error, Result};
 use crate::plan::{self, Plan, PlanOptions, ServicePlan};
@@ -135,7 +135,26 @@ impl Compose<'_> {
         Ok(())
     }
 
-    /// Creates container `number` of a service (and joins its other networks).
+    /// The anonymous volumes of a container as (target, volume name).
+    fn anonymous_volumes(&self, container: &str) -> Result<Vec<(String, String)>> {
+        let (rec, stored) = self.engine.container(container)?;
+        let anonymous: BTreeSet<String> = self
+            .engine
+            .store()
+            .container_volumes(&rec.id)?
+            .into_iter()
+            .filter_map(|(name, anon)| anon.then_some(name))
+            .collect();
+        Ok(stored
+            .mounts
+            .into_iter()
+            .filter(|m| m.kind == "volume" && anonymous.contains(&m.name))
+            .map(|m| (m.destination, m.name))
+            .collect())
+    }
+
+    /// Creates container `number` of a service (and joins its other networks). `inherit`
+    /// are the anonymous volumes of the container it replaces, by target.
     fn create_container(
         &self,
         plan: &Plan,
@@ -143,9 +162,11 @@ impl Compose<'_> {
         number: u32,
         name: &str,
         oneoff: bool,
+        inherit: &[(String, String)],
     ) -> Result<String> {
         let labels = plan.container_labels(sp, number, oneoff);
-        let opts = spec::run_options(self.project, plan, sp, name, &labels);
+        let mut opts = spec::run_options(self.project, plan, sp, name, &labels);
+        spec::inherit_volumes(&mut opts, inherit);
         let rec = self.engine.create_container(&self.image_name(sp), &opts)?;
         if sp.service.network_mode.is_none() {
             for (net, aliases, ip) in spec::networks(self.project, sp).into_iter().skip(1) {
@@ -211,24 +232,36 @@ impl Compose<'_> {
             }
         }
 
-        for sc in &conv.services {
-            let Some(sp) = plan.service(&sc.service) else {
-                continue;
-            };
-            let starts = sc.actions.iter().any(|a| {
-                !matches!(
-                    a,
-                    ContainerAction::Keep { .. } | ContainerAction::Remove { .. }
-                )
-            });
-            if starts && !opts.no_start {
-                for (dep, d) in &sp.depends_on {
-                    self.wait_for(dep, d.condition, DEPENDENCY_LIMIT, r)?;
+        // A dependency level at a time; the services of one level at the same time, each
+        // after its dependencies meet their conditions.
+        let by_name: BTreeMap<&str, &crate::converge::ServiceConvergence> = conv
+            .services
+            .iter()
+            .map(|sc| (sc.service.as_str(), sc))
+            .collect();
+        for level in plan.levels() {
+            let work: Vec<(&ServicePlan, &crate::converge::ServiceConvergence)> = level
+                .iter()
+                .filter_map(|s| Some((plan.service(s)?, *by_name.get(s)?)))
+                .collect();
+            parallel::each(&work, r, &|(sp, sc), sink| {
+                let mut r = |e| sink(e);
+                let starts = sc.actions.iter().any(|a| {
+                    !matches!(
+                        a,
+                        ContainerAction::Keep { .. } | ContainerAction::Remove { .. }
+                    )
+                });
+                if starts && !opts.no_start {
+                    for (dep, d) in &sp.depends_on {
+                        self.wait_for(dep, d.condition, DEPENDENCY_LIMIT, &mut r)?;
+                    }
                 }
-            }
-            for action in &sc.actions {
-                self.apply(&plan, sp, action, opts, r)?;
-            }
+                for action in &sc.actions {
+                    self.apply(&plan, sp, action, opts, &mut r)?;
+                }
+                Ok(())
+            })?;
         }
         if opts.wait && !opts.no_start {
             let limit = opts.wait_timeout.unwrap_or(DEPENDENCY_LIMIT);
@@ -255,7 +288,7 @@ impl Compose<'_> {
         match action {
             ContainerAction::Create { number, name } => {
                 progress(r, Kind::Container, name, "Creating");
-                self.create_container(plan, sp, *number, name, false)?;
+                self.create_container(plan, sp, *number, name, false, &[])?;
                 report(r, Kind::Container, name, "Created");
                 if !opts.no_start {
                     self.start_one(name, r)?;
@@ -267,8 +300,11 @@ impl Compose<'_> {
                 name,
             } => {
                 progress(r, Kind::Container, existing, "Recreate");
+                // Docker Compose hands a replaced container's anonymous volumes to the new
+                // one, so data in e.g. an image's VOLUME survives a config change.
+                let inherit = self.anonymous_volumes(existing)?;
                 self.remove(existing, opts.timeout, false)?;
-                self.create_container(plan, sp, *number, name, false)?;
+                self.create_container(plan, sp, *number, name, false, &inherit)?;
                 report(r, Kind::Container, name, "Recreated");
                 if !opts.no_start {
                     self.start_one(name, r)?;

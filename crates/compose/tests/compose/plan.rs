@@ -51,11 +51,45 @@ fn start_and_stop_order() {
     let p = app_plan(&PlanOptions::default());
     assert_eq!(names(&p), vec!["cache", "db", "api", "web"]);
     assert_eq!(p.stop_order(), vec!["web", "api", "db", "cache"]);
+    // Independent services share a level: they start (and stop) at the same time.
+    assert_eq!(
+        p.levels(),
+        vec![vec!["cache", "db"], vec!["api"], vec!["web"]]
+    );
     assert_eq!(p.waits_for("web", Condition::ServiceHealthy), vec!["api"]);
     assert_eq!(
         p.waits_for("api", Condition::ServiceStarted),
         vec!["cache", "db"]
     );
+}
+
+#[test]
+fn levels_of_a_diamond_and_of_a_partial_plan() {
+    let p = plan::plan(
+        &project(
+            "services:
+  a: {image: x, depends_on: [b, c]}
+  b: {image: x, depends_on: [d]}
+  c: {image: x}
+  d: {image: x}
+  e: {image: x}
+",
+        ),
+        &PlanOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(p.levels(), vec![vec!["c", "d", "e"], vec!["b"], vec!["a"]]);
+    // With --no-deps, a dependency outside the plan does not lift a service's level.
+    let p = plan::plan(
+        &project("services:\n  a: {image: x, depends_on: [b]}\n  b: {image: x}\n"),
+        &PlanOptions {
+            services: vec!["a".into()],
+            no_deps: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(p.levels(), vec![vec!["a"]]);
 }
 
 #[test]

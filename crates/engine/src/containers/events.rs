@@ -22,9 +22,15 @@ impl Engine {
     }
 
     /// [`Engine::record_event`] for a record at hand (also after it was removed):
-    /// Docker's `Actor.Attributes` carry its name and image, and `exitCode` on `die`.
+    /// Docker's `Actor.Attributes` carry its labels, name and image, and `exitCode` on
+    /// `die`.
     pub(crate) fn record_event_of(&self, rec: &ContainerRecord, action: &str) {
-        let mut attrs = serde_json::Map::new();
+        // The labels let `compose events` pick its project's containers, as Docker's.
+        let mut attrs: serde_json::Map<String, serde_json::Value> = rec
+            .labels
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
         attrs.insert("name".into(), json!(rec.name));
         attrs.insert("image".into(), json!(rec.image_ref));
         if action == "die" {

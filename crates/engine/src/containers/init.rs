@@ -57,7 +57,13 @@ pub fn prepare(data: &Path) -> Result<PathBuf> {
     }
     let parent = data.join("init");
     fs_err::create_dir_all(&parent).map_err(|e| io(&parent, e))?;
-    let staging = parent.join(format!(".tmp-{}", std::process::id()));
+    // Per thread, not per process: `compose up` creates a dependency level's containers
+    // from several threads at once, and they must not share (and remove) one staging dir.
+    let staging = parent.join(format!(
+        ".tmp-{}-{}",
+        std::process::id(),
+        nix::unistd::gettid()
+    ));
     let _ = fs_err::remove_dir_all(&staging);
     fs_err::create_dir_all(staging.join("lib")).map_err(|e| io(&staging, e))?;
     fs_err::copy(&exe, staging.join("berth")).map_err(|e| io(&exe, e))?;

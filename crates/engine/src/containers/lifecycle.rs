@@ -2,7 +2,7 @@
 //! what happened in the store.
 
 use std::os::fd::OwnedFd;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use berth_runtime::{Bundle, CreateOptions};
 use berth_store::{ContainerRecord, ContainerState, ContainerStatus};
@@ -31,7 +31,7 @@ pub fn single_threaded() -> bool {
 /// Whether the process that owns a running container (its monitor, or the foreground
 /// `berth run`) still lives: the recorded pid exists, is not a zombie, and is the same
 /// process (same start time, so a reused pid does not count).
-fn owner_alive(st: &ContainerState) -> bool {
+pub(super) fn owner_alive(st: &ContainerState) -> bool {
     let pid = st
         .extra
         .get("owner_pid")
@@ -304,28 +304,6 @@ impl Engine {
             }
         }
         Ok(())
-    }
-
-    /// Waits until the container is no longer running (or `timeout` passes); returns
-    /// the last state.
-    pub fn wait_exit(&self, id: &str, timeout: Option<Duration>) -> Result<ContainerState> {
-        let start = Instant::now();
-        let mut delay = Duration::from_millis(5);
-        loop {
-            let rec = self.store().get_container(id)?;
-            let status = self.reconcile(&rec)?;
-            if !matches!(
-                status,
-                ContainerStatus::Running | ContainerStatus::Paused | ContainerStatus::Restarting
-            ) {
-                return Ok(self.store().get_container(id)?.state);
-            }
-            if timeout.is_some_and(|t| start.elapsed() >= t) {
-                return Ok(rec.state);
-            }
-            std::thread::sleep(delay);
-            delay = (delay * 2).min(Duration::from_millis(50));
-        }
     }
 
     fn mark_stopped_by_user(&self, id: &str) -> Result<()> {

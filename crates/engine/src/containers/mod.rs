@@ -53,6 +53,7 @@ pub mod update;
 pub mod user;
 mod volume_copy;
 mod volumes_from;
+mod wait;
 
 use serde::{Deserialize, Serialize};
 

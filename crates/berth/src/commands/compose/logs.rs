@@ -35,19 +35,84 @@ pub struct LogsArgs {
 /// Docker Compose's palette for service prefixes.
 const COLOURS: [&str; 6] = ["36", "33", "32", "35", "34", "96"];
 
-/// Prints the logs as `logs` and attached `up` do.
-pub fn print_logs(
-    compose: &Compose<'_>,
-    opts: &LogsOptions,
+/// Formats lines as `logs` and attached `up` print them: `service-N  | text`, the prefix
+/// padded to the longest name and coloured per service on a terminal.
+pub struct LinePrinter {
+    width: usize,
+    colour_of: BTreeMap<String, &'static str>,
+    colour: bool,
+    prefix: bool,
     timestamps: bool,
-) -> anyhow::Result<()> {
-    print_with(
-        compose,
-        opts,
-        timestamps,
-        std::io::stdout().is_terminal(),
-        true,
-    )
+}
+
+impl LinePrinter {
+    /// A printer for `compose`'s services; `names` are the `service-N` names shown first.
+    pub fn new(
+        compose: &Compose<'_>,
+        names: &[String],
+        colour: bool,
+        prefix: bool,
+        timestamps: bool,
+    ) -> LinePrinter {
+        LinePrinter {
+            width: names.iter().map(String::len).max().unwrap_or(0),
+            colour_of: compose
+                .project()
+                .model
+                .services
+                .keys()
+                .enumerate()
+                .map(|(i, s)| (s.clone(), COLOURS[i % COLOURS.len()]))
+                .collect(),
+            colour,
+            prefix,
+            timestamps,
+        }
+    }
+
+    fn prefixed(&mut self, service: &str, name: &str, text: &str) -> String {
+        self.width = self.width.max(name.len());
+        let mut line = String::new();
+        if self.prefix {
+            let width = self.width;
+            let p = format!("{name:<width$}  | ");
+            match self.colour_of.get(service) {
+                Some(c) if self.colour => line.push_str(&format!("\x1b[{c}m{p}\x1b[0m")),
+                _ => line.push_str(&p),
+            }
+        }
+        line.push_str(text);
+        if !line.ends_with('\n') {
+            line.push('\n');
+        }
+        line
+    }
+
+    /// One log line, ready to print.
+    pub fn line(&mut self, l: &LogLine) -> String {
+        let name = format!("{}-{}", l.service, l.number);
+        let text = if self.timestamps {
+            format!("{} {}", l.entry.time, l.entry.log)
+        } else {
+            l.entry.log.clone()
+        };
+        self.prefixed(&l.service, &name, &text)
+    }
+
+    /// `web-1 exited with code 0`, coloured as the service's prefix.
+    pub fn exited(&self, l: &LogLine, code: i32) -> String {
+        let text = format!("{}-{} exited with code {code}", l.service, l.number);
+        match self.colour_of.get(&l.service) {
+            Some(c) if self.colour => format!("\x1b[{c}m{text}\x1b[0m\n"),
+            _ => format!("{text}\n"),
+        }
+    }
+}
+
+/// Writes `text` to stdout; false once stdout is gone.
+pub fn emit(text: &str) -> bool {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes()).is_ok() && out.flush().is_ok()
 }
 
 fn print_with(
@@ -62,36 +127,8 @@ fn print_with(
         .iter()
         .map(|c| format!("{}-{}", c.service, c.number))
         .collect();
-    let mut width = names.iter().map(String::len).max().unwrap_or(0);
-    let services: Vec<String> = compose.project().model.services.keys().cloned().collect();
-    let colour_of: BTreeMap<&str, &str> = services
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.as_str(), COLOURS[i % COLOURS.len()]))
-        .collect();
-    let mut sink = |l: &LogLine| {
-        let mut out = std::io::stdout().lock();
-        let name = format!("{}-{}", l.service, l.number);
-        width = width.max(name.len());
-        let mut line = String::new();
-        if prefix {
-            let p = format!("{name:<width$}  | ");
-            match colour_of.get(l.service.as_str()) {
-                Some(c) if colour => line.push_str(&format!("\x1b[{c}m{p}\x1b[0m")),
-                _ => line.push_str(&p),
-            }
-        }
-        if timestamps {
-            line.push_str(&l.entry.time);
-            line.push(' ');
-        }
-        line.push_str(&l.entry.log);
-        if !line.ends_with('\n') {
-            line.push('\n');
-        }
-        out.write_all(line.as_bytes()).is_ok() && out.flush().is_ok()
-    };
-    compose.logs(opts, &mut sink)?;
+    let mut p = LinePrinter::new(compose, &names, colour, prefix, timestamps);
+    compose.logs(opts, &mut |l: &LogLine| emit(&p.line(l)))?;
     Ok(())
 }
 

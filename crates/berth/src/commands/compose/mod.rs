@@ -3,9 +3,11 @@
 //! (` ✔ Container shop-web-1  Started` on a terminal, plain text otherwise).
 
 pub mod build;
+pub mod control;
 pub mod exec;
 pub mod lifecycle;
 pub mod logs;
+pub mod observe;
 pub mod ps;
 pub mod up;
 
@@ -84,6 +86,24 @@ pub enum ComposeCommand {
     Port(ps::PortArgs),
     /// List running compose projects.
     Ls(ps::LsArgs),
+    /// Pause services.
+    Pause(lifecycle::ServicesArgs),
+    /// Unpause services.
+    Unpause(lifecycle::ServicesArgs),
+    /// Block until the first service container stops.
+    Wait(control::WaitArgs),
+    /// Creates containers for a service.
+    Create(control::CreateArgs),
+    /// Attach local standard input, output, and error streams to a service's running container.
+    Attach(control::ComposeAttachArgs),
+    /// Show the berth compose version information.
+    Version(control::VersionArgs),
+    /// Receive real time events from containers.
+    Events(observe::EventsArgs),
+    /// Display a live stream of container(s) resource usage statistics.
+    Stats(observe::ComposeStatsArgs),
+    /// Copy files/folders between a service container and the local filesystem.
+    Cp(observe::ComposeCpArgs),
 }
 
 /// Runs `berth compose …`.
@@ -91,7 +111,7 @@ pub fn main(paths: &Paths, args: ComposeArgs) -> ExitCode {
     use ComposeCommand as C;
     let g = &args;
     let r = match &args.command {
-        C::Up(a) => up::up(paths, g, a),
+        C::Up(a) => return up::up(paths, g, a),
         C::Down(a) => up::down(paths, g, a),
         C::Ps(a) => ps::ps(paths, g, a),
         C::Logs(a) => logs::run(paths, g, a),
@@ -110,6 +130,15 @@ pub fn main(paths: &Paths, args: ComposeArgs) -> ExitCode {
         C::Images(a) => lifecycle::images(paths, g, a),
         C::Port(a) => ps::port(paths, g, a),
         C::Ls(a) => ps::ls(paths, a),
+        C::Pause(a) => control::pause(paths, g, a, true),
+        C::Unpause(a) => control::pause(paths, g, a, false),
+        C::Wait(a) => return control::wait(paths, g, a),
+        C::Create(a) => control::create(paths, g, a),
+        C::Attach(a) => return control::attach(paths, g, a),
+        C::Version(a) => control::version(a),
+        C::Events(a) => observe::events(paths, g, a),
+        C::Stats(a) => observe::stats(paths, g, a),
+        C::Cp(a) => observe::cp(paths, g, a),
     };
     super::container::done(r)
 }

@@ -4,10 +4,14 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use berth_compose::run::{Compose, DownOptions, LogsOptions, RemoveImages, UpOptions};
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use berth_compose::run::{Compose, DownOptions, LogsOptions, Output, RemoveImages, UpOptions};
 use berth_engine::Paths;
 use clap::Args;
 
+use super::logs::{LinePrinter, emit};
 use super::{ComposeArgs, key_value, open, printer};
 
 /// `up` flags.
@@ -49,6 +53,34 @@ pub struct UpArgs {
     /// Shutdown timeout in seconds.
     #[arg(short, long)]
     pub timeout: Option<i64>,
+    /// Stops all containers if any container was stopped. Incompatible with -d.
+    #[arg(long, conflicts_with = "detach")]
+    pub abort_on_container_exit: bool,
+    /// Stops all containers if any container exited with failure. Incompatible with -d.
+    #[arg(long, conflicts_with_all = ["detach", "abort_on_container_exit"])]
+    pub abort_on_container_failure: bool,
+    /// Return the exit code of the selected service container. Implies
+    /// --abort-on-container-exit.
+    #[arg(long, value_name = "SERVICE", conflicts_with = "detach")]
+    pub exit_code_from: Option<String>,
+    /// Restrict attaching to the specified services.
+    #[arg(long, value_name = "SERVICE", conflicts_with = "detach")]
+    pub attach: Vec<String>,
+    /// Do not attach (stream logs) to the specified services.
+    #[arg(long, value_name = "SERVICE")]
+    pub no_attach: Vec<String>,
+    /// Automatically attach to log output of dependent services.
+    #[arg(long)]
+    pub attach_dependencies: bool,
+    /// Produce monochrome output.
+    #[arg(long)]
+    pub no_color: bool,
+    /// Don't print prefix in logs.
+    #[arg(long)]
+    pub no_log_prefix: bool,
+    /// Show timestamps.
+    #[arg(long)]
+    pub timestamps: bool,
     /// Services to start (default: all).
     pub services: Vec<String>,
 }
@@ -76,8 +108,17 @@ extern "C" fn on_interrupt(_: libc::c_int) {
     INTERRUPTED.store(true, Ordering::Relaxed);
 }
 
-/// Runs `up`.
-pub fn up(paths: &Paths, g: &ComposeArgs, a: &UpArgs) -> anyhow::Result<()> {
+/// Runs `up`; attached (no `-d`) it follows the services' output, and its exit code is
+/// Docker Compose's: 130 after ctrl-c, the chosen container's code with `--exit-code-from`,
+/// the stopped container's with `--abort-on-container-exit`.
+pub fn up(paths: &Paths, g: &ComposeArgs, a: &UpArgs) -> ExitCode {
+    match up_inner(paths, g, a) {
+        Ok(code) => crate::commands::container::exit(code),
+        Err(e) => crate::commands::container::done(Err(e)),
+    }
+}
+
+fn up_inner(paths: &Paths, g: &ComposeArgs, a: &UpArgs) -> anyhow::Result<i32> {
     let (engine, project) = open(paths, g)?;
     let compose = Compose::new(&engine, &project);
     let mut scale = BTreeMap::new();
@@ -88,6 +129,14 @@ pub fn up(paths: &Paths, g: &ComposeArgs, a: &UpArgs) -> anyhow::Result<()> {
         })?;
         scale.insert(k, n);
     }
+    let named: Vec<String> = a
+        .exit_code_from
+        .iter()
+        .chain(&a.attach)
+        .chain(&a.no_attach)
+        .cloned()
+        .collect();
+    compose.check_services(&named)?;
     let opts = UpOptions {
         services: a.services.clone(),
         no_deps: a.no_deps,
@@ -111,9 +160,30 @@ pub fn up(paths: &Paths, g: &ComposeArgs, a: &UpArgs) -> anyhow::Result<()> {
         );
     }
     if a.detach || a.wait || a.no_start {
-        return Ok(());
+        return Ok(0);
     }
-    // Attached: follow every service's output until all stop; ctrl-c stops the project.
+    attached(&compose, a, &report.services, &mut print)
+}
+
+/// Attached `up`: every service's output until all stop (or one stops, with the abort
+/// flags); ctrl-c stops the project gracefully.
+fn attached(
+    compose: &Compose<'_>,
+    a: &UpArgs,
+    services: &[String],
+    print: &mut dyn FnMut(berth_compose::run::Event),
+) -> anyhow::Result<i32> {
+    // Docker Compose attaches to the named services only (their dependencies with
+    // --attach-dependencies), to all without names; --attach and --no-attach refine it.
+    let mut shown: Vec<String> = if !a.attach.is_empty() {
+        a.attach.clone()
+    } else if !a.services.is_empty() && !a.attach_dependencies {
+        a.services.clone()
+    } else {
+        services.to_vec()
+    };
+    shown.retain(|s| !a.no_attach.contains(s));
+    let abort = a.abort_on_container_exit || a.exit_code_from.is_some();
     // SAFETY: the handler only stores to an atomic.
     unsafe {
         libc::signal(
@@ -121,23 +191,63 @@ pub fn up(paths: &Paths, g: &ComposeArgs, a: &UpArgs) -> anyhow::Result<()> {
             on_interrupt as extern "C" fn(libc::c_int) as libc::sighandler_t,
         );
     }
-    super::logs::print_logs(
-        &compose,
+    let names: Vec<String> = compose
+        .service_containers(&shown)?
+        .iter()
+        .map(|c| format!("{}-{}", c.service, c.number))
+        .collect();
+    let colour = std::io::stdout().is_terminal() && !a.no_color;
+    let mut lines = LinePrinter::new(compose, &names, colour, !a.no_log_prefix, a.timestamps);
+    if !names.is_empty() {
+        emit(&format!("Attaching to {}\n", names.join(", ")));
+    }
+    let mut aborted = false;
+    let mut first_exit: Option<i32> = None;
+    compose.follow(
         &LogsOptions {
-            services: report.services.clone(),
+            services: services.to_vec(),
             follow: true,
             tail: None,
             cancel: Some(&INTERRUPTED),
         },
-        false,
+        &mut |o| match o {
+            Output::Line(l) => !shown.contains(&l.service) || emit(&lines.line(l)),
+            Output::Exited { who, code } => {
+                if shown.contains(&who.service) && !emit(&lines.exited(who, code)) {
+                    return false;
+                }
+                if abort || (a.abort_on_container_failure && code != 0) {
+                    first_exit = Some(code);
+                    aborted = true;
+                    return false;
+                }
+                true
+            }
+        },
     )?;
-    if INTERRUPTED.load(Ordering::Relaxed) {
-        eprintln!("Gracefully stopping... (press Ctrl+C again to force)");
+    let interrupted = INTERRUPTED.load(Ordering::Relaxed);
+    if aborted || interrupted {
+        if aborted {
+            emit("Aborting on container exit...\n");
+        } else {
+            eprintln!("Gracefully stopping... (press Ctrl+C again to force)");
+        }
         // SAFETY: back to the default action, so a second ctrl-c ends berth at once.
         unsafe { libc::signal(libc::SIGINT, libc::SIG_DFL) };
-        compose.stop(&report.services, a.timeout, &mut print)?;
+        compose.stop(services, a.timeout, print)?;
     }
-    Ok(())
+    if let Some(svc) = &a.exit_code_from {
+        let code = compose
+            .service_containers(std::slice::from_ref(svc))?
+            .first()
+            .and_then(|c| c.record.state.exit_code)
+            .unwrap_or(0);
+        return Ok(code);
+    }
+    if interrupted && !aborted {
+        return Ok(130);
+    }
+    Ok(first_exit.unwrap_or(0))
 }
 
 /// Runs `down`.
