@@ -471,12 +471,18 @@ impl Engine {
                 });
             }
         }
-        let vols = self.store().container_volumes(&id)?;
         // Its name and image for the `destroy` event, read before the row goes.
+        let gone =
+            |e: &berth_store::Error| force && matches!(e, berth_store::Error::ContainerNotFound(_));
         let rec_for_event = match self.store().get_container(&id) {
             Ok(r) => r,
             // Removed by its `--rm` monitor after the kill above.
-            Err(berth_store::Error::ContainerNotFound(_)) if force => return Ok(id),
+            Err(e) if gone(&e) => return Ok(id),
+            Err(e) => return Err(e.into()),
+        };
+        let vols = match self.store().container_volumes(&id) {
+            Ok(v) => v,
+            Err(e) if gone(&e) => return Ok(id),
             Err(e) => return Err(e.into()),
         };
         let rt = self.runtime();
@@ -487,7 +493,7 @@ impl Engine {
         let _ = self.network_release(&id);
         match self.store().remove_container(&id) {
             Ok(_) => {}
-            Err(berth_store::Error::ContainerNotFound(_)) if force => return Ok(id),
+            Err(e) if gone(&e) => return Ok(id),
             Err(e) => return Err(e.into()),
         }
         if volumes {
