@@ -145,3 +145,10 @@ pub fn remove_network(id: &str, bridge: &str) -> Result<usize> {
     let tag = network_tag(id);
     nft::delete_tagged(&|c| c == tag, Some(bridge))
 }
+
+/// [`remove_network`], and berth's whole table when this network was the last thing
+/// in it, in one listing and one transaction.
+pub fn remove_network_and_empty_table(id: &str, bridge: &str) -> Result<usize> {
+    let tag = network_tag(id);
+    nft::delete_tagged_and_empty_table(&|c| c == tag, Some(bridge))
+}

@@ -464,10 +464,35 @@ pub fn rule_comments() -> Result<Vec<String>> {
 /// `bridge` from the bridges set if it is there. Returns how many rules
 /// went.
 pub(crate) fn delete_tagged(matches: &dyn Fn(&str) -> bool, bridge: Option<&str>) -> Result<usize> {
+    delete_tagged_in(&list()?, matches, bridge, false)
+}
+
+/// [`delete_tagged`], deleting the whole table instead when nothing else of berth's
+/// would be left in it (no other rule, no other bridge): one listing and one
+/// transaction under the table lock, where separate calls ran `nft` four times.
+pub(crate) fn delete_tagged_and_empty_table(
+    matches: &dyn Fn(&str) -> bool,
+    bridge: Option<&str>,
+) -> Result<usize> {
+    let _lock = table_lock(true)?;
+    let objects = list()?;
+    if objects.is_empty() {
+        return Ok(0);
+    }
+    delete_tagged_in(&objects, matches, bridge, true)
+}
+
+fn delete_tagged_in(
+    objects: &[NfListObject<'static>],
+    matches: &dyn Fn(&str) -> bool,
+    bridge: Option<&str>,
+    drop_empty_table: bool,
+) -> Result<usize> {
     let mut batch = Batch::new();
     let mut n = 0;
     let mut any = false;
-    for o in list()? {
+    let mut others = false;
+    for o in objects {
         match o {
             NfListObject::Rule(r)
                 if r.comment.as_deref().is_some_and(matches) && r.handle.is_some() =>
@@ -476,24 +501,38 @@ pub(crate) fn delete_tagged(matches: &dyn Fn(&str) -> bool, bridge: Option<&str>
                     expr: Cow::Owned(Vec::new()),
                     index: None,
                     comment: None,
-                    ..r
+                    ..r.clone()
                 }));
                 n += 1;
                 any = true;
             }
-            NfListObject::Set(set) if set.name == BRIDGES => {
-                let member = |e: &Expression<'_>| matches!(e, Expression::String(name) if Some(name.as_ref()) == bridge);
-                if let Some(b) = bridge
-                    && set.elem.iter().flat_map(|e| e.iter()).any(member)
-                {
-                    batch.delete(bridge_element(b));
-                    any = true;
+            NfListObject::Rule(_) => others = true,
+            NfListObject::Set(set) => {
+                for e in set.elem.iter().flat_map(|e| e.iter()) {
+                    let ours = set.name == BRIDGES
+                        && matches!(e, Expression::String(name) if Some(name.as_ref()) == bridge);
+                    if ours {
+                        if let Some(b) = bridge {
+                            batch.delete(bridge_element(b));
+                            any = true;
+                        }
+                    } else {
+                        others = true;
+                    }
                 }
             }
             _ => {}
         }
     }
-    if any {
+    if drop_empty_table && !others {
+        let mut batch = Batch::new();
+        batch.delete(NfListObject::Table(Table {
+            family: FAMILY,
+            name: TABLE.into(),
+            handle: None,
+        }));
+        apply(batch, "delete the empty table ip berth")?;
+    } else if any {
         apply(batch, "delete berth rules")?;
     }
     Ok(n)

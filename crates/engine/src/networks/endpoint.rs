@@ -117,10 +117,7 @@ fn down_if_idle(net: &NetworkRecord, key: &str) -> Result<()> {
         errors.push(berth_net::Error::Io(e));
     }
     if nft_available() {
-        if let Err(e) = nat::remove_network(key, &bridge_name(net)) {
-            errors.push(e);
-        }
-        if let Err(e) = berth_net::nft::remove_table_if_empty() {
+        if let Err(e) = nat::remove_network_and_empty_table(key, &bridge_name(net)) {
             errors.push(e);
         }
     }
