@@ -116,10 +116,11 @@ fn down_if_idle(net: &NetworkRecord, key: &str) -> Result<()> {
     {
         errors.push(berth_net::Error::Io(e));
     }
-    if nft_available() {
-        if let Err(e) = nat::remove_network_and_empty_table(key, &bridge_name(net)) {
-            errors.push(e);
-        }
+    // No availability check first (one `nft` run less): where nftables is missing,
+    // berth never added anything to it.
+    match nat::remove_network_and_empty_table(key, &bridge_name(net)) {
+        Ok(_) | Err(berth_net::Error::Unsupported { .. }) => {}
+        Err(e) => errors.push(e),
     }
     if let Err(e) = bridge::delete(&bridge_name(net)) {
         errors.push(e);
