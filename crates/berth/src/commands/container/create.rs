@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
+use berth_engine::containers::RunOptions;
 use berth_engine::containers::options::AttachStreams;
-use berth_engine::containers::{RunOptions, units};
 use berth_engine::{Engine, Paths};
 use clap::{ArgAction, Args};
 
@@ -51,24 +51,9 @@ pub struct ContainerFlags {
     /// Set meta data on a container.
     #[arg(short, long = "label")]
     pub label: Vec<String>,
-    /// Memory limit.
-    #[arg(short, long)]
-    pub memory: Option<String>,
-    /// Swap limit equal to memory plus swap: '-1' to enable unlimited swap.
-    #[arg(long, allow_hyphen_values = true)]
-    pub memory_swap: Option<String>,
-    /// Number of CPUs.
-    #[arg(long)]
-    pub cpus: Option<String>,
-    /// CPU shares (relative weight).
-    #[arg(short = 'c', long)]
-    pub cpu_shares: Option<u64>,
-    /// CPUs in which to allow execution (0-3, 0,1).
-    #[arg(long)]
-    pub cpuset_cpus: Option<String>,
-    /// Tune container pids limit (set -1 for unlimited).
-    #[arg(long, allow_hyphen_values = true)]
-    pub pids_limit: Option<i64>,
+    /// Memory, CPU and pids limits.
+    #[command(flatten)]
+    pub resources: super::resource_flags::ResourceFlags,
     /// Ulimit options.
     #[arg(long)]
     pub ulimit: Vec<String>,
@@ -260,6 +245,7 @@ impl ContainerFlags {
             read_kv_file(f, "label", &mut labels)?;
         }
         labels.extend(self.label.iter().cloned());
+        let limits = self.resources.parsed(false)?;
         if let Some(u) = &self.userns
             && u != "host"
             && !u.is_empty()
@@ -284,20 +270,12 @@ impl ContainerFlags {
                 .unwrap_or_default(),
             hostname: self.hostname.clone(),
             labels,
-            memory: self
-                .memory
-                .as_deref()
-                .map(|m| units::parse_bytes("--memory", m))
-                .transpose()?,
-            memory_swap: self
-                .memory_swap
-                .as_deref()
-                .map(units::parse_swap)
-                .transpose()?,
-            nano_cpus: self.cpus.as_deref().map(units::parse_cpus).transpose()?,
-            cpu_shares: self.cpu_shares,
-            cpuset_cpus: self.cpuset_cpus.clone(),
-            pids_limit: self.pids_limit,
+            memory: limits.memory,
+            memory_swap: limits.memory_swap,
+            nano_cpus: limits.nano_cpus,
+            cpu_shares: limits.cpu_shares,
+            cpuset_cpus: limits.cpuset_cpus,
+            pids_limit: limits.pids_limit,
             ulimits: self.ulimit.clone(),
             read_only: self.read_only,
             tmpfs: self.tmpfs.clone(),

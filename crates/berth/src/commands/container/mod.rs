@@ -21,6 +21,7 @@ pub mod port;
 pub mod prune;
 pub mod ps;
 pub mod rename;
+pub mod resource_flags;
 pub mod restart;
 pub mod rm;
 pub mod run;
