@@ -6,14 +6,14 @@ use std::path::Path;
 
 use serde_json::json;
 
+use super::Stored;
 use super::kernel_opts::NsMode;
 use crate::{Engine, Error, Result};
 
 impl Engine {
     /// Points this container's pid and IPC namespaces at those of the containers its
     /// `--pid`/`--ipc` name; refused when such a container is not running.
-    pub(super) fn join_shared_namespaces(&self, id: &str, dir: &Path) -> Result<()> {
-        let (_, stored) = self.container(id)?;
+    pub(super) fn join_shared_namespaces(&self, stored: &Stored, dir: &Path) -> Result<()> {
         let k = &stored.opts.kernel;
         let mut joins = Vec::new();
         for (kind, mode) in [("pid", k.pid_mode()?), ("ipc", k.ipc_mode()?)] {

@@ -133,11 +133,12 @@ fn is_mounted(path: &Path) -> bool {
 }
 
 impl Engine {
-    /// Mounts the devices of the device-backed volumes container `id` uses that are not
-    /// mounted yet (before it starts).
-    pub(crate) fn mount_volume_devices(&self, id: &str) -> Result<()> {
-        for (name, _) in self.store().container_volumes(id)? {
-            let v = self.store().get_volume(&name)?;
+    /// Mounts the devices of the device-backed volumes a container uses that are not
+    /// mounted yet (before it starts; no store read for a container without volumes).
+    pub(crate) fn mount_volume_devices(&self, stored: &crate::containers::Stored) -> Result<()> {
+        for m in stored.mounts.iter().filter(|m| m.kind == "volume") {
+            let name = &m.name;
+            let v = self.store().get_volume(name)?;
             let Some(dev) = DeviceOpts::parse(&v.options)? else {
                 continue;
             };

@@ -8,7 +8,7 @@ use berth_engine::Paths;
 use clap::Args;
 
 use super::lifecycle::ServicesArgs;
-use super::{ComposeArgs, key_value, open, printer};
+use super::{ComposeArgs, open, printer};
 use crate::commands::container::attach::{self, AttachArgs};
 
 /// Runs `pause` (`pause` true) or `unpause`.
@@ -78,24 +78,9 @@ pub fn wait(paths: &Paths, g: &ComposeArgs, a: &WaitArgs) -> ExitCode {
 /// `create` flags.
 #[derive(Debug, Args)]
 pub struct CreateArgs {
-    /// Build images before starting containers.
-    #[arg(long)]
-    pub build: bool,
-    /// Don't build an image, even if it's missing.
-    #[arg(long, conflicts_with = "build")]
-    pub no_build: bool,
-    /// Recreate containers even if their configuration hasn't changed.
-    #[arg(long)]
-    pub force_recreate: bool,
-    /// If containers already exist, don't recreate them.
-    #[arg(long, conflicts_with = "force_recreate")]
-    pub no_recreate: bool,
-    /// Remove containers for services not defined in the Compose file.
-    #[arg(long)]
-    pub remove_orphans: bool,
-    /// Scale SERVICE to NUM instances (SERVICE=NUM).
-    #[arg(long)]
-    pub scale: Vec<String>,
+    /// How to converge: build, recreate, orphans, scale.
+    #[command(flatten)]
+    pub converge: super::up::ConvergeFlags,
     /// Services (default: all).
     pub services: Vec<String>,
 }
@@ -104,24 +89,9 @@ pub struct CreateArgs {
 pub fn create(paths: &Paths, g: &ComposeArgs, a: &CreateArgs) -> anyhow::Result<()> {
     let (engine, project) = open(paths, g)?;
     let compose = Compose::new(&engine, &project);
-    let mut scale = std::collections::BTreeMap::new();
-    for s in &a.scale {
-        let (k, v) = key_value(s, "--scale")?;
-        let n: u32 = v.parse().map_err(|_| {
-            anyhow::anyhow!("invalid --scale value {s:?}\nhint: use SERVICE=NUMBER")
-        })?;
-        scale.insert(k, n);
-    }
     let opts = UpOptions {
-        services: a.services.clone(),
-        scale,
-        force_recreate: a.force_recreate,
-        no_recreate: a.no_recreate,
-        build: a.build,
-        no_build: a.no_build,
-        remove_orphans: a.remove_orphans,
         no_start: true,
-        ..Default::default()
+        ..a.converge.up_options(&a.services)?
     };
     compose.up(&opts, &mut std::io::stderr(), &mut printer())?;
     Ok(())

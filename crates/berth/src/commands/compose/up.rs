@@ -20,30 +20,15 @@ pub struct UpArgs {
     /// Detached mode: run containers in the background.
     #[arg(short, long)]
     pub detach: bool,
-    /// Build images before starting containers.
-    #[arg(long)]
-    pub build: bool,
-    /// Don't build an image, even if it's missing.
-    #[arg(long, conflicts_with = "build")]
-    pub no_build: bool,
-    /// Recreate containers even if their configuration hasn't changed.
-    #[arg(long)]
-    pub force_recreate: bool,
-    /// If containers already exist, don't recreate them.
-    #[arg(long, conflicts_with = "force_recreate")]
-    pub no_recreate: bool,
+    /// How to converge: build, recreate, orphans, scale.
+    #[command(flatten)]
+    pub converge: ConvergeFlags,
     /// Don't start linked services.
     #[arg(long)]
     pub no_deps: bool,
     /// Don't start the services after creating them.
     #[arg(long)]
     pub no_start: bool,
-    /// Remove containers for services not defined in the Compose file.
-    #[arg(long)]
-    pub remove_orphans: bool,
-    /// Scale SERVICE to NUM instances (SERVICE=NUM).
-    #[arg(long)]
-    pub scale: Vec<String>,
     /// Wait for services to be running|healthy (implies detached mode).
     #[arg(long)]
     pub wait: bool,
@@ -118,17 +103,56 @@ pub fn up(paths: &Paths, g: &ComposeArgs, a: &UpArgs) -> ExitCode {
     }
 }
 
+/// The flags `up` and `create` share: how the project converges.
+#[derive(Debug, Args)]
+pub struct ConvergeFlags {
+    /// Build images before starting containers.
+    #[arg(long)]
+    pub build: bool,
+    /// Don't build an image, even if it's missing.
+    #[arg(long, conflicts_with = "build")]
+    pub no_build: bool,
+    /// Recreate containers even if their configuration hasn't changed.
+    #[arg(long)]
+    pub force_recreate: bool,
+    /// If containers already exist, don't recreate them.
+    #[arg(long, conflicts_with = "force_recreate")]
+    pub no_recreate: bool,
+    /// Remove containers for services not defined in the Compose file.
+    #[arg(long)]
+    pub remove_orphans: bool,
+    /// Scale SERVICE to NUM instances (SERVICE=NUM).
+    #[arg(long)]
+    pub scale: Vec<String>,
+}
+
+impl ConvergeFlags {
+    /// Options for `services` with these flags (`--scale` checked); the rest default.
+    pub fn up_options(&self, services: &[String]) -> anyhow::Result<UpOptions> {
+        let mut scale = BTreeMap::new();
+        for s in &self.scale {
+            let (k, v) = key_value(s, "--scale")?;
+            let n: u32 = v.parse().map_err(|_| {
+                anyhow::anyhow!("invalid --scale value {s:?}\nhint: use SERVICE=NUMBER")
+            })?;
+            scale.insert(k, n);
+        }
+        Ok(UpOptions {
+            services: services.to_vec(),
+            scale,
+            force_recreate: self.force_recreate,
+            no_recreate: self.no_recreate,
+            build: self.build,
+            no_build: self.no_build,
+            remove_orphans: self.remove_orphans,
+            ..Default::default()
+        })
+    }
+}
+
 fn up_inner(paths: &Paths, g: &ComposeArgs, a: &UpArgs) -> anyhow::Result<i32> {
     let (engine, project) = open(paths, g)?;
     let compose = Compose::new(&engine, &project);
-    let mut scale = BTreeMap::new();
-    for s in &a.scale {
-        let (k, v) = key_value(s, "--scale")?;
-        let n: u32 = v.parse().map_err(|_| {
-            anyhow::anyhow!("invalid --scale value {s:?}\nhint: use SERVICE=NUMBER")
-        })?;
-        scale.insert(k, n);
-    }
     let named: Vec<String> = a
         .exit_code_from
         .iter()
@@ -138,18 +162,12 @@ fn up_inner(paths: &Paths, g: &ComposeArgs, a: &UpArgs) -> anyhow::Result<i32> {
         .collect();
     compose.check_services(&named)?;
     let opts = UpOptions {
-        services: a.services.clone(),
         no_deps: a.no_deps,
-        scale,
-        force_recreate: a.force_recreate,
-        no_recreate: a.no_recreate,
-        build: a.build,
-        no_build: a.no_build,
-        remove_orphans: a.remove_orphans,
         no_start: a.no_start,
         wait: a.wait,
         wait_timeout: a.wait_timeout.map(Duration::from_secs),
         timeout: a.timeout,
+        ..a.converge.up_options(&a.services)?
     };
     let mut print = printer();
     let report = compose.up(&opts, &mut std::io::stderr(), &mut print)?;
