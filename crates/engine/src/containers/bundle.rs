@@ -25,7 +25,7 @@ pub(super) fn write_spec(dir: &Path, spec: &impl serde::Serialize) -> Result<()>
 
 /// Reads `config.json` in `dir`, lets `f` change it (returning whether it did) and
 /// writes it back only then.
-pub(super) fn edit_spec(dir: &Path, f: impl FnOnce(&mut Value) -> Result<bool>) -> Result<()> {
+pub(crate) fn edit_spec(dir: &Path, f: impl FnOnce(&mut Value) -> Result<bool>) -> Result<()> {
     let path = dir.join("config.json");
     let text = fs_err::read(&path).map_err(|e| Error::Io {
         path: path.clone(),

@@ -23,7 +23,7 @@
 //! ```
 
 pub mod attach;
-mod bundle;
+pub(crate) mod bundle;
 pub mod changes;
 pub mod commit;
 pub mod copy;

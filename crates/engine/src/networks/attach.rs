@@ -139,38 +139,27 @@ pub(super) fn parse_ip6(flag: &'static str, v: &str) -> Result<Ipv6Addr> {
 
 /// Sets (or clears) the path of the network namespace in a bundle's `config.json`.
 fn set_netns_path(dir: &Path, path: Option<&Path>) -> Result<()> {
-    let file = dir.join("config.json");
-    let text = fs_err::read(&file).map_err(|e| Error::io(&file, e))?;
-    let mut spec: serde_json::Value = serde_json::from_slice(&text).map_err(|e| Error::Json {
-        what: file.display().to_string(),
-        source: e,
-    })?;
-    let Some(list) = spec
-        .pointer_mut("/linux/namespaces")
-        .and_then(|v| v.as_array_mut())
-    else {
-        return Ok(());
-    };
-    let mut changed = false;
-    for ns in list.iter_mut().filter(|n| n["type"] == "network") {
-        if let Some(obj) = ns.as_object_mut() {
-            changed |= match path {
-                Some(p) => {
-                    obj.insert("path".into(), p.display().to_string().into())
-                        != Some(p.display().to_string().into())
-                }
-                None => obj.remove("path").is_some(),
-            };
+    crate::containers::bundle::edit_spec(dir, |spec| {
+        let Some(list) = spec
+            .pointer_mut("/linux/namespaces")
+            .and_then(|v| v.as_array_mut())
+        else {
+            return Ok(false);
+        };
+        let mut changed = false;
+        for ns in list.iter_mut().filter(|n| n["type"] == "network") {
+            if let Some(obj) = ns.as_object_mut() {
+                changed |= match path {
+                    Some(p) => {
+                        obj.insert("path".into(), p.display().to_string().into())
+                            != Some(p.display().to_string().into())
+                    }
+                    None => obj.remove("path").is_some(),
+                };
+            }
         }
-    }
-    if changed {
-        let bytes = serde_json::to_vec_pretty(&spec).map_err(|e| Error::Json {
-            what: file.display().to_string(),
-            source: e,
-        })?;
-        berth_net::write_atomic(&file, &bytes)?;
-    }
-    Ok(())
+        Ok(changed)
+    })
 }
 
 impl Engine {
