@@ -37,6 +37,15 @@ pub enum ContainerStatus {
 }
 
 impl ContainerStatus {
+    /// Whether the container's processes exist: running, paused or restarting (what
+    /// Docker counts as active, and what `rm` refuses without `-f`).
+    pub fn is_active(self) -> bool {
+        matches!(
+            self,
+            ContainerStatus::Running | ContainerStatus::Paused | ContainerStatus::Restarting
+        )
+    }
+
     /// Docker's word for it.
     pub fn as_str(self) -> &'static str {
         match self {

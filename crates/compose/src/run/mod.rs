@@ -248,8 +248,5 @@ impl<'a> Compose<'a> {
 
 /// Whether a status counts as running (paused and restarting containers included).
 pub fn is_running(status: ContainerStatus) -> bool {
-    matches!(
-        status,
-        ContainerStatus::Running | ContainerStatus::Paused | ContainerStatus::Restarting
-    )
+    status.is_active()
 }

@@ -438,10 +438,7 @@ impl Engine {
         let rec = self.store().get_container(name)?;
         let id = rec.id.clone();
         let status = self.reconcile(&rec)?;
-        if matches!(
-            status,
-            ContainerStatus::Running | ContainerStatus::Paused | ContainerStatus::Restarting
-        ) {
+        if status.is_active() {
             if !force {
                 return Err(Error::ContainerState {
                     name: rec.name,

@@ -173,14 +173,10 @@ impl Engine {
                 .iter()
                 .any(|u| {
                     u != id
-                        && self.store().get_container(u).is_ok_and(|c| {
-                            matches!(
-                                c.state.status,
-                                berth_store::ContainerStatus::Running
-                                    | berth_store::ContainerStatus::Paused
-                                    | berth_store::ContainerStatus::Restarting
-                            )
-                        })
+                        && self
+                            .store()
+                            .get_container(u)
+                            .is_ok_and(|c| c.state.status.is_active())
                 });
             if !busy && is_mounted(&v.mountpoint) {
                 let _ = nix::mount::umount2(&v.mountpoint, MntFlags::MNT_DETACH);

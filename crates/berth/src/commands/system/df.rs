@@ -4,7 +4,6 @@
 use berth_engine::Paths;
 use berth_engine::containers::Stored;
 use berth_engine::system::DiskUsage;
-use berth_store::ContainerStatus;
 use clap::Args;
 use serde_json::{Value, json};
 
@@ -29,19 +28,12 @@ fn reclaimable(part: u64, total: u64) -> String {
     }
 }
 
-fn active(s: ContainerStatus) -> bool {
-    matches!(
-        s,
-        ContainerStatus::Running | ContainerStatus::Paused | ContainerStatus::Restarting
-    )
-}
-
 fn summary(du: &DiskUsage, cache: berth_build::CacheUsage) -> Vec<Value> {
     let c_total: u64 = du.containers.iter().map(|c| c.size_rw).sum();
     let c_idle: u64 = du
         .containers
         .iter()
-        .filter(|c| !active(c.record.state.status))
+        .filter(|c| !c.record.state.status.is_active())
         .map(|c| c.size_rw)
         .sum();
     let v_total: u64 = du.volumes.iter().map(|v| v.size).sum();
@@ -65,7 +57,7 @@ fn summary(du: &DiskUsage, cache: berth_build::CacheUsage) -> Vec<Value> {
             du.containers.len(),
             du.containers
                 .iter()
-                .filter(|c| active(c.record.state.status))
+                .filter(|c| c.record.state.status.is_active())
                 .count(),
             c_total,
             reclaimable(c_idle, c_total),
