@@ -30,6 +30,7 @@ mod error;
 mod file;
 mod mount;
 mod path;
+pub mod prime;
 mod rdma;
 mod stats;
 mod v1;

@@ -18,6 +18,7 @@ mod error;
 pub mod images;
 pub mod networks;
 mod paths;
+mod pidfd;
 pub mod system;
 pub mod volumes;
 

@@ -2,7 +2,7 @@
 //! `berth run`), which records the exit and then ends, and on a pidfd of its init for
 //! callers that only need its processes gone (`compose down` between dependency levels).
 
-use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
 
 use berth_store::{ContainerRecord, ContainerState, ContainerStatus};
@@ -20,11 +20,7 @@ fn owner_pidfd(st: &ContainerState) -> Option<OwnedFd> {
         .and_then(serde_json::Value::as_i64)
         .and_then(|p| i32::try_from(p).ok())
         .filter(|p| *p > 0)?;
-    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    let fd = i32::try_from(fd).ok().filter(|fd| *fd >= 0)?;
-    // SAFETY: the fd was just returned by the kernel and is ours alone.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let fd = crate::pidfd::open(pid)?;
     owner_alive(st).then_some(fd)
 }
 
@@ -85,14 +81,9 @@ impl Engine {
             // A restarting container's owner stays: it is polled as before.
             match fd {
                 Some(fd) if rec.state.status != ContainerStatus::Restarting => {
-                    let ms = left.map_or(1000, |l| l.as_millis().min(1000));
-                    let mut fds = [nix::poll::PollFd::new(
-                        fd.as_fd(),
-                        nix::poll::PollFlags::POLLIN,
-                    )];
-                    let ms =
-                        nix::poll::PollTimeout::try_from(ms).unwrap_or(nix::poll::PollTimeout::MAX);
-                    if nix::poll::poll(&mut fds, ms).unwrap_or(0) > 0 {
+                    let wait =
+                        left.map_or(Duration::from_secs(1), |l| l.min(Duration::from_secs(1)));
+                    if crate::pidfd::wait(fd, wait) {
                         // Ended: the next look at the store sees its record; nothing to wait on.
                         owner = Some(None);
                     }
@@ -111,11 +102,7 @@ impl Engine {
     /// container does not run or the pid is no longer the recorded process.
     pub fn init_pidfd(&self, rec: &ContainerRecord) -> Option<OwnedFd> {
         let pid = rec.state.pid.filter(|p| *p > 0)?;
-        // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
-        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-        let fd = i32::try_from(fd).ok().filter(|fd| *fd >= 0)?;
-        // SAFETY: the fd was just returned by the kernel and is ours alone.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        let fd = crate::pidfd::open(pid)?;
         // Opened while the owner lives, the pid is still the container's: the owner
         // reaps it, so it cannot have been reused yet.
         owner_alive(&rec.state).then_some(fd)

@@ -116,16 +116,31 @@ fn down_if_idle(net: &NetworkRecord, key: &str) -> Result<()> {
     {
         errors.push(berth_net::Error::Io(e));
     }
-    // No availability check first (one `nft` run less): where nftables is missing,
-    // berth never added anything to it.
-    match nat::remove_network_and_empty_table(key, &bridge_name(net)) {
+    let bridge = bridge_name(net);
+    // The rules, the bridge and the resolver are independent of each other, and each
+    // mostly waits (on `nft`, on the kernel's RCU grace periods that unregistering a
+    // device takes, on the resolver's exit): the rules go on a thread of their own.
+    let (rules, deleted, stopped) = std::thread::scope(|s| {
+        // No availability check first (one `nft` run less): where nftables is
+        // missing, berth never added anything to it.
+        let rules = s.spawn(|| nat::remove_network_and_empty_table(key, &bridge));
+        let deleted = bridge::delete(&bridge);
+        let stopped = resolver::stop(&resolver::dir(key));
+        let rules = rules.join().unwrap_or_else(|_| {
+            Err(berth_net::Error::Nft {
+                op: format!("remove the rules of network {key}"),
+                detail: "the worker thread panicked".into(),
+            })
+        });
+        (rules, deleted, stopped)
+    });
+    match rules {
         Ok(_) | Err(berth_net::Error::Unsupported { .. }) => {}
         Err(e) => errors.push(e),
     }
-    if let Err(e) = bridge::delete(&bridge_name(net)) {
+    if let Err(e) = deleted {
         errors.push(e);
     }
-    let stopped = resolver::stop(&resolver::dir(key));
     match errors.len() {
         0 => stopped,
         _ => Err(berth_net::Error::Many(errors).into()),

@@ -23,11 +23,19 @@ pub fn upstreams() -> Vec<std::net::SocketAddr> {
     berth_net::files::resolver_upstreams(&text)
 }
 
-fn pid_alive(path: &Path) -> bool {
+fn recorded_pid(path: &Path) -> Option<i32> {
     fs_err::read_to_string(path)
         .ok()
         .and_then(|s| s.trim().parse::<i32>().ok())
-        .is_some_and(|p| p > 0 && unsafe { libc::kill(p, 0) } == 0)
+        .filter(|p| *p > 1)
+}
+
+/// Whether the pid recorded in `path` runs (not merely exists: a resolver that was
+/// killed stays a zombie until PID 1 reaps it, which some hosts' init does slowly).
+fn pid_alive(path: &Path) -> bool {
+    recorded_pid(path)
+        .and_then(crate::pidfd::open)
+        .is_some_and(|fd| !crate::pidfd::wait(&fd, Duration::ZERO))
 }
 
 /// Whether process `pid` is the resolver of `dir` (its command line says so), so a
@@ -118,19 +126,14 @@ pub fn stop(dir: &Path) -> Result<()> {
         return Ok(());
     }
     berth_net::dns::stop(dir)?;
-    let pid = dir.join("resolver.pid");
-    if pid_alive(&pid)
-        && let Some(p) = fs_err::read_to_string(&pid)
-            .ok()
-            .and_then(|s| s.trim().parse::<i32>().ok())
-            .filter(|p| *p > 1 && is_resolver(*p, dir))
-    {
-        // SAFETY: plain kill(2) of a pid we just checked is our resolver.
-        unsafe { libc::kill(p, libc::SIGTERM) };
-    }
-    let start = Instant::now();
-    while pid_alive(&pid) && start.elapsed() < Duration::from_secs(2) {
-        std::thread::sleep(Duration::from_millis(2));
+    // Opened before the command line is checked, the pidfd names the process that
+    // was checked, never one that reused its pid. It turns readable the moment the
+    // resolver has ended (its sockets closed), without waiting for PID 1 to reap it.
+    let resolver = recorded_pid(&dir.join("resolver.pid"))
+        .and_then(|p| crate::pidfd::open(p).filter(|_| is_resolver(p, dir)));
+    if let Some(fd) = resolver {
+        crate::pidfd::signal(&fd, rustix::process::Signal::TERM);
+        crate::pidfd::wait(&fd, Duration::from_secs(2));
     }
     let _ = fs_err::remove_dir_all(dir);
     Ok(())
