@@ -29,8 +29,15 @@ pub(crate) fn apply(dir: &Path, b: &LinuxBlockIo) -> Result<(), Error> {
     } else {
         (dir.join("io.weight"), blkio_to_io_weight)
     };
+    // cgroup-v2.rst: io.weight is flat-keyed, "default $WEIGHT" for the cgroup and
+    // "$MAJ:$MIN $WEIGHT" per device; bfq-iosched.rst: io.bfq.weight takes the bare value.
     if let Some(w) = b.weight() {
-        file::write(&wfile, &conv(w).to_string())?;
+        let line = if use_bfq {
+            conv(w).to_string()
+        } else {
+            format!("default {}", conv(w))
+        };
+        file::write(&wfile, &line)?;
     }
     for d in b.weight_device().iter().flatten() {
         if d.leaf_weight().is_some() {
@@ -43,6 +50,8 @@ pub(crate) fn apply(dir: &Path, b: &LinuxBlockIo) -> Result<(), Error> {
             file::write(&wfile, &format!("{}:{} {}", d.major(), d.minor(), conv(w)))?;
         }
     }
+    // io.max is nested-keyed: "$MAJ:$MIN rbps=… wbps=… riops=… wiops=…"; one key per
+    // write leaves the device's other limits as they are.
     let throttles = [
         ("rbps", b.throttle_read_bps_device()),
         ("wbps", b.throttle_write_bps_device()),

@@ -181,6 +181,13 @@ pub struct Service {
         deserialize_with = "extra_hosts"
     )]
     pub extra_hosts: Vec<String>,
+    /// Containers outside the project to reach by name (`NAME[:ALIAS]`).
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "list"
+    )]
+    pub external_links: Vec<String>,
     /// Supplementary groups.
     #[serde(
         default,
@@ -214,6 +221,13 @@ pub struct Service {
         deserialize_with = "label_map"
     )]
     pub labels: BTreeMap<String, String>,
+    /// Other services reachable under an extra name (`SERVICE[:ALIAS]`).
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "list"
+    )]
+    pub links: Vec<String>,
     /// Log driver and its options.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logging: Option<Logging>,

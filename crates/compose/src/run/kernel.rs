@@ -73,6 +73,17 @@ pub(super) fn apply(plan: &Plan, s: &Service, o: &mut RunOptions) {
             }
         })
         .collect();
+    // On the project's (user-defined) networks a link is an extra name for the other
+    // container; its alias defaults to the service's name.
+    o.links = s
+        .links
+        .iter()
+        .map(|l| {
+            let (svc, alias) = l.split_once(':').unwrap_or((l, l));
+            format!("{}:{alias}", first_container(plan, svc))
+        })
+        .chain(s.external_links.iter().cloned())
+        .collect();
     let reservation = s
         .deploy
         .as_ref()
@@ -102,6 +113,7 @@ pub(super) fn apply(plan: &Plan, s: &Service, o: &mut RunOptions) {
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
             .collect(),
+        ..KernelOptions::default()
     };
 }
 

@@ -1,6 +1,7 @@
 //! The `create`/`run` flags behind [`KernelOptions`]: namespaces, sysctls, `/dev/shm`,
 //! OOM tuning, the finer limits, device rules, cgroup parent, domain name, annotations.
 
+use berth_engine::containers::blkio::{self, Rate};
 use berth_engine::containers::kernel_opts::KernelOptions;
 use berth_engine::containers::units;
 use clap::Args;
@@ -53,6 +54,27 @@ pub struct KernelFlags {
     /// Block IO (relative weight), between 10 and 1000, or 0 to disable.
     #[arg(long)]
     pub blkio_weight: Option<u16>,
+    /// Block IO weight (relative device weight), DEVICE:WEIGHT.
+    #[arg(long)]
+    pub blkio_weight_device: Vec<String>,
+    /// Limit read rate (bytes per second) from a device, DEVICE:RATE.
+    #[arg(long)]
+    pub device_read_bps: Vec<String>,
+    /// Limit write rate (bytes per second) to a device, DEVICE:RATE.
+    #[arg(long)]
+    pub device_write_bps: Vec<String>,
+    /// Limit read rate (IO per second) from a device, DEVICE:RATE.
+    #[arg(long)]
+    pub device_read_iops: Vec<String>,
+    /// Limit write rate (IO per second) to a device, DEVICE:RATE.
+    #[arg(long)]
+    pub device_write_iops: Vec<String>,
+    /// Limit CPU real-time period in microseconds.
+    #[arg(long)]
+    pub cpu_rt_period: Option<i64>,
+    /// Limit CPU real-time runtime in microseconds.
+    #[arg(long, allow_hyphen_values = true)]
+    pub cpu_rt_runtime: Option<i64>,
     /// Add a rule to the cgroup allowed devices list.
     #[arg(long)]
     pub device_cgroup_rule: Vec<String>,
@@ -72,6 +94,11 @@ impl KernelFlags {
                 .map(|s| units::parse_bytes(flag, s))
                 .transpose()
         };
+        let throttles = |flag: &'static str, list: &[String], rate: Rate| {
+            list.iter()
+                .map(|d| blkio::parse_throttle(flag, d, rate))
+                .collect::<Result<Vec<_>, _>>()
+        };
         Ok(KernelOptions {
             shm_size: size("--shm-size", &self.shm_size)?,
             sysctls: self.sysctl.clone(),
@@ -88,6 +115,21 @@ impl KernelFlags {
             cpu_quota: self.cpu_quota,
             cpuset_mems: self.cpuset_mems.clone(),
             blkio_weight: self.blkio_weight,
+            blkio_weight_device: self
+                .blkio_weight_device
+                .iter()
+                .map(|d| blkio::parse_weight(d))
+                .collect::<Result<_, _>>()?,
+            device_read_bps: throttles("--device-read-bps", &self.device_read_bps, Rate::Bytes)?,
+            device_write_bps: throttles("--device-write-bps", &self.device_write_bps, Rate::Bytes)?,
+            device_read_iops: throttles("--device-read-iops", &self.device_read_iops, Rate::Iops)?,
+            device_write_iops: throttles(
+                "--device-write-iops",
+                &self.device_write_iops,
+                Rate::Iops,
+            )?,
+            cpu_rt_period: self.cpu_rt_period,
+            cpu_rt_runtime: self.cpu_rt_runtime,
             device_cgroup_rules: self.device_cgroup_rule.clone(),
             domainname: self.domainname.clone(),
             annotations: self.annotation.clone(),

@@ -52,7 +52,7 @@ impl ResourceFlags {
             cpu_shares: self.cpu_shares,
             cpuset_cpus: self.cpuset_cpus.clone(),
             pids_limit: self.pids_limit,
-            restart: None,
+            ..UpdateOptions::default()
         })
     }
 }
