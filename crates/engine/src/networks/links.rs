@@ -224,14 +224,7 @@ impl Engine {
                 .map(|s| s.split(',').map(str::to_owned).collect())
                 .unwrap_or_default();
             let key = |kv: &str| kv.split_once('=').map_or(kv, |(k, _)| k).to_owned();
-            let mut current: Vec<String> = spec["process"]["env"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|v| v.as_str().map(str::to_owned))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let mut current = crate::containers::bundle::process_env(&spec["process"]);
             current.retain(|kv| !old.contains(&key(kv)));
             // The container's own variables win over a link's, as in Docker.
             let added: Vec<String> = env

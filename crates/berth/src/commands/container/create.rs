@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use berth_engine::containers::RunOptions;
 use berth_engine::containers::host_opts::{self, HostOptions};
+use berth_engine::containers::kernel_opts::KernelOptions;
 use berth_engine::containers::options::AttachStreams;
 use berth_engine::{Engine, Paths};
 use clap::{ArgAction, Args};
@@ -327,7 +328,12 @@ impl ContainerFlags {
             }),
             healthcheck: self.health.healthcheck()?,
             volumes_from: self.volumes_from.clone(),
-            kernel: self.kernel.options()?,
+            kernel: KernelOptions {
+                blkio_weight: limits.blkio_weight,
+                cpu_rt_period: limits.cpu_rt_period,
+                cpu_rt_runtime: limits.cpu_rt_runtime,
+                ..self.kernel.options()?
+            },
             host: HostOptions {
                 runtime: self.runtime.clone(),
                 gpus: self

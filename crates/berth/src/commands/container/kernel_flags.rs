@@ -51,9 +51,6 @@ pub struct KernelFlags {
     /// MEMs in which to allow execution (0-3, 0,1).
     #[arg(long)]
     pub cpuset_mems: Option<String>,
-    /// Block IO (relative weight), between 10 and 1000, or 0 to disable.
-    #[arg(long)]
-    pub blkio_weight: Option<u16>,
     /// Block IO weight (relative device weight), DEVICE:WEIGHT.
     #[arg(long)]
     pub blkio_weight_device: Vec<String>,
@@ -69,12 +66,6 @@ pub struct KernelFlags {
     /// Limit write rate (IO per second) to a device, DEVICE:RATE.
     #[arg(long)]
     pub device_write_iops: Vec<String>,
-    /// Limit CPU real-time period in microseconds.
-    #[arg(long)]
-    pub cpu_rt_period: Option<i64>,
-    /// Limit CPU real-time runtime in microseconds.
-    #[arg(long, allow_hyphen_values = true)]
-    pub cpu_rt_runtime: Option<i64>,
     /// Add a rule to the cgroup allowed devices list.
     #[arg(long)]
     pub device_cgroup_rule: Vec<String>,
@@ -114,7 +105,6 @@ impl KernelFlags {
             cpu_period: self.cpu_period,
             cpu_quota: self.cpu_quota,
             cpuset_mems: self.cpuset_mems.clone(),
-            blkio_weight: self.blkio_weight,
             blkio_weight_device: self
                 .blkio_weight_device
                 .iter()
@@ -128,11 +118,10 @@ impl KernelFlags {
                 &self.device_write_iops,
                 Rate::Iops,
             )?,
-            cpu_rt_period: self.cpu_rt_period,
-            cpu_rt_runtime: self.cpu_rt_runtime,
             device_cgroup_rules: self.device_cgroup_rule.clone(),
             domainname: self.domainname.clone(),
             annotations: self.annotation.clone(),
+            ..KernelOptions::default()
         })
     }
 }

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use super::kernel_flags::sh;
 use super::{Root, skip};
 
 /// A loop device over a small file, detached on drop (also when the test fails).
@@ -40,13 +41,6 @@ impl Drop for LoopDevice {
     fn drop(&mut self) {
         let _ = Command::new("losetup").args(["-d", &self.path]).status();
     }
-}
-
-fn sh(r: &Root, flags: &[&str], script: &str) -> String {
-    let mut a = vec!["run", "--rm"];
-    a.extend_from_slice(flags);
-    a.extend_from_slice(&["alpine:test", "sh", "-c", script]);
-    r.ok(&a).trim().to_owned()
 }
 
 fn major_minor(dev: &str) -> String {
