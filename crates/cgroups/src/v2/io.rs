@@ -114,6 +114,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn files_are_written_as_cgroup_v2_rst_documents_them() {
+        use oci_spec::runtime::{LinuxBlockIoBuilder, LinuxThrottleDeviceBuilder};
+        let dir = tempfile::tempdir().unwrap();
+        for f in ["io.weight", "io.max"] {
+            fs_err::write(dir.path().join(f), "").unwrap();
+        }
+        let wbps = LinuxThrottleDeviceBuilder::default()
+            .major(7)
+            .minor(3)
+            .rate(1_048_576u64)
+            .build()
+            .unwrap();
+        let b = LinuxBlockIoBuilder::default()
+            .weight(500u16)
+            .throttle_write_bps_device(vec![wbps])
+            .build()
+            .unwrap();
+        apply(dir.path(), &b).unwrap();
+        let read = |f: &str| fs_err::read_to_string(dir.path().join(f)).unwrap();
+        assert_eq!(read("io.weight"), "default 4950");
+        assert_eq!(read("io.max"), "7:3 wbps=1048576");
+    }
+
+    #[test]
     fn weights_and_io_stat() {
         assert_eq!(blkio_to_io_weight(10), 1);
         assert_eq!(blkio_to_io_weight(1000), 10_000);
