@@ -96,7 +96,7 @@ fn realtime(
                 field: field.into(),
                 value: value.to_string(),
                 reason: format!(
-                    "the kernel refused it for {} (the parent cgroup's realtime budget, cpu.rt_runtime_us, is {budget} µs)\nhint: give the parent cgroup a realtime budget at least this large (write it to {}), or use --cgroup-parent with one",
+                    "the kernel refused it for {} (the parent cgroup's realtime budget, {}, is {budget} µs)\nhint: run it under a parent cgroup with a large enough budget: create one, write the budget to its cpu.rt_runtime_us, and pass it as --cgroup-parent",
                     path.display(),
                     parent.map_or_else(String::new, |p| p.display().to_string())
                 ),

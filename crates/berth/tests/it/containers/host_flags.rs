@@ -7,9 +7,11 @@ use std::process::Command;
 use super::kernel_flags::sh;
 use super::{Root, skip};
 
-/// A loop device over a small file, detached on drop (also when the test fails).
+/// A loop device over a small file, detached on drop (also when the test fails), with
+/// its I/O scheduler set back to what it was.
 struct LoopDevice {
     path: String,
+    scheduler: Option<(PathBuf, String)>,
     _dir: tempfile::TempDir,
 }
 
@@ -32,13 +34,39 @@ impl LoopDevice {
         }
         Some(LoopDevice {
             path: String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+            scheduler: None,
             _dir: dir,
         })
+    }
+
+    /// Switches the device to bfq, the scheduler with per-cgroup weights; false where the
+    /// kernel has no bfq.
+    fn use_bfq(&mut self) -> bool {
+        let name = Path::new(&self.path).file_name().unwrap().to_owned();
+        let file = Path::new("/sys/block").join(name).join("queue/scheduler");
+        let Ok(now) = fs_err::read_to_string(&file) else {
+            return false;
+        };
+        let Some(current) = now
+            .split_whitespace()
+            .find(|s| s.starts_with('['))
+            .map(|s| s.trim_matches(['[', ']']).to_owned())
+        else {
+            return false;
+        };
+        if fs_err::write(&file, "bfq").is_err() {
+            return false;
+        }
+        self.scheduler = Some((file, current));
+        true
     }
 }
 
 impl Drop for LoopDevice {
     fn drop(&mut self) {
+        if let Some((file, old)) = &self.scheduler {
+            let _ = fs_err::write(file, old);
+        }
         let _ = Command::new("losetup").args(["-d", &self.path]).status();
     }
 }
@@ -54,9 +82,10 @@ fn device_throttles_reach_the_cgroup() {
     if skip() {
         return;
     }
-    let Some(dev) = LoopDevice::new() else {
+    let Some(mut dev) = LoopDevice::new() else {
         return;
     };
+    let bfq = dev.use_bfq();
     let r = Root::with_alpine();
     let d = &dev.path;
     let numbers = major_minor(d);
@@ -75,6 +104,38 @@ fn device_throttles_reach_the_cgroup() {
         );
     } else {
         assert_eq!(got, format!("{numbers} 1048576\n{numbers} 100"));
+    }
+
+    // Weights, with a scheduler that has them (v1 bfq files, or v2 io.bfq.weight).
+    if bfq {
+        let wdev = format!("{d}:300");
+        let got = sh(
+            &r,
+            &["--blkio-weight", "200", "--blkio-weight-device", &wdev],
+            "cd /sys/fs/cgroup; cat io.bfq.weight 2>/dev/null || cat blkio/blkio.bfq.weight_device blkio/blkio.bfq.weight",
+        );
+        assert!(got.contains(&format!("{numbers} 300")), "{got}");
+        assert!(got.lines().any(|l| l.ends_with("200")), "{got}");
+        // `update --blkio-weight` reaches the live cgroup.
+        r.ok(&[
+            "run",
+            "-d",
+            "--name",
+            "wt",
+            "--blkio-weight",
+            "200",
+            "alpine:test",
+            "sleep",
+            "300",
+        ]);
+        r.ok(&["update", "--blkio-weight", "300", "wt"]);
+        let live = r.ok(&[
+            "exec", "wt", "sh", "-c",
+            "cat /sys/fs/cgroup/io.bfq.weight 2>/dev/null || cat /sys/fs/cgroup/blkio/blkio.bfq.weight",
+        ]);
+        assert!(live.lines().any(|l| l.ends_with("300")), "{live}");
+        assert_eq!(r.inspect("wt", "{{.HostConfig.BlkioWeight}}"), "300");
+        r.ok(&["rm", "-f", "wt"]);
     }
 
     // Stored and shown under Docker's names.
@@ -212,7 +273,8 @@ fn realtime_budgets_follow_docker() {
     assert!(e.contains("realtime budget") && e.contains("hint:"), "{e}");
     // A parent with a budget: the container gets its share.
     let parent = CgroupParent {
-        name: format!("berth-rt-test-{}", std::process::id()),
+        // Not named berth*: the runtime removes its own empty parents.
+        name: format!("rt-budget-test-{}", std::process::id()),
     };
     let pdir = cpu.join(&parent.name);
     fs_err::create_dir_all(&pdir).unwrap();
@@ -230,6 +292,42 @@ fn realtime_budgets_follow_docker() {
         "cat /sys/fs/cgroup/cpu/cpu.rt_runtime_us /sys/fs/cgroup/cpu/cpu.rt_period_us",
     );
     assert_eq!(got, "10000\n1000000");
+    // `update --cpu-rt-runtime` reaches the live cgroup; over the parent's budget it is
+    // refused and changes nothing.
+    r.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "rtlive",
+        "--cgroup-parent",
+        &parent.name,
+        "--cpu-rt-runtime",
+        "5000",
+        "alpine:test",
+        "sleep",
+        "300",
+    ]);
+    let live = || {
+        r.ok(&[
+            "exec",
+            "rtlive",
+            "cat",
+            "/sys/fs/cgroup/cpu/cpu.rt_runtime_us",
+        ])
+        .trim()
+        .to_owned()
+    };
+    assert_eq!(live(), "5000");
+    r.ok(&["update", "--cpu-rt-runtime", "8000", "rtlive"]);
+    assert_eq!(live(), "8000");
+    let e = r.fails(&["update", "--cpu-rt-runtime", "30000", "rtlive"], 1);
+    assert!(e.contains("realtime budget"), "{e}");
+    assert_eq!(live(), "8000");
+    assert_eq!(
+        r.inspect("rtlive", "{{.HostConfig.CpuRealtimeRuntime}}"),
+        "8000"
+    );
+    r.ok(&["rm", "-f", "rtlive"]);
     r.ok(&[
         "create",
         "--name",
