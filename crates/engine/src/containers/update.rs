@@ -23,7 +23,7 @@ pub struct UpdateOptions {
     pub cpuset_cpus: Option<String>,
     /// `--pids-limit` (0 or -1 removes the limit).
     pub pids_limit: Option<i64>,
-    /// `--blkio-weight` (0 removes the weight).
+    /// `--blkio-weight` (0: unchanged, as in Docker).
     pub blkio_weight: Option<u16>,
     /// `--cpu-rt-period` in microseconds.
     pub cpu_rt_period: Option<i64>,
@@ -99,14 +99,15 @@ impl Engine {
         if u.pids_limit.is_some() {
             o.pids_limit = u.pids_limit.filter(|p| *p > 0);
         }
-        if u.blkio_weight.is_some() {
-            o.kernel.blkio_weight = u.blkio_weight;
+        // Docker's update leaves these alone when given 0 (the flags' default).
+        if let Some(w) = u.blkio_weight.filter(|w| *w != 0) {
+            o.kernel.blkio_weight = Some(w);
         }
-        if u.cpu_rt_period.is_some() {
-            o.kernel.cpu_rt_period = u.cpu_rt_period;
+        if let Some(p) = u.cpu_rt_period.filter(|p| *p != 0) {
+            o.kernel.cpu_rt_period = Some(p);
         }
-        if u.cpu_rt_runtime.is_some() {
-            o.kernel.cpu_rt_runtime = u.cpu_rt_runtime;
+        if let Some(r) = u.cpu_rt_runtime.filter(|r| *r != 0) {
+            o.kernel.cpu_rt_runtime = Some(r);
         }
         o.kernel.validate(o.network.as_deref(), o.nano_cpus)?;
         // Validated as at create; the device rules are not part of an update.
