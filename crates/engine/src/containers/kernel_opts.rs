@@ -166,6 +166,15 @@ impl KernelOptions {
                 "use a value between 10 and 1000",
             ));
         }
+        for d in &self.blkio_weight_device {
+            if d.weight != 0 && !(10..=1000).contains(&d.weight) {
+                return Err(invalid(
+                    "--blkio-weight-device",
+                    &format!("{}:{}", d.path, d.weight),
+                    "use a weight between 10 and 1000",
+                ));
+            }
+        }
         if nano_cpus.is_some() && (self.cpu_period.is_some() || self.cpu_quota.is_some()) {
             return Err(invalid(
                 "--cpus",
