@@ -153,19 +153,9 @@ pub(super) fn apply(plan: &Plan, s: &Service, o: &mut RunOptions) {
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
-    use std::path::PathBuf;
-
-    use crate::find::ProjectSources;
 
     #[test]
     fn tuning_keys_become_engine_options() {
-        let sources = ProjectSources {
-            files: vec![PathBuf::from("/srv/shop/compose.yaml")],
-            project_dir: PathBuf::from("/srv/shop"),
-            environment: BTreeMap::new(),
-            profiles: Vec::new(),
-            name_override: None,
-        };
         let yaml = "services:
   db:
     image: busybox
@@ -185,7 +175,7 @@ mod tests {
     ipc: shareable
     volumes_from: [db:ro]
 ";
-        let p = crate::load::load_texts(&sources, &[("compose.yaml".into(), yaml.into())]).unwrap();
+        let p = super::super::spec::tests::project(yaml);
         assert!(p.warnings.is_empty(), "{:?}", p.warnings);
         let plan = crate::plan::plan(&p, &Default::default()).unwrap();
         let db = plan.service("db").unwrap();
@@ -213,13 +203,6 @@ mod tests {
 
     #[test]
     fn blkio_realtime_runtime_storage_and_links_become_engine_options() {
-        let sources = ProjectSources {
-            files: vec![PathBuf::from("/srv/shop/compose.yaml")],
-            project_dir: PathBuf::from("/srv/shop"),
-            environment: BTreeMap::new(),
-            profiles: Vec::new(),
-            name_override: None,
-        };
         let yaml = "services:
   db:
     image: busybox
@@ -237,7 +220,7 @@ mod tests {
     links: [\"db:database\"]
     external_links: [legacy]
 ";
-        let p = crate::load::load_texts(&sources, &[("compose.yaml".into(), yaml.into())]).unwrap();
+        let p = super::super::spec::tests::project(yaml);
         assert!(p.warnings.is_empty(), "{:?}", p.warnings);
         let plan = crate::plan::plan(&p, &Default::default()).unwrap();
         let labels = BTreeMap::new();
