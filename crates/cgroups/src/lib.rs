@@ -95,6 +95,30 @@ pub fn supported_controllers() -> Vec<String> {
     out
 }
 
+/// Whether this host can give a cgroup realtime CPU bandwidth (`cpu.rt_runtime_us`): only
+/// cgroup v1's cpu controller on a kernel with `CONFIG_RT_GROUP_SCHED` can; cgroup v2 has no
+/// realtime bandwidth files (cgroup-v2.rst: realtime processes are not controlled). The
+/// error says which of the two is missing.
+///
+/// ```no_run
+/// if let Err(why) = berth_cgroups::cpu_realtime() {
+///     eprintln!("no realtime budgets here: {why}");
+/// }
+/// ```
+pub fn cpu_realtime() -> Result<(), String> {
+    let h = Hierarchies::detect().map_err(|e| e.to_string())?;
+    match h.v1_mount("cpu") {
+        Some(m) if m.join("cpu.rt_runtime_us").exists() => Ok(()),
+        Some(m) => Err(format!(
+            "{} has no cpu.rt_runtime_us (the kernel is built without CONFIG_RT_GROUP_SCHED)",
+            m.display()
+        )),
+        None => Err(
+            "the cpu controller is on cgroup v2, which has no realtime bandwidth control".into(),
+        ),
+    }
+}
+
 /// Whether systemd runs this machine (so `--systemd-cgroup` could ever work). berth itself
 /// only drives cgroupfs.
 pub fn systemd_available() -> bool {

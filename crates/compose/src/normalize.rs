@@ -158,8 +158,8 @@ fn normalize_service(name: &str, s: &mut Service, ctx: &Context<'_>) -> Result<(
             mount.source = Some(ctx.host_path(src));
         }
     }
-    // Sharing another service's namespaces or volumes needs it running first, so
-    // Compose makes it a dependency.
+    // Sharing another service's namespaces or volumes, or linking to it, needs it
+    // running first, so Compose makes it a dependency.
     let implicit: Vec<String> = [&s.network_mode, &s.pid, &s.ipc]
         .into_iter()
         .flatten()
@@ -169,6 +169,11 @@ fn normalize_service(name: &str, s: &mut Service, ctx: &Context<'_>) -> Result<(
                 .iter()
                 .filter(|v| !v.starts_with("container:"))
                 .map(|v| v.split(':').next().unwrap_or_default()),
+        )
+        .chain(
+            s.links
+                .iter()
+                .map(|l| l.split(':').next().unwrap_or_default()),
         )
         .map(str::to_owned)
         .collect();

@@ -122,6 +122,13 @@ pub enum Error {
         /// The name the user gave.
         reference: String,
     },
+    /// A request Docker's daemon refuses too, worded as Docker words it (scripts match
+    /// these messages), possibly followed by a `hint:` line.
+    #[error("{message}")]
+    Refused {
+        /// The message.
+        message: String,
+    },
     /// The container's monitor failed to start it.
     #[error("{0}")]
     Monitor(String),

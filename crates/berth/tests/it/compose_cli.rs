@@ -294,3 +294,66 @@ fn events_cp_stats_attach_version() {
     let o = p.ok(&["version", "--short"]);
     assert_eq!(stdout(&o).trim(), env!("CARGO_PKG_VERSION"));
 }
+
+#[test]
+fn links_and_external_links_are_names_on_the_project_network() {
+    let serve = |port: u16, word: &str| {
+        format!("[\"sh\", \"-c\", \"while true; do echo {word} | nc -l -p {port}; done\"]")
+    };
+    let yaml = format!(
+        "services:
+  db:
+    image: bb
+    init: true
+    command: {}
+  web:
+    image: bb
+    init: true
+    command: [\"sleep\", \"300\"]
+    links: [\"db:database\"]
+    external_links: [\"outside:ext\"]
+",
+        serve(5432, "db")
+    );
+    let Some(p) = project(&compose_file(&yaml)) else {
+        return;
+    };
+    // `config` prints the keys; links make db a dependency, so it starts first.
+    let cfg = stdout(&p.ok(&["config"]));
+    assert!(
+        cfg.contains("links:") && cfg.contains("external_links:"),
+        "{cfg}"
+    );
+    p.ok(&["up", "-d", "db"]);
+    let net = format!("{}_default", p.name);
+    p.berth_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "outside",
+        "--network",
+        &net,
+        "bb",
+        "sh",
+        "-c",
+        "while true; do echo outside | nc -l -p 7000; done",
+    ]);
+    p.ok(&["up", "-d"]);
+    let o = p.ok(&[
+        "exec",
+        "-T",
+        "web",
+        "sh",
+        "-c",
+        "nc database 5432 </dev/null; nc ext 7000 </dev/null",
+    ]);
+    assert_eq!(stdout(&o).trim(), "db\noutside", "{}", text(&o));
+    let links = p.inspect(&p.container("web"))["HostConfig"]["Links"].clone();
+    assert_eq!(
+        links,
+        serde_json::json!([
+            format!("/{}:/{}/database", p.container("db"), p.container("web")),
+            format!("/outside:/{}/ext", p.container("web"))
+        ])
+    );
+}

@@ -51,17 +51,59 @@ pub(crate) fn apply(dir: &Path, c: &LinuxCpu) -> Result<(), Error> {
         )?;
     }
     // Realtime bandwidth exists only with CONFIG_RT_GROUP_SCHED; like crun, write it where
-    // the kernel has the files and skip it where it does not.
+    // the kernel has the files and skip it where it does not (engines check beforehand).
     if let Some(p) = c.realtime_period().filter(|p| *p != 0) {
-        file::write_if_exists(&dir.join("cpu.rt_period_us"), &p.to_string())?;
+        realtime(
+            dir,
+            "cpu.rt_period_us",
+            p,
+            "linux.resources.cpu.realtimePeriod",
+        )?;
     }
     if let Some(r) = c.realtime_runtime().filter(|r| *r != 0) {
-        file::write_if_exists(&dir.join("cpu.rt_runtime_us"), &r.to_string())?;
+        realtime(
+            dir,
+            "cpu.rt_runtime_us",
+            r,
+            "linux.resources.cpu.realtimeRuntime",
+        )?;
     }
     if let Some(i) = c.idle() {
         optional(dir, "cpu.idle", &i.to_string(), "linux.resources.cpu.idle")?;
     }
     Ok(())
+}
+
+/// Writes a realtime bandwidth file. The kernel answers EINVAL (sched_rt_can_attach,
+/// tg_rt_schedulable) when the budget does not fit the parent's: a cgroup's runtime must fit
+/// in what its parent has left (`cpu.rt_runtime_us`, 0 for a new cgroup), so say that.
+fn realtime(
+    dir: &Path,
+    name: &str,
+    value: impl std::fmt::Display,
+    field: &str,
+) -> Result<(), Error> {
+    let path = dir.join(name);
+    match file::write_if_exists(&path, &value.to_string()) {
+        Ok(_) => Ok(()),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::EBUSY)) => {
+            let parent = dir.parent().map(|p| p.join("cpu.rt_runtime_us"));
+            let budget = parent
+                .as_ref()
+                .and_then(|p| file::read_opt(p).ok().flatten())
+                .map_or_else(|| "unknown".to_owned(), |s| s.trim().to_owned());
+            Err(Error::InvalidValue {
+                field: field.into(),
+                value: value.to_string(),
+                reason: format!(
+                    "the kernel refused it for {} (the parent cgroup's realtime budget, {}, is {budget} µs)\nhint: run it under a parent cgroup with a large enough budget: create one, write the budget to its cpu.rt_runtime_us, and pass it as --cgroup-parent",
+                    path.display(),
+                    parent.map_or_else(String::new, |p| p.display().to_string())
+                ),
+            })
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Writes a file that only some kernels have; a clear error names the field if it is missing.

@@ -29,8 +29,15 @@ pub(crate) fn apply(dir: &Path, b: &LinuxBlockIo) -> Result<(), Error> {
     } else {
         (dir.join("io.weight"), blkio_to_io_weight)
     };
+    // cgroup-v2.rst: io.weight is flat-keyed, "default $WEIGHT" for the cgroup and
+    // "$MAJ:$MIN $WEIGHT" per device; bfq-iosched.rst: io.bfq.weight takes the bare value.
     if let Some(w) = b.weight() {
-        file::write(&wfile, &conv(w).to_string())?;
+        let line = if use_bfq {
+            conv(w).to_string()
+        } else {
+            format!("default {}", conv(w))
+        };
+        file::write(&wfile, &line)?;
     }
     for d in b.weight_device().iter().flatten() {
         if d.leaf_weight().is_some() {
@@ -43,6 +50,8 @@ pub(crate) fn apply(dir: &Path, b: &LinuxBlockIo) -> Result<(), Error> {
             file::write(&wfile, &format!("{}:{} {}", d.major(), d.minor(), conv(w)))?;
         }
     }
+    // io.max is nested-keyed: "$MAJ:$MIN rbps=… wbps=… riops=… wiops=…"; one key per
+    // write leaves the device's other limits as they are.
     let throttles = [
         ("rbps", b.throttle_read_bps_device()),
         ("wbps", b.throttle_write_bps_device()),
@@ -103,6 +112,30 @@ pub(crate) fn stats(dir: &Path, stats: &mut Stats) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn files_are_written_as_cgroup_v2_rst_documents_them() {
+        use oci_spec::runtime::{LinuxBlockIoBuilder, LinuxThrottleDeviceBuilder};
+        let dir = tempfile::tempdir().unwrap();
+        for f in ["io.weight", "io.max"] {
+            fs_err::write(dir.path().join(f), "").unwrap();
+        }
+        let wbps = LinuxThrottleDeviceBuilder::default()
+            .major(7)
+            .minor(3)
+            .rate(1_048_576u64)
+            .build()
+            .unwrap();
+        let b = LinuxBlockIoBuilder::default()
+            .weight(500u16)
+            .throttle_write_bps_device(vec![wbps])
+            .build()
+            .unwrap();
+        apply(dir.path(), &b).unwrap();
+        let read = |f: &str| fs_err::read_to_string(dir.path().join(f)).unwrap();
+        assert_eq!(read("io.weight"), "default 4950");
+        assert_eq!(read("io.max"), "7:3 wbps=1048576");
+    }
 
     #[test]
     fn weights_and_io_stat() {

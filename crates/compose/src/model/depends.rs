@@ -7,7 +7,7 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use super::de::{Scalar, bool_or_false, is_false};
-use super::service::{required, yes};
+use super::env_file::{required, yes};
 
 /// What a dependant waits for.
 #[derive(

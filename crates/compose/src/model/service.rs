@@ -10,14 +10,15 @@ use serde::{Deserialize, Serialize};
 use super::build::Build;
 use super::de::{
     Scalar, bool_or_false, command, env_map, extra_hosts, is_false, label_map, list, opt_bool,
-    opt_number,
+    opt_number, string_map,
 };
 use super::depends::Dependency;
 use super::deploy::Deploy;
+use super::env_file::{EnvFile, env_files};
 use super::health::Healthcheck;
 use super::mounts::{Mount, mounts};
 use super::ports::{Port, ports};
-use super::tuning::{Logging, Ulimit, swap_limit};
+use super::tuning::{BlkioConfig, Logging, Ulimit, micros, swap_limit};
 use super::units::{ByteSize, Duration};
 
 /// A service. Fields are in alphabetical order, as `docker compose config` prints them.
@@ -30,6 +31,9 @@ pub struct Service {
         deserialize_with = "label_map"
     )]
     pub annotations: BTreeMap<String, String>,
+    /// Block I/O weights and per-device throttles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blkio_config: Option<BlkioConfig>,
     /// How to build the image.
     #[serde(
         default,
@@ -81,6 +85,20 @@ pub struct Service {
         deserialize_with = "opt_number"
     )]
     pub cpu_quota: Option<i64>,
+    /// Realtime period in microseconds (or a duration).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "micros"
+    )]
+    pub cpu_rt_period: Option<i64>,
+    /// Realtime runtime in microseconds (or a duration).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "micros"
+    )]
+    pub cpu_rt_runtime: Option<i64>,
     /// Relative CPU weight.
     #[serde(
         default,
@@ -181,6 +199,13 @@ pub struct Service {
         deserialize_with = "extra_hosts"
     )]
     pub extra_hosts: Vec<String>,
+    /// Containers outside the project to reach by name (`NAME[:ALIAS]`).
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "list"
+    )]
+    pub external_links: Vec<String>,
     /// Supplementary groups.
     #[serde(
         default,
@@ -214,6 +239,13 @@ pub struct Service {
         deserialize_with = "label_map"
     )]
     pub labels: BTreeMap<String, String>,
+    /// Other services reachable under an extra name (`SERVICE[:ALIAS]`).
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "list"
+    )]
+    pub links: Vec<String>,
     /// Log driver and its options.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logging: Option<Logging>,
@@ -319,6 +351,9 @@ pub struct Service {
         deserialize_with = "restart"
     )]
     pub restart: Option<String>,
+    /// OCI runtime (`runc`; berth is its own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<String>,
     /// Number of containers (legacy key, same as `deploy.replicas`).
     #[serde(
         default,
@@ -343,6 +378,13 @@ pub struct Service {
         deserialize_with = "opt_bool"
     )]
     pub stdin_open: Option<bool>,
+    /// Storage driver options (`size`).
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "string_map"
+    )]
+    pub storage_opt: BTreeMap<String, String>,
     /// Time between the stop signal and SIGKILL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_grace_period: Option<Duration>,
@@ -409,70 +451,6 @@ impl Service {
             .or_else(|| self.deploy.as_ref().and_then(|d| d.replicas))
             .unwrap_or(1)
     }
-}
-
-/// One `env_file:` entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EnvFile {
-    /// The file (absolute after loading).
-    pub path: String,
-    /// A missing file is an error unless false.
-    #[serde(default = "yes", deserialize_with = "required")]
-    pub required: bool,
-}
-
-pub(super) fn yes() -> bool {
-    true
-}
-
-pub(super) fn required<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    opt_bool(d).map(|b| b.unwrap_or(true))
-}
-
-fn env_files<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<EnvFile>, D::Error> {
-    struct Entry(EnvFile);
-    impl<'de> Deserialize<'de> for Entry {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            d.deserialize_any(EntryV)
-        }
-    }
-    struct EntryV;
-    impl<'de> Visitor<'de> for EntryV {
-        type Value = Entry;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a path or a mapping with path and required")
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Entry, E> {
-            Ok(Entry(EnvFile {
-                path: v.to_string(),
-                required: true,
-            }))
-        }
-        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Entry, A::Error> {
-            EnvFile::deserialize(de::value::MapAccessDeserializer::new(map)).map(Entry)
-        }
-    }
-    struct V;
-    impl<'de> Visitor<'de> for V {
-        type Value = Vec<EnvFile>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a path or a list of paths")
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(Vec::new())
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            EntryV.visit_str(v).map(|e| vec![e.0])
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            let mut out = Vec::new();
-            while let Some(Entry(e)) = seq.next_element()? {
-                out.push(e);
-            }
-            Ok(out)
-        }
-    }
-    d.deserialize_any(V)
 }
 
 /// Per-network options of a service.

@@ -3,6 +3,7 @@
 //! into the container names of this project.
 
 use berth_engine::containers::RunOptions;
+use berth_engine::containers::blkio::{ThrottleDevice, WeightDevice};
 use berth_engine::containers::kernel_opts::KernelOptions;
 
 use crate::model::Service;
@@ -73,6 +74,17 @@ pub(super) fn apply(plan: &Plan, s: &Service, o: &mut RunOptions) {
             }
         })
         .collect();
+    // On the project's (user-defined) networks a link is an extra name for the other
+    // container; its alias defaults to the service's name.
+    o.links = s
+        .links
+        .iter()
+        .map(|l| {
+            let (svc, alias) = l.split_once(':').unwrap_or((l, l));
+            format!("{}:{alias}", first_container(plan, svc))
+        })
+        .chain(s.external_links.iter().cloned())
+        .collect();
     let reservation = s
         .deploy
         .as_ref()
@@ -102,25 +114,48 @@ pub(super) fn apply(plan: &Plan, s: &Service, o: &mut RunOptions) {
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
             .collect(),
+        cpu_rt_period: s.cpu_rt_period,
+        cpu_rt_runtime: s.cpu_rt_runtime,
+        ..KernelOptions::default()
     };
+    if let Some(b) = &s.blkio_config {
+        let k = &mut o.kernel;
+        k.blkio_weight = b.weight;
+        k.blkio_weight_device = b
+            .weight_device
+            .iter()
+            .map(|w| WeightDevice {
+                path: w.path.clone(),
+                weight: w.weight,
+            })
+            .collect();
+        let rates = |list: &[crate::model::tuning::BlkioRate]| {
+            list.iter()
+                .map(|r| ThrottleDevice {
+                    path: r.path.clone(),
+                    rate: r.rate.0,
+                })
+                .collect()
+        };
+        k.device_read_bps = rates(&b.device_read_bps);
+        k.device_read_iops = rates(&b.device_read_iops);
+        k.device_write_bps = rates(&b.device_write_bps);
+        k.device_write_iops = rates(&b.device_write_iops);
+    }
+    o.host.runtime.clone_from(&s.runtime);
+    o.host.storage_opt = s
+        .storage_opt
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+        .collect();
 }
 
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
-    use std::path::PathBuf;
-
-    use crate::find::ProjectSources;
 
     #[test]
     fn tuning_keys_become_engine_options() {
-        let sources = ProjectSources {
-            files: vec![PathBuf::from("/srv/shop/compose.yaml")],
-            project_dir: PathBuf::from("/srv/shop"),
-            environment: BTreeMap::new(),
-            profiles: Vec::new(),
-            name_override: None,
-        };
         let yaml = "services:
   db:
     image: busybox
@@ -140,7 +175,7 @@ mod tests {
     ipc: shareable
     volumes_from: [db:ro]
 ";
-        let p = crate::load::load_texts(&sources, &[("compose.yaml".into(), yaml.into())]).unwrap();
+        let p = super::super::spec::tests::project(yaml);
         assert!(p.warnings.is_empty(), "{:?}", p.warnings);
         let plan = crate::plan::plan(&p, &Default::default()).unwrap();
         let db = plan.service("db").unwrap();
@@ -164,5 +199,45 @@ mod tests {
         assert_eq!(o.kernel.pid.as_deref(), Some("container:shop-db-1"));
         assert_eq!(o.kernel.ipc.as_deref(), Some("shareable"));
         assert_eq!(o.volumes_from, vec!["shop-db-1:ro"]);
+    }
+
+    #[test]
+    fn blkio_realtime_runtime_storage_and_links_become_engine_options() {
+        let yaml = "services:
+  db:
+    image: busybox
+    blkio_config:
+      weight: 300
+      weight_device: [{path: /dev/sda, weight: 400}]
+      device_write_bps: [{path: /dev/sda, rate: 12mb}]
+      device_read_iops: [{path: /dev/sda, rate: 120}]
+    cpu_rt_period: 1400us
+    cpu_rt_runtime: 400
+    runtime: runc
+    storage_opt: {Size: 1G}
+  app:
+    image: busybox
+    links: [\"db:database\"]
+    external_links: [legacy]
+";
+        let p = super::super::spec::tests::project(yaml);
+        assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+        let plan = crate::plan::plan(&p, &Default::default()).unwrap();
+        let labels = BTreeMap::new();
+        let db = plan.service("db").unwrap();
+        let o = super::super::spec::run_options(&p, &plan, db, "shop-db-1", &labels);
+        let k = &o.kernel;
+        assert_eq!(k.blkio_weight, Some(300));
+        assert_eq!(k.blkio_weight_device[0].weight, 400);
+        assert_eq!(k.device_write_bps[0].rate, 12 * 1024 * 1024);
+        assert_eq!(k.device_read_iops[0].rate, 120);
+        assert_eq!((k.cpu_rt_period, k.cpu_rt_runtime), (Some(1400), Some(400)));
+        assert_eq!(o.host.runtime.as_deref(), Some("runc"));
+        assert_eq!(o.host.storage_opt["size"], "1G");
+        let app = plan.service("app").unwrap();
+        // links make db a dependency, and name the container with the alias.
+        assert!(app.depends_on.iter().any(|(d, _)| d == "db"));
+        let o = super::super::spec::run_options(&p, &plan, app, "shop-app-1", &labels);
+        assert_eq!(o.links, vec!["shop-db-1:database", "legacy"]);
     }
 }

@@ -263,13 +263,14 @@ pub fn run_options(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::find::ProjectSources;
     use std::collections::BTreeMap;
     use std::path::PathBuf;
 
-    fn project(yaml: &str) -> Project {
+    /// A project loaded from one `compose.yaml` text under /srv/shop.
+    pub(in crate::run) fn project(yaml: &str) -> Project {
         let sources = ProjectSources {
             files: vec![PathBuf::from("/srv/shop/compose.yaml")],
             project_dir: PathBuf::from("/srv/shop"),

@@ -40,3 +40,15 @@ pub(crate) fn edit_spec(dir: &Path, f: impl FnOnce(&mut Value) -> Result<bool>) 
     }
     Ok(())
 }
+
+/// A spec's `process.env` as strings (entries that are not strings are dropped).
+pub(crate) fn process_env(process: &Value) -> Vec<String> {
+    process["env"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}

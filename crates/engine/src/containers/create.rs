@@ -185,6 +185,8 @@ impl Engine {
         let img = self.find_image(image)?;
         let image_cfg = ImageConfig::from_image_json(img.config.as_deref().unwrap_or("{}"))?;
         validate(opts, &image_cfg)?;
+        opts.host.validate(self.store().root())?;
+        self.check_links(opts)?;
         let opts = &*self.with_volumes_from(opts)?;
         let endpoints = self.plan_networks(opts, &image_cfg)?;
         let requests = mount_requests(opts, &image_cfg)?;

@@ -124,14 +124,7 @@ impl Engine {
         // `--init` wraps the main process only.
         p["args"] = json!(req.cmd);
         p["terminal"] = json!(req.tty);
-        let mut env: Vec<String> = p["env"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let mut env = super::bundle::process_env(&p);
         if req.tty && !env.iter().any(|e| e.starts_with("TERM=")) {
             env.push("TERM=xterm".into());
         }

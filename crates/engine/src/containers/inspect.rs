@@ -199,6 +199,7 @@ fn inspect_json(engine: &Engine, rec: &ContainerRecord, s: &Stored) -> Value {
         },
         "NetworkSettings": crate::networks::settings(rec, &s.image.exposed_ports.keys().cloned().collect::<Vec<_>>()),
     });
+    add_kernel_host_config(&mut doc["HostConfig"], o, &rec.name);
     // Docker omits both when there is no check.
     if let Some(h) = Health::of(st) {
         doc["State"]["Health"] = json!(h);
@@ -207,6 +208,61 @@ fn inspect_json(engine: &Engine, rec: &ContainerRecord, s: &Stored) -> Value {
         doc["Config"]["Healthcheck"] = json!(h);
     }
     doc
+}
+
+/// The `HostConfig` fields of the finer flags, under Docker's names (Docker shows unset
+/// ones as 0, empty lists and `null`).
+fn add_kernel_host_config(hc: &mut Value, o: &super::RunOptions, name: &str) {
+    let k = &o.kernel;
+    let h = &o.host;
+    let fields = [
+        ("BlkioWeight", json!(k.blkio_weight.unwrap_or(0))),
+        ("BlkioWeightDevice", json!(k.blkio_weight_device)),
+        ("BlkioDeviceReadBps", json!(k.device_read_bps)),
+        ("BlkioDeviceWriteBps", json!(k.device_write_bps)),
+        ("BlkioDeviceReadIOps", json!(k.device_read_iops)),
+        ("BlkioDeviceWriteIOps", json!(k.device_write_iops)),
+        ("CpuPeriod", json!(k.cpu_period.unwrap_or(0))),
+        ("CpuQuota", json!(k.cpu_quota.unwrap_or(0))),
+        ("CpuRealtimePeriod", json!(k.cpu_rt_period.unwrap_or(0))),
+        ("CpuRealtimeRuntime", json!(k.cpu_rt_runtime.unwrap_or(0))),
+        (
+            "CpusetMems",
+            json!(k.cpuset_mems.clone().unwrap_or_default()),
+        ),
+        (
+            "CgroupParent",
+            json!(k.cgroup_parent.clone().unwrap_or_default()),
+        ),
+        (
+            "Links",
+            if o.links.is_empty() {
+                Value::Null
+            } else {
+                json!(crate::networks::links::inspect_names(o, name))
+            },
+        ),
+        ("Runtime", json!(h.runtime_name())),
+        (
+            "DeviceRequests",
+            if h.gpus.is_empty() {
+                Value::Null
+            } else {
+                json!(h.gpus)
+            },
+        ),
+        (
+            "StorageOpt",
+            if h.storage_opt.is_empty() {
+                Value::Null
+            } else {
+                json!(h.storage_opt)
+            },
+        ),
+    ];
+    for (key, v) in fields {
+        hc[key] = v;
+    }
 }
 
 #[cfg(test)]

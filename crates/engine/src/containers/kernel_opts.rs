@@ -8,6 +8,7 @@ use oci_spec::runtime::LinuxNamespaceType;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use super::blkio::{BlkioDevices, ThrottleDevice, WeightDevice};
 use crate::{Error, Result};
 
 /// Docker's default `/dev/shm` size: 64 MiB.
@@ -47,6 +48,20 @@ pub struct KernelOptions {
     pub cpuset_mems: Option<String>,
     /// `--blkio-weight` (10 … 1000).
     pub blkio_weight: Option<u16>,
+    /// `--blkio-weight-device DEVICE:WEIGHT`.
+    pub blkio_weight_device: Vec<WeightDevice>,
+    /// `--device-read-bps DEVICE:RATE` in bytes per second.
+    pub device_read_bps: Vec<ThrottleDevice>,
+    /// `--device-write-bps DEVICE:RATE` in bytes per second.
+    pub device_write_bps: Vec<ThrottleDevice>,
+    /// `--device-read-iops DEVICE:RATE`.
+    pub device_read_iops: Vec<ThrottleDevice>,
+    /// `--device-write-iops DEVICE:RATE`.
+    pub device_write_iops: Vec<ThrottleDevice>,
+    /// `--cpu-rt-period` in microseconds.
+    pub cpu_rt_period: Option<i64>,
+    /// `--cpu-rt-runtime` in microseconds.
+    pub cpu_rt_runtime: Option<i64>,
     /// `--device-cgroup-rule 'c 1:3 mr'`.
     pub device_cgroup_rules: Vec<String>,
     /// `--domainname`.
@@ -151,6 +166,15 @@ impl KernelOptions {
                 "use a value between 10 and 1000",
             ));
         }
+        for d in &self.blkio_weight_device {
+            if d.weight != 0 && !(10..=1000).contains(&d.weight) {
+                return Err(invalid(
+                    "--blkio-weight-device",
+                    &format!("{}:{}", d.path, d.weight),
+                    "use a weight between 10 and 1000",
+                ));
+            }
+        }
         if nano_cpus.is_some() && (self.cpu_period.is_some() || self.cpu_quota.is_some()) {
             return Err(invalid(
                 "--cpus",
@@ -188,6 +212,7 @@ impl KernelOptions {
                 "use a size greater than 0, e.g. 256m",
             ));
         }
+        self.check_realtime()?;
         self.sysctl(network)?;
         self.device_rules()?;
         for a in &self.annotations {
@@ -306,17 +331,75 @@ impl KernelOptions {
         if let Some(m) = &self.cpuset_mems {
             cpu["mems"] = json!(m);
         }
+        if let Some(p) = self.cpu_rt_period.filter(|p| *p > 0) {
+            cpu["realtimePeriod"] = json!(p);
+        }
+        if let Some(r) = self.cpu_rt_runtime.filter(|r| *r != 0) {
+            cpu["realtimeRuntime"] = json!(r);
+        }
         if cpu.as_object().is_some_and(Map::is_empty) || cpu.is_null() {
             if let Some(o) = r.as_object_mut() {
                 o.remove("cpu");
             }
         }
+        let mut block_io = json!({});
         if let Some(w) = self.blkio_weight.filter(|w| *w > 0) {
-            r["blockIO"] = json!({"weight": w});
+            block_io["weight"] = json!(w);
+        }
+        self.blkio_devices().add_to(&mut block_io)?;
+        if block_io.as_object().is_some_and(|o| !o.is_empty()) {
+            r["blockIO"] = block_io;
         }
         let rules = self.device_rules()?;
         if let Some(list) = r["devices"].as_array_mut() {
             list.extend(rules);
+        }
+        Ok(())
+    }
+
+    /// The per-device block I/O flags.
+    pub fn blkio_devices(&self) -> BlkioDevices<'_> {
+        BlkioDevices {
+            weight: &self.blkio_weight_device,
+            read_bps: &self.device_read_bps,
+            write_bps: &self.device_write_bps,
+            read_iops: &self.device_read_iops,
+            write_iops: &self.device_write_iops,
+        }
+    }
+
+    /// `--cpu-rt-period`/`--cpu-rt-runtime` as Docker checks them: the runtime fits in
+    /// the period, and the host schedules realtime tasks per cgroup (cgroup v1 with
+    /// `CONFIG_RT_GROUP_SCHED`; cgroup v2 has no realtime bandwidth).
+    pub fn check_realtime(&self) -> Result<()> {
+        let (period, runtime) = (self.cpu_rt_period, self.cpu_rt_runtime);
+        for (flag, v) in [("--cpu-rt-period", period), ("--cpu-rt-runtime", runtime)] {
+            if let Some(v) = v.filter(|v| *v != 0) {
+                if v < -1 || (flag == "--cpu-rt-period" && v < 0) {
+                    return Err(invalid(
+                        flag,
+                        &v.to_string(),
+                        "use microseconds, e.g. 950000",
+                    ));
+                }
+                berth_cgroups::cpu_realtime().map_err(|reason| {
+                    invalid(
+                        flag,
+                        &v.to_string(),
+                        &format!("your kernel does not support CPU real-time scheduler: {reason}"),
+                    )
+                })?;
+            }
+        }
+        if let (Some(p), Some(r)) = (period, runtime)
+            && p > 0
+            && r > p
+        {
+            return Err(invalid(
+                "--cpu-rt-runtime",
+                &r.to_string(),
+                "cpu real-time runtime cannot be higher than cpu real-time period",
+            ));
         }
         Ok(())
     }

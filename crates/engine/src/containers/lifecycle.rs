@@ -86,8 +86,9 @@ impl Engine {
         if rt.load(id).is_ok() {
             let _ = berth_runtime::delete(&rt, id, true);
         }
-        let (_, stored) = self.container(id)?;
+        let (rec, stored) = self.container(id)?;
         self.join_shared_namespaces(&stored, &dir)?;
+        self.apply_links(&rec.name, &stored, &dir)?;
         self.mount_volume_devices(&stored)?;
         let net = match self.network_up(id, &dir) {
             Ok(n) => n,

@@ -23,6 +23,7 @@
 //! ```
 
 pub mod attach;
+pub mod blkio;
 pub(crate) mod bundle;
 pub mod changes;
 pub mod commit;
@@ -33,6 +34,7 @@ pub mod events;
 pub mod exec;
 mod exec_tty;
 pub mod health;
+pub mod host_opts;
 pub mod image_config;
 pub mod init;
 pub mod inspect;

@@ -86,6 +86,8 @@ pub struct RunOptions {
     pub publish_all: bool,
     /// `--expose`.
     pub expose: Vec<String>,
+    /// `--link NAME[:ALIAS]`.
+    pub links: Vec<String>,
     /// `--add-host NAME:IP`.
     pub add_hosts: Vec<String>,
     /// `--dns`.
@@ -114,6 +116,8 @@ pub struct RunOptions {
     pub volumes_from: Vec<String>,
     /// Namespaces, sysctls, `/dev/shm`, OOM and the finer resource limits.
     pub kernel: super::kernel_opts::KernelOptions,
+    /// `--runtime`, `--gpus`, `--storage-opt`.
+    pub host: super::host_opts::HostOptions,
 }
 
 /// Which of a container's standard streams a client attaches (`create -a`).

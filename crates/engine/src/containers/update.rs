@@ -23,6 +23,12 @@ pub struct UpdateOptions {
     pub cpuset_cpus: Option<String>,
     /// `--pids-limit` (0 or -1 removes the limit).
     pub pids_limit: Option<i64>,
+    /// `--blkio-weight` (0: unchanged, as in Docker).
+    pub blkio_weight: Option<u16>,
+    /// `--cpu-rt-period` in microseconds.
+    pub cpu_rt_period: Option<i64>,
+    /// `--cpu-rt-runtime` in microseconds.
+    pub cpu_rt_runtime: Option<i64>,
     /// `--restart`.
     pub restart: Option<String>,
 }
@@ -41,7 +47,7 @@ impl Engine {
             return Err(Error::Invalid {
                 flag: "update",
                 value: name.to_owned(),
-                hint: "give at least one of --memory, --memory-swap, --cpus, --cpu-shares, --cpuset-cpus, --pids-limit, --restart".into(),
+                hint: "give at least one of --memory, --memory-swap, --cpus, --cpu-shares, --cpuset-cpus, --pids-limit, --blkio-weight, --cpu-rt-period, --cpu-rt-runtime, --restart".into(),
             });
         }
         let (rec, mut stored) = self.container(name)?;
@@ -93,6 +99,17 @@ impl Engine {
         if u.pids_limit.is_some() {
             o.pids_limit = u.pids_limit.filter(|p| *p > 0);
         }
+        // Docker's update leaves these alone when given 0 (the flags' default).
+        if let Some(w) = u.blkio_weight.filter(|w| *w != 0) {
+            o.kernel.blkio_weight = Some(w);
+        }
+        if let Some(p) = u.cpu_rt_period.filter(|p| *p != 0) {
+            o.kernel.cpu_rt_period = Some(p);
+        }
+        if let Some(r) = u.cpu_rt_runtime.filter(|r| *r != 0) {
+            o.kernel.cpu_rt_runtime = Some(r);
+        }
+        o.kernel.validate(o.network.as_deref(), o.nano_cpus)?;
         // Validated as at create; the device rules are not part of an update.
         let mut res = super::resources::resources(&stored.opts, &[])?;
         if let Some(r) = res.as_object_mut() {

@@ -25,6 +25,7 @@ impl Engine {
         for h in &o.add_hosts {
             extra_hosts.push(files::parse_add_host(h, gateway)?);
         }
+        extra_hosts.extend(self.link_hosts(o, eps));
         let hosts = files::hosts(&files::HostsSpec {
             hostname: stored.hostname.clone(),
             domainname: None,

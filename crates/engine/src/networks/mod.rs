@@ -30,6 +30,7 @@ mod cleanup;
 mod connect;
 mod endpoint;
 mod inspect;
+pub mod links;
 pub mod ports;
 pub mod resolver;
 

@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use berth_engine::containers::RunOptions;
+use berth_engine::containers::host_opts::{self, HostOptions};
+use berth_engine::containers::kernel_opts::KernelOptions;
 use berth_engine::containers::options::AttachStreams;
 use berth_engine::{Engine, Paths};
 use clap::{ArgAction, Args};
@@ -144,6 +146,9 @@ pub struct ContainerFlags {
     /// Expose a port or a range of ports.
     #[arg(long)]
     pub expose: Vec<String>,
+    /// Add link to another container (NAME[:ALIAS]).
+    #[arg(long)]
+    pub link: Vec<String>,
     /// Add a custom host-to-IP mapping (host:ip).
     #[arg(long)]
     pub add_host: Vec<String>,
@@ -162,6 +167,15 @@ pub struct ContainerFlags {
     /// Namespaces, sysctls, /dev/shm and the finer limits.
     #[command(flatten)]
     pub kernel: super::kernel_flags::KernelFlags,
+    /// Runtime to use for this container (runc or berth: berth's own).
+    #[arg(long)]
+    pub runtime: Option<String>,
+    /// GPU devices to add to the container ('all' to pass all GPUs).
+    #[arg(long)]
+    pub gpus: Vec<String>,
+    /// Storage driver options for the container.
+    #[arg(long)]
+    pub storage_opt: Vec<String>,
     /// Mount volumes from the specified container(s).
     #[arg(long)]
     pub volumes_from: Vec<String>,
@@ -298,6 +312,7 @@ impl ContainerFlags {
             publish: self.publish.clone(),
             publish_all: self.publish_all,
             expose: self.expose.clone(),
+            links: self.link.clone(),
             add_hosts: self.add_host.clone(),
             dns: self.dns.clone(),
             dns_search: self.dns_search.clone(),
@@ -313,7 +328,21 @@ impl ContainerFlags {
             }),
             healthcheck: self.health.healthcheck()?,
             volumes_from: self.volumes_from.clone(),
-            kernel: self.kernel.options()?,
+            kernel: KernelOptions {
+                blkio_weight: limits.blkio_weight,
+                cpu_rt_period: limits.cpu_rt_period,
+                cpu_rt_runtime: limits.cpu_rt_runtime,
+                ..self.kernel.options()?
+            },
+            host: HostOptions {
+                runtime: self.runtime.clone(),
+                gpus: self
+                    .gpus
+                    .iter()
+                    .map(|g| host_opts::parse_gpus(g))
+                    .collect::<Result<_, _>>()?,
+                storage_opt: host_opts::parse_storage_opts(&self.storage_opt)?,
+            },
         })
     }
 
@@ -336,6 +365,8 @@ impl ContainerFlags {
             berth_engine::containers::attach::parse_detach_keys(k)?;
         }
         let engine = super::engine(paths)?;
+        // Refused before a pull, as Docker's daemon refuses them before it creates anything.
+        opts.host.validate(&paths.data)?;
         let image = self.image();
         let wanted = self
             .platform

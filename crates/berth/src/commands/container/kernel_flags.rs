@@ -1,6 +1,7 @@
 //! The `create`/`run` flags behind [`KernelOptions`]: namespaces, sysctls, `/dev/shm`,
 //! OOM tuning, the finer limits, device rules, cgroup parent, domain name, annotations.
 
+use berth_engine::containers::blkio::{self, Rate};
 use berth_engine::containers::kernel_opts::KernelOptions;
 use berth_engine::containers::units;
 use clap::Args;
@@ -50,9 +51,21 @@ pub struct KernelFlags {
     /// MEMs in which to allow execution (0-3, 0,1).
     #[arg(long)]
     pub cpuset_mems: Option<String>,
-    /// Block IO (relative weight), between 10 and 1000, or 0 to disable.
+    /// Block IO weight (relative device weight), DEVICE:WEIGHT.
     #[arg(long)]
-    pub blkio_weight: Option<u16>,
+    pub blkio_weight_device: Vec<String>,
+    /// Limit read rate (bytes per second) from a device, DEVICE:RATE.
+    #[arg(long)]
+    pub device_read_bps: Vec<String>,
+    /// Limit write rate (bytes per second) to a device, DEVICE:RATE.
+    #[arg(long)]
+    pub device_write_bps: Vec<String>,
+    /// Limit read rate (IO per second) from a device, DEVICE:RATE.
+    #[arg(long)]
+    pub device_read_iops: Vec<String>,
+    /// Limit write rate (IO per second) to a device, DEVICE:RATE.
+    #[arg(long)]
+    pub device_write_iops: Vec<String>,
     /// Add a rule to the cgroup allowed devices list.
     #[arg(long)]
     pub device_cgroup_rule: Vec<String>,
@@ -72,6 +85,11 @@ impl KernelFlags {
                 .map(|s| units::parse_bytes(flag, s))
                 .transpose()
         };
+        let throttles = |flag: &'static str, list: &[String], rate: Rate| {
+            list.iter()
+                .map(|d| blkio::parse_throttle(flag, d, rate))
+                .collect::<Result<Vec<_>, _>>()
+        };
         Ok(KernelOptions {
             shm_size: size("--shm-size", &self.shm_size)?,
             sysctls: self.sysctl.clone(),
@@ -87,10 +105,23 @@ impl KernelFlags {
             cpu_period: self.cpu_period,
             cpu_quota: self.cpu_quota,
             cpuset_mems: self.cpuset_mems.clone(),
-            blkio_weight: self.blkio_weight,
+            blkio_weight_device: self
+                .blkio_weight_device
+                .iter()
+                .map(|d| blkio::parse_weight(d))
+                .collect::<Result<_, _>>()?,
+            device_read_bps: throttles("--device-read-bps", &self.device_read_bps, Rate::Bytes)?,
+            device_write_bps: throttles("--device-write-bps", &self.device_write_bps, Rate::Bytes)?,
+            device_read_iops: throttles("--device-read-iops", &self.device_read_iops, Rate::Iops)?,
+            device_write_iops: throttles(
+                "--device-write-iops",
+                &self.device_write_iops,
+                Rate::Iops,
+            )?,
             device_cgroup_rules: self.device_cgroup_rule.clone(),
             domainname: self.domainname.clone(),
             annotations: self.annotation.clone(),
+            ..KernelOptions::default()
         })
     }
 }

@@ -1,5 +1,6 @@
 //! The limit flags `create`/`run` and `update` share: `-m`, `--memory-swap`, `--cpus`,
-//! `-c`, `--cpuset-cpus`, `--pids-limit`.
+//! `-c`, `--cpuset-cpus`, `--pids-limit`, `--blkio-weight`, `--cpu-rt-period`,
+//! `--cpu-rt-runtime`.
 
 use berth_engine::containers::units;
 use berth_engine::containers::update::UpdateOptions;
@@ -26,6 +27,15 @@ pub struct ResourceFlags {
     /// Tune container pids limit (set -1 for unlimited).
     #[arg(long, allow_hyphen_values = true)]
     pub pids_limit: Option<i64>,
+    /// Block IO (relative weight), between 10 and 1000, or 0 to disable.
+    #[arg(long)]
+    pub blkio_weight: Option<u16>,
+    /// Limit CPU real-time period in microseconds.
+    #[arg(long)]
+    pub cpu_rt_period: Option<i64>,
+    /// Limit CPU real-time runtime in microseconds.
+    #[arg(long, allow_hyphen_values = true)]
+    pub cpu_rt_runtime: Option<i64>,
 }
 
 impl ResourceFlags {
@@ -52,6 +62,9 @@ impl ResourceFlags {
             cpu_shares: self.cpu_shares,
             cpuset_cpus: self.cpuset_cpus.clone(),
             pids_limit: self.pids_limit,
+            blkio_weight: self.blkio_weight,
+            cpu_rt_period: self.cpu_rt_period,
+            cpu_rt_runtime: self.cpu_rt_runtime,
             restart: None,
         })
     }

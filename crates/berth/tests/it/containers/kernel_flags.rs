@@ -3,7 +3,7 @@
 
 use super::{Root, skip};
 
-fn sh(r: &Root, flags: &[&str], script: &str) -> String {
+pub(super) fn sh(r: &Root, flags: &[&str], script: &str) -> String {
     let mut a = vec!["run", "--rm"];
     a.extend_from_slice(flags);
     a.extend_from_slice(&["alpine:test", "sh", "-c", script]);
