@@ -31,6 +31,9 @@ use berth_store::Store;
 pub struct Engine {
     paths: Paths,
     store: Store,
+    /// Networks whose kernel side this process took down ahead of removing them
+    /// ([`Engine::network_down_when_idle`]).
+    taken_down: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl Engine {
@@ -41,7 +44,11 @@ impl Engine {
             source: e,
         })?;
         let store = Store::open(&paths.data)?;
-        Ok(Engine { paths, store })
+        Ok(Engine {
+            paths,
+            store,
+            taken_down: Default::default(),
+        })
     }
 
     /// berth's directories.

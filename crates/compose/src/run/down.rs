@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use berth_store::{LabelFilter, NetworkFilter, VolumeFilter};
 
 use std::os::fd::{AsFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::thread::ScopedJoinHandle;
 
@@ -91,14 +92,20 @@ impl Compose<'_> {
     /// containers of a level stop at the same time, and the next level stops once they
     /// have; removing a stopped level overlaps with stopping the next, since nothing
     /// waits for a removal but the networks and volumes after all of them.
+    ///
+    /// The project's `networks` are taken down (bridge, rules, resolver) as soon as the
+    /// last container has left them, while the containers are still being removed;
+    /// the networks themselves are removed afterwards.
     fn stop_and_remove(
         &self,
         groups: &[Vec<ServiceContainer>],
+        networks: &[String],
         opts: &DownOptions,
         r: Reporter<'_>,
     ) -> Result<()> {
         let engine = self.engine;
         let (tx, rx) = mpsc::channel::<Event>();
+        let finished = AtomicBool::new(false);
         let results: Vec<Result<()>> = std::thread::scope(|s| {
             let mut workers = Vec::new();
             for group in groups {
@@ -134,15 +141,31 @@ impl Compose<'_> {
                 }
                 workers.extend(level);
             }
+            // Every process is gone: the networks empty as the owners clean up. A failure
+            // here is not reported: `remove_network` below then does the whole removal.
+            let finished = &finished;
+            let nets: Vec<_> = networks
+                .iter()
+                .map(|n| {
+                    s.spawn(move || {
+                        engine.network_down_when_idle(n, &|| finished.load(Ordering::Relaxed))
+                    })
+                })
+                .collect();
             drop(tx);
             // Ends when every thread dropped its sender, i.e. finished.
             for e in rx {
                 r(e);
             }
-            workers
+            let results = workers
                 .into_iter()
                 .map(|h| h.join().unwrap_or_else(|_| Err(panicked())))
-                .collect()
+                .collect();
+            finished.store(true, Ordering::Relaxed);
+            for n in nets {
+                let _ = n.join();
+            }
+            results
         });
         // Teardown tries everything; the first error is reported.
         results.into_iter().collect::<Result<Vec<()>>>().map(|_| ())
@@ -151,7 +174,6 @@ impl Compose<'_> {
     /// `down`.
     pub fn down(&self, opts: &DownOptions, r: Reporter<'_>) -> Result<()> {
         let groups = self.stop_groups(self.containers(true)?, opts.remove_orphans)?;
-        self.stop_and_remove(&groups, opts, r)?;
         let ours = |key: &str| {
             vec![
                 LabelFilter {
@@ -168,6 +190,8 @@ impl Compose<'_> {
             labels: ours(LABEL_NETWORK),
             ..Default::default()
         })?;
+        let ids: Vec<String> = networks.iter().map(|n| n.id.clone()).collect();
+        self.stop_and_remove(&groups, &ids, opts, r)?;
         for n in networks {
             progress(r, Kind::Network, &n.name, "Removing");
             self.engine.remove_network(&n.id)?;

@@ -103,11 +103,8 @@ fn resolver_down_if_idle(key: &str) -> Result<()> {
 /// and berth's nftables table if nothing else is left in it. Call with the network's
 /// lock held (or when nothing else can use it).
 fn down_if_idle(net: &NetworkRecord, key: &str) -> Result<()> {
-    let ipam = Ipam::new(&net_state_dir());
-    match ipam.allocations(key) {
-        Ok(a) if !a.is_empty() => return Ok(()),
-        Ok(_) | Err(berth_net::Error::NetworkNotFound(_)) => {}
-        Err(e) => return Err(e.into()),
+    if !idle(key)? {
+        return Ok(());
     }
     let mut errors = Vec::new();
     let marker = up_marker(key);
@@ -147,10 +144,42 @@ fn down_if_idle(net: &NetworkRecord, key: &str) -> Result<()> {
     }
 }
 
+/// Whether no address is handed out on network `key` (no container is plugged in).
+fn idle(key: &str) -> Result<bool> {
+    match Ipam::new(&net_state_dir()).allocations(key) {
+        Ok(a) => Ok(a.is_empty()),
+        Err(berth_net::Error::NetworkNotFound(_)) => Ok(true),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// [`down_if_idle`] under the network's lock (for `network rm` and `prune`).
 pub(super) fn network_down_if_idle(net: &NetworkRecord, key: &str) -> Result<()> {
     let _l = lock(key)?;
     down_if_idle(net, key)
+}
+
+/// [`network_down_if_idle`] once the network is idle: polls until no container is
+/// plugged in (then takes it down and returns true) or `give_up` says to stop waiting.
+pub(super) fn network_down_when_idle(
+    net: &NetworkRecord,
+    key: &str,
+    give_up: &dyn Fn() -> bool,
+) -> Result<bool> {
+    loop {
+        if idle(key)? {
+            let _l = lock(key)?;
+            // Checked again under the lock: a container may have joined meanwhile.
+            if idle(key)? {
+                down_if_idle(net, key)?;
+                return Ok(true);
+            }
+        }
+        if give_up() {
+            return Ok(false);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
 }
 
 impl Engine {

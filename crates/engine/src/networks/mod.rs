@@ -377,8 +377,11 @@ impl Engine {
         }
         let key = net_key(&net);
         let mut errors = Vec::new();
-        // An idle network has nothing in the kernel; a crashed owner may have left some.
-        if let Err(e) = endpoint::network_down_if_idle(&net, &key) {
+        // An idle network has nothing in the kernel; a crashed owner may have left some
+        // (unless this process just took it down, see `network_down_when_idle`).
+        if !self.taken_down(&key)
+            && let Err(e) = endpoint::network_down_if_idle(&net, &key)
+        {
             errors.push(e.to_string());
         }
         match Ipam::new(&net_state_dir()).remove_network(&key) {
@@ -392,6 +395,26 @@ impl Engine {
         } else {
             Err(Error::Monitor(errors.join("\n")))
         }
+    }
+
+    /// Takes down network `name`'s bridge, rules and resolver as soon as no container is
+    /// plugged into it any more, without removing the network; `give_up` ends the wait
+    /// (then nothing is done and the result is false). `compose down` runs this while
+    /// its last containers are still being cleaned up and removed, so the kernel's slow
+    /// part of removing a network (unregistering the bridge) overlaps with theirs; the
+    /// following [`Engine::remove_network`] skips what is already gone.
+    pub fn network_down_when_idle(&self, name: &str, give_up: &dyn Fn() -> bool) -> Result<bool> {
+        let net = self.store().get_network(name)?;
+        let key = net_key(&net);
+        let down = endpoint::network_down_when_idle(&net, &key, give_up)?;
+        if down && let Ok(mut set) = self.taken_down.lock() {
+            set.insert(key);
+        }
+        Ok(down)
+    }
+
+    fn taken_down(&self, key: &str) -> bool {
+        self.taken_down.lock().is_ok_and(|s| s.contains(key))
     }
 
     /// `berth network prune`: removes every user network no container uses; returns
