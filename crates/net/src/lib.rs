@@ -52,6 +52,7 @@ mod nl;
 pub mod ports;
 pub mod proxy;
 pub mod route;
+mod sock;
 mod state;
 pub mod sysctl;
 

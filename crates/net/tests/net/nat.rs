@@ -81,7 +81,15 @@ fn userspace_proxy_carries_published_ports() {
         ports::parse_port_spec("127.0.0.1::8081").unwrap(),
         ports::parse_port_spec("127.0.0.1::5354/udp").unwrap(),
     ];
-    let bound = ports::publish(net.dir.path(), &ctr, net.br.host(2), &specs, Mode::Proxy).unwrap();
+    let bound = ports::publish(
+        net.dir.path(),
+        &ctr,
+        net.br.host(2),
+        None,
+        &specs,
+        Mode::Proxy,
+    )
+    .unwrap();
     assert!(bound.iter().all(|b| b.mode == Mode::Proxy));
     // proxy mode adds no nftables rule
     assert!(
