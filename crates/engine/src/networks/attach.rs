@@ -207,6 +207,7 @@ impl Engine {
             }
         };
         let net = self.find_network(&name)?;
+        ports::check_host_families(opts, &specs, &net)?;
         if !opts.network_aliases.is_empty() && net.name == DEFAULT_NETWORK {
             return Err(Error::Invalid {
                 flag: "--network-alias",

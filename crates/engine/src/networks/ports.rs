@@ -40,6 +40,36 @@ pub fn specs(opts: &RunOptions, image: &ImageConfig) -> Result<Vec<PortSpec>> {
     Ok(out)
 }
 
+/// Refuses a `-p` with an IPv6 host address (`[::1]:8080:80`) for a container on
+/// network `net` without IPv6: at create, so nothing is stored. (`specs` are
+/// [`specs`]' result: the `-p` values first, in order.)
+pub(super) fn check_host_families(
+    opts: &RunOptions,
+    specs: &[PortSpec],
+    net: &berth_store::NetworkRecord,
+) -> Result<()> {
+    if super::ipv6_enabled(net) {
+        return Ok(());
+    }
+    let v6 = opts
+        .publish
+        .iter()
+        .zip(specs)
+        .find(|(_, s)| s.host_ip.is_some_and(|ip| ip.is_ipv6()));
+    match v6 {
+        Some((p, _)) => Err(Error::Invalid {
+            flag: "-p/--publish",
+            value: p.clone(),
+            hint: format!(
+                "an IPv6 host address needs a container with an IPv6 address; network {} has \
+                 none (create one with --ipv6), or publish on an IPv4 address",
+                net.name
+            ),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// The ports a running container published.
 pub fn bindings(state: &ContainerState) -> Vec<PortBinding> {
     state
