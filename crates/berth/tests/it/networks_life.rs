@@ -66,6 +66,17 @@ fn fake_older_berths_network(id: &str, subnet: &str) {
     fs_err::write(&marker, b"1").unwrap();
 }
 
+/// Nothing [`fake_older_berths_network`] made for network `id` is left.
+fn assert_older_berths_rules_gone(id: &str, what: &str) {
+    let old = berth_table("ip").unwrap_or_default();
+    assert!(
+        !old.contains(id) && !old.contains(&format!("br-{}", &id[..12])),
+        "the old rules of {what}:\n{old}"
+    );
+    let marker = std::path::Path::new("/run/berth/net/up").join(id);
+    assert!(!marker.exists(), "the old marker of {what}");
+}
+
 #[test]
 fn an_older_berths_rules_go_when_berth_takes_its_networks_over() {
     let Some(r) = Root::new() else { return };
@@ -94,28 +105,10 @@ fn an_older_berths_rules_go_when_berth_takes_its_networks_over() {
     r.ok(&["run", "--rm", "--network", "old-used", "bb", "true"]);
     let inet = berth_table("inet").unwrap_or_default();
     assert!(inet.contains(&format!("berth net {used}")), "{inet}");
-    let old = berth_table("ip").unwrap_or_default();
-    assert!(
-        !old.contains(&used) && !old.contains(&format!("br-{}", &used[..12])),
-        "the old rules of a network taken over:\n{old}"
-    );
-    assert!(
-        !std::path::Path::new("/run/berth/net/up")
-            .join(&used)
-            .exists()
-    );
+    assert_older_berths_rules_gone(&used, "a network taken over");
 
     r.ok(&["network", "rm", "old-gone"]);
-    let old = berth_table("ip").unwrap_or_default();
-    assert!(
-        !old.contains(&gone) && !old.contains(&format!("br-{}", &gone[..12])),
-        "the old rules of a removed network:\n{old}"
-    );
-    assert!(
-        !std::path::Path::new("/run/berth/net/up")
-            .join(&gone)
-            .exists()
-    );
+    assert_older_berths_rules_gone(&gone, "a removed network");
     r.assert_clean();
     // Unless an older berth on this host still uses it, the old table is gone.
     if let Some(t) = berth_table("ip") {

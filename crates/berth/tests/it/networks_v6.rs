@@ -17,22 +17,23 @@ pub(crate) fn ipv6_on() -> bool {
     on
 }
 
+/// A test root on a host with IPv6, or `None` (the test is skipped, saying why).
+pub(crate) fn v6_root() -> Option<Root> {
+    let r = Root::new()?;
+    ipv6_on().then_some(r)
+}
+
+/// `network create --ipv6` with an IPv4 and an IPv6 subnet; returns the id.
+pub(crate) fn dual_stack(r: &Root, name: &str, v4: &str, v6: &str) -> String {
+    r.ok(&[
+        "network", "create", "--ipv6", "--subnet", v4, "--subnet", v6, name,
+    ])
+}
+
 #[test]
 fn containers_on_an_ipv6_network_reach_each_other_by_name_over_ipv6() {
-    let Some(r) = Root::new() else { return };
-    if !ipv6_on() {
-        return;
-    }
-    r.ok(&[
-        "network",
-        "create",
-        "--ipv6",
-        "--subnet",
-        "10.231.6.0/24",
-        "--subnet",
-        "fd00:231:6::/64",
-        "v6net",
-    ]);
+    let Some(r) = v6_root() else { return };
+    dual_stack(&r, "v6net", "10.231.6.0/24", "fd00:231:6::/64");
     let inspect = r.ok(&["network", "inspect", "v6net"]);
     let v: serde_json::Value = serde_json::from_str(&inspect).unwrap();
     assert_eq!(v[0]["EnableIPv6"], true, "{inspect}");

@@ -12,7 +12,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::networks::{Root, echo_server, tcp_read};
-use crate::networks_v6::{ipv6_on, sysctl};
+use crate::networks_v6::{dual_stack, sysctl, v6_root};
 
 fn v6_of(r: &Root, ctr: &str, net: &str) -> String {
     r.ok(&[
@@ -42,21 +42,10 @@ fn ruleset() -> String {
 
 #[test]
 fn ipv6_between_two_networks_is_blocked_while_one_network_talks() {
-    let Some(r) = Root::new() else { return };
-    if !ipv6_on() {
-        return;
-    }
+    let Some(r) = v6_root() else { return };
     for (name, n) in [("iso6a", 8), ("iso6b", 9)] {
-        r.ok(&[
-            "network",
-            "create",
-            "--ipv6",
-            "--subnet",
-            &format!("10.236.{n}.0/24"),
-            "--subnet",
-            &format!("fd00:236:{n}::/64"),
-            name,
-        ]);
+        let (v4, v6) = (format!("10.236.{n}.0/24"), format!("fd00:236:{n}::/64"));
+        dual_stack(&r, name, &v4, &v6);
     }
     r.ok(&[
         "run",
@@ -123,7 +112,8 @@ impl Outside {
             let st = Command::new("sh").args(["-c", c]).status().unwrap();
             assert!(st.success(), "{c}");
         };
-        let _ = Command::new("ip").args(["netns", "del", o.ns]).status();
+        // A leftover of an interrupted run (usually there is none).
+        let _ = Command::new("ip").args(["netns", "del", o.ns]).output();
         sh("ip netns add berth-it-out6");
         sh("ip link add bitout6h type veth peer name bitout6c netns berth-it-out6");
         sh("ip addr add fd00:236:99::1/64 dev bitout6h nodad && ip link set bitout6h up");
@@ -144,21 +134,9 @@ impl Drop for Outside {
 
 #[test]
 fn outbound_ipv6_leaves_with_the_hosts_address() {
-    let Some(r) = Root::new() else { return };
-    if !ipv6_on() {
-        return;
-    }
+    let Some(r) = v6_root() else { return };
     let out = Outside::new();
-    r.ok(&[
-        "network",
-        "create",
-        "--ipv6",
-        "--subnet",
-        "10.236.11.0/24",
-        "--subnet",
-        "fd00:236:11::/64",
-        "out6",
-    ]);
+    dual_stack(&r, "out6", "10.236.11.0/24", "fd00:236:11::/64");
     // The peer outside has no route back to the network's subnet (only its own
     // on-link prefix): a TCP handshake, and so the bytes, get through only if the
     // container's address was masqueraded to the host's on the way out.
@@ -218,20 +196,8 @@ fn refused(addr: &str) -> bool {
 
 #[test]
 fn published_ports_answer_over_ipv6_loopback_and_host_addresses() {
-    let Some(r) = Root::new() else { return };
-    if !ipv6_on() {
-        return;
-    }
-    r.ok(&[
-        "network",
-        "create",
-        "--ipv6",
-        "--subnet",
-        "10.236.10.0/24",
-        "--subnet",
-        "fd00:236:10::/64",
-        "pub6",
-    ]);
+    let Some(r) = v6_root() else { return };
+    dual_stack(&r, "pub6", "10.236.10.0/24", "fd00:236:10::/64");
     r.ok(&[
         "run",
         "-d",
