@@ -151,6 +151,7 @@ fn run(made: &Made, iterations: usize) -> Res<()> {
         id: "bench".into(),
         bridge: br.clone(),
         subnet,
+        subnet6: None,
         internal: false,
     })?;
 
@@ -178,7 +179,7 @@ fn run(made: &Made, iterations: usize) -> Res<()> {
         lap(0, &mut t);
         made.attach(&p, &veth, ip, gw)?;
         lap(1, &mut t);
-        ports::publish(&state, id, ip, &spec, ports::Mode::Nat)?;
+        ports::publish(&state, id, ip, None, &spec, ports::Mode::Nat)?;
         lap(2, &mut t);
         setup.push(t0.elapsed());
         let t0 = Instant::now();
@@ -232,6 +233,7 @@ fn run(made: &Made, iterations: usize) -> Res<()> {
         &state,
         "a",
         ipa,
+        None,
         &[ports::parse_port_spec("5002")?],
         ports::Mode::Nat,
     )?;
@@ -247,6 +249,7 @@ fn run(made: &Made, iterations: usize) -> Res<()> {
         &state,
         "a",
         ipa,
+        None,
         &[ports::parse_port_spec("5003")?],
         ports::Mode::Proxy,
     )?;

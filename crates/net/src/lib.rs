@@ -1,14 +1,15 @@
 //! berth-net gives containers networks: Linux bridges and veth pairs over
 //! netlink ([`bridge`], [`link`]), subnet and address management ([`ipam`]),
-//! outbound NAT, isolation and published ports in nftables ([`nat`],
-//! [`ports`], with a userspace [`proxy`] where nftables is missing), a small
-//! resolver per user network ([`dns`]), and the `/etc/hosts`,
+//! outbound NAT, isolation and published ports in nftables, for IPv4 and
+//! IPv6 ([`nat`], [`ports`], with a userspace [`proxy`] where nftables is
+//! missing and for the IPv6 loopback), a small resolver per user network
+//! ([`dns`]), and the `/etc/hosts`,
 //! `/etc/resolv.conf` and `/etc/hostname` the engine bind-mounts ([`files`]).
 //!
 //! It keeps its own small state (IPAM, published ports, resolver records) as
 //! JSON files in a directory the engine passes in, each rewritten atomically
 //! under `flock`, so concurrent berth processes stay consistent. Everything
-//! it adds to the kernel is tagged: nftables rules live in table `ip berth`
+//! it adds to the kernel is tagged: nftables rules live in table `inet berth`
 //! with a comment `berth net <id>` or `berth ctr <id>`, so
 //! [`cleanup_stale`] can remove what a crashed process left.
 //!
@@ -25,7 +26,8 @@
 //! let net = ipam.create_network("app-net", &ipam::SubnetRequest::default(), &route::host_routes()?)?;
 //! bridge::create("br-app", net.gateway, net.subnet.prefix_len())?;
 //! nat::add_network(&nat::NetworkRules {
-//!     id: "app-net".into(), bridge: "br-app".into(), subnet: net.subnet, internal: false,
+//!     id: "app-net".into(), bridge: "br-app".into(), subnet: net.subnet, subnet6: None,
+//!     internal: false,
 //! })?;
 //! let ip = ipam.allocate("app-net", "c0ffee", None)?;
 //! link::attach(&link::Endpoint {
@@ -33,7 +35,7 @@
 //!     bridge: "br-app".into(), address: ipnet::Ipv4Net::new(ip, net.subnet.prefix_len()).unwrap(),
 //!     gateway: Some(net.gateway), bridge_index: None, address6: None, gateway6: None, mac: None,
 //! })?;
-//! ports::publish(state, "c0ffee", ip, &[ports::parse_port_spec("8080:80")?], ports::Mode::detect())?;
+//! ports::publish(state, "c0ffee", ip, None, &[ports::parse_port_spec("8080:80")?], ports::Mode::detect())?;
 //! # Ok::<(), berth_net::Error>(())
 //! ```
 
@@ -52,6 +54,7 @@ mod nl;
 pub mod ports;
 pub mod proxy;
 pub mod route;
+mod sock;
 mod state;
 pub mod sysctl;
 

@@ -5,6 +5,11 @@
 //! Slower than DNAT and the container sees the proxy's address as source,
 //! which is why NAT is the default.
 //!
+//! Where nftables works it still serves the IPv6 loopback (`[::1]:PORT` of a
+//! port published on `::` or `::1`), which DNAT cannot reach: the kernel does
+//! not route IPv6 packets from `::1` off the loopback device
+//! ([`ports::proxy_listen`]).
+//!
 //! Like the resolver it is a long-lived process: the engine runs
 //! `berth __proxy <container>`, which calls [`serve`]; it exits once the
 //! container's bindings are gone from the ports state ([`crate::ports::unpublish`]).
@@ -12,24 +17,28 @@
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::io::ErrorKind;
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::net::{
+    IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream, UdpSocket,
+};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::ports::{self, Mode, PortBinding, Proto};
+use crate::ports::{self, PortBinding, Proto};
+use crate::sock;
 
 const POLL: Duration = Duration::from_millis(100);
 
 type Peers = Arc<Mutex<HashMap<SocketAddr, UdpSocket>>>;
 
-/// Relays every `Mode::Proxy` binding of `container` until it is unpublished.
+/// Relays every binding of `container` that has a [`ports::proxy_listen`]
+/// address until it is unpublished.
 pub fn serve(state_dir: &Path, container: &str) -> Result<()> {
-    let bindings: Vec<PortBinding> = ports::bindings(state_dir, container)?
+    let bindings: Vec<(SocketAddr, PortBinding)> = ports::bindings(state_dir, container)?
         .into_iter()
-        .filter(|b| b.mode == Mode::Proxy)
+        .filter_map(|b| Some((ports::proxy_listen(&b)?, b)))
         .collect();
     if bindings.is_empty() {
         return Err(Error::invalid(
@@ -40,8 +49,8 @@ pub fn serve(state_dir: &Path, container: &str) -> Result<()> {
     }
     let stop = Arc::new(AtomicBool::new(false));
     let mut threads = Vec::new();
-    for b in &bindings {
-        let listen = SocketAddr::from((b.host_ip, b.host_port));
+    for (listen, b) in &bindings {
+        let listen = *listen;
         let target = SocketAddr::from((b.container_ip, b.container_port));
         let bind_err = |e: std::io::Error| {
             Error::Io(std::io::Error::new(
@@ -52,12 +61,12 @@ pub fn serve(state_dir: &Path, container: &str) -> Result<()> {
         let stop = stop.clone();
         match b.proto {
             Proto::Tcp => {
-                let l = TcpListener::bind(listen).map_err(bind_err)?;
+                let l = sock::tcp_listener(listen).map_err(bind_err)?;
                 l.set_nonblocking(true)?;
                 threads.push(std::thread::spawn(move || tcp_accept(&l, target, &stop)));
             }
             Proto::Udp => {
-                let s = UdpSocket::bind(listen).map_err(bind_err)?;
+                let s = sock::udp_socket(listen).map_err(bind_err)?;
                 s.set_read_timeout(Some(POLL))?;
                 threads.push(std::thread::spawn(move || udp_relay(&s, target, &stop)));
             }
@@ -134,7 +143,11 @@ fn new_peer(
     stop: &Arc<AtomicBool>,
     peers: &Peers,
 ) -> Option<UdpSocket> {
-    let up = UdpSocket::bind("0.0.0.0:0").ok()?;
+    let any: IpAddr = match target {
+        SocketAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
+        SocketAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
+    };
+    let up = UdpSocket::bind((any, 0)).ok()?;
     up.connect(target).ok()?;
     up.set_read_timeout(Some(POLL)).ok()?;
     let (reader, back) = (up.try_clone().ok()?, sock.try_clone().ok()?);

@@ -57,6 +57,44 @@ pub fn ipv6_available() -> Result<()> {
     Ok(())
 }
 
+/// Turns on IPv6 forwarding (`net.ipv6.conf.all.forwarding`, the only switch
+/// for forwarding IPv6 between interfaces), which a dual-stack network that is
+/// not `--internal` needs for its containers to reach anything beyond their
+/// bridge. Like IPv4 forwarding it is left on afterwards.
+///
+/// With forwarding on, the kernel ignores router advertisements on interfaces
+/// whose `accept_ra` is 1, and a host that learnt its IPv6 route that way would
+/// lose it when the route expires; such interfaces are set to 2 first (take
+/// advertisements even when forwarding), so the host keeps routing as before.
+pub fn enable_ipv6_forward() -> Result<()> {
+    let conf = Path::new("/proc/sys/net/ipv6/conf");
+    let all = conf.join("all/forwarding");
+    if fs_err::read_to_string(&all).is_ok_and(|v| v.trim() == "1") {
+        return Ok(());
+    }
+    ipv6_available()?;
+    let refused = |e: std::io::Error| Error::Unsupported {
+        feature: "IPv6 forwarding",
+        detail: format!("turning on net.ipv6.conf.all.forwarding: {e}"),
+        hint: "enable it with `sysctl -w net.ipv6.conf.all.forwarding=1`, or create the network with --internal",
+    };
+    for entry in fs_err::read_dir(conf).map_err(refused)?.flatten() {
+        let name = entry.file_name();
+        if name == "all" || name == "default" || name == "lo" {
+            continue;
+        }
+        let accept_ra = entry.path().join("accept_ra");
+        if fs_err::read_to_string(&accept_ra).is_ok_and(|v| v.trim() == "1") {
+            // An interface that vanished meanwhile is no concern of ours.
+            let _ = fs_err::write(&accept_ra, "2");
+        }
+    }
+    match set(&all, "1") {
+        Err(Error::Io(e)) => Err(refused(e)),
+        other => other,
+    }
+}
+
 /// Lets bridge `iface` (berth's own) hold IPv6 addresses even where the host's
 /// default for new interfaces is `disable_ipv6 = 1`. The setting dies with the
 /// interface.

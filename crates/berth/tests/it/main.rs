@@ -14,6 +14,7 @@ mod images;
 mod networks;
 mod networks_life;
 mod networks_v6;
+mod networks_v6_nat;
 mod oci;
 mod oci_conformance;
 mod oci_limits;

@@ -151,6 +151,13 @@ impl Root {
             .output()
             .unwrap();
         let rules = String::from_utf8_lossy(&rules.stdout).into_owned();
+        // Published ports of both families (ports6.json: IPv6 bindings).
+        let ports: String = ["ports.json", "ports6.json"]
+            .iter()
+            .map(|f| {
+                fs_err::read_to_string(Path::new("/run/berth/net").join(f)).unwrap_or_default()
+            })
+            .collect();
         for id in self.ids("container") {
             let veth = format!("veth{}", &id[..9]);
             assert!(!links.contains(&veth), "veth {veth} left:\n{links}");
@@ -158,10 +165,21 @@ impl Root {
                 !rules.contains(&id),
                 "nft rules of container {id} left:\n{rules}"
             );
+            assert!(!ports.contains(&id), "port records of {id} left:\n{ports}");
+            assert!(
+                no_process_mentions(&id),
+                "a process of container {id} (its port proxy?) still runs"
+            );
         }
         for id in self.ids("network") {
             let br = format!("br-{}", &id[..12]);
             assert!(!links.contains(&br), "bridge {br} left:\n{links}");
+            // `rules` is the whole ruleset: both berth tables (`inet`, and an
+            // older berth's `ip`), their bridge sets included.
+            assert!(
+                !rules.contains(&br),
+                "bridge {br} left in an nft set:\n{rules}"
+            );
             assert!(
                 !rules.contains(&id),
                 "nft rules of network {id} left:\n{rules}"

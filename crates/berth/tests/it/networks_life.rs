@@ -25,15 +25,98 @@ fn ruleset() -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// `table ip berth` as nft lists it, or `None` if there is none.
-fn berth_table() -> Option<String> {
+/// `table FAMILY berth` as nft lists it, or `None` if there is none (`inet`:
+/// berth's; `ip`: a berth's from before IPv6 support).
+fn berth_table(family: &str) -> Option<String> {
     let out = Command::new("nft")
-        .args(["list", "table", "ip", "berth"])
+        .args(["list", "table", family, "berth"])
         .output()
         .unwrap();
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn nft(script: &str) {
+    let mut child = Command::new("nft")
+        .args(["-f", "-"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), script.as_bytes()).unwrap();
+    assert!(child.wait().unwrap().success(), "{script}");
+}
+
+/// What a berth from before IPv6 support made for network `id` when it brought
+/// it up: rules in `table ip berth` and its bridge in that table's set, and its
+/// marker in `up/`.
+fn fake_older_berths_network(id: &str, subnet: &str) {
+    let br = format!("br-{}", &id[..12]);
+    nft(&format!(
+        "add table ip berth\n\
+         add chain ip berth postrouting {{ type nat hook postrouting priority 100; policy accept; }}\n\
+         add chain ip berth forward {{ type filter hook forward priority 0; policy accept; }}\n\
+         add set ip berth bridges {{ type ifname; }}\n\
+         add element ip berth bridges {{ \"{br}\" }}\n\
+         add rule ip berth postrouting ip saddr {subnet} oifname != \"{br}\" masquerade comment \"berth net {id}\"\n\
+         add rule ip berth forward iifname \"{br}\" oifname @bridges oifname != \"{br}\" drop comment \"berth net {id}\"\n"
+    ));
+    let marker = std::path::Path::new("/run/berth/net/up").join(id);
+    fs_err::create_dir_all(marker.parent().unwrap()).unwrap();
+    fs_err::write(&marker, b"1").unwrap();
+}
+
+/// Nothing [`fake_older_berths_network`] made for network `id` is left.
+fn assert_older_berths_rules_gone(id: &str, what: &str) {
+    let old = berth_table("ip").unwrap_or_default();
+    assert!(
+        !old.contains(id) && !old.contains(&format!("br-{}", &id[..12])),
+        "the old rules of {what}:\n{old}"
+    );
+    let marker = std::path::Path::new("/run/berth/net/up").join(id);
+    assert!(!marker.exists(), "the old marker of {what}");
+}
+
+#[test]
+fn an_older_berths_rules_go_when_berth_takes_its_networks_over() {
+    let Some(r) = Root::new() else { return };
+    // Brought up by an older berth, used again by this one: its first container
+    // brings it up in the inet table and removes the old rules.
+    let used = r.ok(&[
+        "network",
+        "create",
+        "--subnet",
+        "10.236.20.0/24",
+        "old-used",
+    ]);
+    fake_older_berths_network(&used, "10.236.20.0/24");
+    // Brought up by an older berth and removed by this one.
+    let gone = r.ok(&[
+        "network",
+        "create",
+        "--subnet",
+        "10.236.21.0/24",
+        "old-gone",
+    ]);
+    fake_older_berths_network(&gone, "10.236.21.0/24");
+    let old = berth_table("ip").unwrap_or_default();
+    assert!(old.contains(&used) && old.contains(&gone), "{old}");
+
+    r.ok(&["run", "--rm", "--network", "old-used", "bb", "true"]);
+    let inet = berth_table("inet").unwrap_or_default();
+    assert!(inet.contains(&format!("berth net {used}")), "{inet}");
+    assert_older_berths_rules_gone(&used, "a network taken over");
+
+    r.ok(&["network", "rm", "old-gone"]);
+    assert_older_berths_rules_gone(&gone, "a removed network");
+    r.assert_clean();
+    // Unless an older berth on this host still uses it, the old table is gone.
+    if let Some(t) = berth_table("ip") {
+        assert!(
+            t.contains("comment \"berth ") || t.contains("elements"),
+            "an empty old berth table was left behind:\n{t}"
+        );
+    }
 }
 
 #[test]
@@ -86,7 +169,7 @@ fn a_network_keeps_its_bridge_until_removed_and_ports_go_with_their_container() 
     assert!(!ruleset().contains(&format!("berth net {id}")));
     r.assert_clean();
     // Whatever other berth users on this host still have: never an empty table.
-    if let Some(t) = berth_table() {
+    if let Some(t) = berth_table("inet") {
         assert!(
             t.contains("comment \"berth "),
             "an empty berth table was left behind:\n{t}"

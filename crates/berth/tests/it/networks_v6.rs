@@ -1,15 +1,15 @@
-//! Dual-stack networks with real containers: IPv6 addresses and routes, AAAA answers
-//! for names and aliases, TCP and ICMP between containers over IPv6 by name,
-//! `--ip6`, `inspect`/`network inspect` in Docker's shape, refused overlaps, and
-//! nothing left on the host afterwards (the host's IPv6 sysctls untouched).
+//! Dual-stack networks with real containers: IPv6 addresses and routes, AAAA and
+//! PTR (`ip6.arpa`) answers for names and aliases, TCP and ICMP between containers
+//! over IPv6 by name, `--ip6`, `inspect`/`network inspect` in Docker's shape,
+//! refused overlaps, and nothing left on the host afterwards.
 
 use crate::networks::Root;
 
-fn sysctl(path: &str) -> String {
+pub(crate) fn sysctl(path: &str) -> String {
     fs_err::read_to_string(path).unwrap_or_default()
 }
 
-fn ipv6_on() -> bool {
+pub(crate) fn ipv6_on() -> bool {
     let on = sysctl("/proc/sys/net/ipv6/conf/all/disable_ipv6").trim() == "0";
     if !on {
         eprintln!("skipped: IPv6 is disabled on this host");
@@ -17,23 +17,23 @@ fn ipv6_on() -> bool {
     on
 }
 
+/// A test root on a host with IPv6, or `None` (the test is skipped, saying why).
+pub(crate) fn v6_root() -> Option<Root> {
+    let r = Root::new()?;
+    ipv6_on().then_some(r)
+}
+
+/// `network create --ipv6` with an IPv4 and an IPv6 subnet; returns the id.
+pub(crate) fn dual_stack(r: &Root, name: &str, v4: &str, v6: &str) -> String {
+    r.ok(&[
+        "network", "create", "--ipv6", "--subnet", v4, "--subnet", v6, name,
+    ])
+}
+
 #[test]
 fn containers_on_an_ipv6_network_reach_each_other_by_name_over_ipv6() {
-    let Some(r) = Root::new() else { return };
-    if !ipv6_on() {
-        return;
-    }
-    let forwarding = sysctl("/proc/sys/net/ipv6/conf/all/forwarding");
-    r.ok(&[
-        "network",
-        "create",
-        "--ipv6",
-        "--subnet",
-        "10.231.6.0/24",
-        "--subnet",
-        "fd00:231:6::/64",
-        "v6net",
-    ]);
+    let Some(r) = v6_root() else { return };
+    dual_stack(&r, "v6net", "10.231.6.0/24", "fd00:231:6::/64");
     let inspect = r.ok(&["network", "inspect", "v6net"]);
     let v: serde_json::Value = serde_json::from_str(&inspect).unwrap();
     assert_eq!(v[0]["EnableIPv6"], true, "{inspect}");
@@ -85,12 +85,17 @@ fn containers_on_an_ipv6_network_reach_each_other_by_name_over_ipv6() {
     // A client with a fixed IPv6 address: its own address and route, AAAA answers
     // for the name and the alias, ICMPv6 by name, TCP over IPv6 to the address the
     // resolver gave.
-    let script = "ip -6 addr show dev eth0; ip -6 route; \
-                  nslookup -type=AAAA srv6; nslookup -type=AAAA web6; \
-                  ping -6 -c 1 -W 3 srv6 && echo ping=ok; \
-                  a=$(nslookup -type=AAAA srv6 | awk '/^Address: fd00/ {print $2}'); \
-                  for i in 1 2 3 4 5; do nc -w 2 $a 80 && break; sleep 0.2; done; \
-                  cat /etc/hosts";
+    // The reverse question for srv6's IPv6 address (busybox asks for its
+    // ip6.arpa name) answers srv6; an unknown address of the subnet none.
+    let script = format!(
+        "ip -6 addr show dev eth0; ip -6 route; \
+         nslookup -type=AAAA srv6; nslookup -type=AAAA web6; \
+         ping -6 -c 1 -W 3 srv6 && echo ping=ok; \
+         a=$(nslookup -type=AAAA srv6 | awk '/^Address: fd00/ {{print $2}}'); \
+         for i in 1 2 3 4 5; do nc -w 2 $a 80 && break; sleep 0.2; done; \
+         echo ptr:; nslookup {srv_ip}; echo unknown:; nslookup fd00:231:6::77 || echo nx=yes; \
+         cat /etc/hosts"
+    );
     let out = r.ok(&[
         "run",
         "--rm",
@@ -103,7 +108,7 @@ fn containers_on_an_ipv6_network_reach_each_other_by_name_over_ipv6() {
         "bb",
         "sh",
         "-c",
-        script,
+        &script,
     ]);
     assert!(out.contains("inet6 fd00:231:6::42/64"), "{out}");
     assert!(out.contains("default via fd00:231:6::1"), "{out}");
@@ -114,6 +119,16 @@ fn containers_on_an_ipv6_network_reach_each_other_by_name_over_ipv6() {
     assert!(out.contains("ping=ok"), "{out}");
     assert!(out.contains("hello6"), "TCP over IPv6: {out}");
     assert!(out.contains("fd00:231:6::42\t"), "/etc/hosts: {out}");
+    let (_, ptr) = out.split_once("ptr:").unwrap();
+    let (ptr, unknown) = ptr.split_once("unknown:").unwrap();
+    assert!(
+        ptr.contains("ip6.arpa") && ptr.contains("name = srv6"),
+        "PTR of {srv_ip}: {ptr}"
+    );
+    assert!(
+        !unknown.contains("name =") && unknown.contains("nx=yes"),
+        "PTR of an unknown address of the subnet: {unknown}"
+    );
 
     // An address in use is refused; --ip6 needs an IPv6 network; overlaps refused.
     let err = r.fails(&[
@@ -167,9 +182,4 @@ fn containers_on_an_ipv6_network_reach_each_other_by_name_over_ipv6() {
     assert!(v6.starts_with("fd") && v6.ends_with("::/64"), "{sub}");
 
     r.assert_clean();
-    assert_eq!(
-        sysctl("/proc/sys/net/ipv6/conf/all/forwarding"),
-        forwarding,
-        "berth must not change the host's IPv6 forwarding"
-    );
 }

@@ -133,7 +133,12 @@ pub fn inherit_volumes(o: &mut RunOptions, inherit: &[(String, String)]) {
 fn publish(p: &Port) -> Option<String> {
     let proto = p.protocol.as_deref().unwrap_or("tcp");
     let target = format!("{}/{proto}", p.target);
-    Some(match (&p.host_ip, &p.published) {
+    // An IPv6 host address goes in brackets, as `-p` writes it (`[::1]:8080:80`).
+    let host_ip = p.host_ip.as_ref().map(|ip| match ip.contains(':') {
+        true if !ip.starts_with('[') => format!("[{ip}]"),
+        _ => ip.clone(),
+    });
+    Some(match (&host_ip, &p.published) {
         (Some(ip), Some(published)) => format!("{ip}:{published}:{target}"),
         (Some(ip), None) => format!("{ip}::{target}"),
         (None, Some(published)) => format!("{published}:{target}"),
@@ -290,7 +295,7 @@ pub(super) mod tests {
     entrypoint: [sh, -c]
     command: [\"echo hi\"]
     environment: {A: \"1\"}
-    ports: [\"127.0.0.1:8080:80\"]
+    ports: [\"127.0.0.1:8080:80\", \"[::1]:8081:81\"]
     volumes: [\"data:/data:ro\", \"./src:/src\"]
     networks:
       back: {aliases: [backend]}
@@ -308,7 +313,11 @@ volumes: {data: {}}
         assert_eq!(o.entrypoint.as_deref(), Some("sh"));
         assert_eq!(o.cmd, vec!["-c", "echo hi"]);
         assert_eq!(o.env, vec!["A=1"]);
-        assert_eq!(o.publish, vec!["127.0.0.1:8080:80/tcp"]);
+        assert_eq!(
+            o.publish,
+            vec!["127.0.0.1:8080:80/tcp", "[::1]:8081:81/tcp"],
+            "an IPv6 host address in brackets, as -p takes it"
+        );
         assert_eq!(
             o.mounts,
             vec![

@@ -207,6 +207,7 @@ impl Engine {
             }
         };
         let net = self.find_network(&name)?;
+        ports::check_host_families(opts, &specs, &net)?;
         if !opts.network_aliases.is_empty() && net.name == DEFAULT_NETWORK {
             return Err(Error::Invalid {
                 flag: "--network-alias",
@@ -399,8 +400,12 @@ impl Engine {
             let specs = ports::specs(&stored.opts, &stored.image)?;
             if !specs.is_empty() {
                 let ip = parse_ip("--ip", &primary.ip_address)?;
+                let ip6 = match primary.global_ipv6_address.as_str() {
+                    "" => None,
+                    a => Some(parse_ip6("--ip6", a)?),
+                };
                 let publish =
-                    |mode| berth_net::ports::publish(&net_state_dir(), id, ip, &specs, mode);
+                    |mode| berth_net::ports::publish(&net_state_dir(), id, ip, ip6, &specs, mode);
                 // nftables first; whether it works here is asked only if that failed
                 // (asking costs an `nft` process per container otherwise).
                 let bound = match publish(berth_net::ports::Mode::Nat) {
@@ -411,7 +416,7 @@ impl Engine {
                 };
                 if bound
                     .iter()
-                    .any(|b| b.mode == berth_net::ports::Mode::Proxy)
+                    .any(|b| berth_net::ports::proxy_listen(b).is_some())
                 {
                     resolver::spawn_helper("__proxy", &net_state_dir(), id)?;
                 }

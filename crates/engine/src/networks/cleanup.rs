@@ -47,8 +47,11 @@ impl Engine {
 
     /// Runs [`Engine::cleanup_stale_network`] once per boot of this root (the run
     /// directory is a tmpfs): crash leftovers are cleared without taxing every run.
+    /// The marker's name changed with berth's nftables table (`table inet berth`), so
+    /// the first run after an upgrade also clears what crashed containers of the older
+    /// berth left in its `table ip berth`.
     pub(crate) fn maybe_cleanup_after_boot(&self) {
-        let marker = self.paths().run.join("net-cleaned");
+        let marker = self.paths().run.join("net-cleaned-inet");
         if marker.exists() {
             return;
         }

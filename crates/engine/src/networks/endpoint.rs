@@ -43,7 +43,17 @@ fn lock(key: &str) -> Result<nix::fcntl::Flock<std::fs::File>> {
 /// The marker saying network `key`'s bridge and rules are in place: it holds the
 /// bridge's interface index, so a bridge deleted (or replaced) behind berth's back is
 /// noticed and made again.
+///
+/// Its directory names the nftables table the rules are in (`inet berth`): a network
+/// brought up by an older berth (rules in `table ip berth`, marker in `up/`) is not
+/// "up" for this one, so its first container brings it up again, and the old rules
+/// are removed then ([`legacy_marker`]).
 fn up_marker(key: &str) -> PathBuf {
+    net_state_dir().join("up-inet").join(key)
+}
+
+/// The marker of an older berth that kept its rules in `table ip berth`.
+fn legacy_marker(key: &str) -> PathBuf {
     net_state_dir().join("up").join(key)
 }
 
@@ -70,7 +80,18 @@ fn bring_up(net: &NetworkRecord, key: &str, addrs: &berth_net::ipam::NetworkAddr
         id: key.to_owned(),
         bridge: br.clone(),
         subnet: addrs.subnet,
+        subnet6: addrs.v6.map(|v6| v6.subnet),
         internal: net.internal,
+    })
+    .and_then(|()| {
+        // The rules an older berth gave this network in `table ip berth` go now
+        // that the `inet` table has them.
+        if legacy_marker(key).exists() {
+            nat::remove_legacy_network(key, &br)?;
+            // Gone already is as good as removed.
+            let _ = fs_err::remove_file(legacy_marker(key));
+        }
+        Ok(())
     });
     // Without nftables a network works without NAT and isolation (ports go through
     // the userspace proxy); the check runs only then, as it costs an `nft` process.
@@ -78,6 +99,11 @@ fn bring_up(net: &NetworkRecord, key: &str, addrs: &berth_net::ipam::NetworkAddr
         && nft_available()
     {
         return Err(e.into());
+    }
+    // Containers of a dual-stack network reach beyond their bridge over IPv6 only
+    // with the host forwarding IPv6 (internal ones reach nothing beyond it).
+    if addrs.v6.is_some() && !net.internal {
+        berth_net::sysctl::enable_ipv6_forward()?;
     }
     if let Some(index) = berth_net::link_index(&br)? {
         berth_net::write_atomic(&up_marker(key), index.to_string().as_bytes())?;
@@ -114,13 +140,15 @@ fn down_if_idle(net: &NetworkRecord, key: &str) -> Result<()> {
         errors.push(berth_net::Error::Io(e));
     }
     let bridge = bridge_name(net);
+    // An older berth's marker means its rules may still be in `table ip berth`.
+    let legacy = legacy_marker(key).exists();
     // The rules, the bridge and the resolver are independent of each other, and each
     // mostly waits (on `nft`, on the kernel's RCU grace periods that unregistering a
     // device takes, on the resolver's exit): the rules go on a thread of their own.
     let (rules, deleted, stopped) = std::thread::scope(|s| {
         // No availability check first (one `nft` run less): where nftables is
         // missing, berth never added anything to it.
-        let rules = s.spawn(|| nat::remove_network_and_empty_table(key, &bridge));
+        let rules = s.spawn(|| nat::remove_network_and_empty_table(key, &bridge, legacy));
         let deleted = bridge::delete(&bridge);
         let stopped = resolver::stop(&resolver::dir(key));
         let rules = rules.join().unwrap_or_else(|_| {
@@ -132,7 +160,11 @@ fn down_if_idle(net: &NetworkRecord, key: &str) -> Result<()> {
         (rules, deleted, stopped)
     });
     match rules {
-        Ok(_) | Err(berth_net::Error::Unsupported { .. }) => {}
+        Ok(_) | Err(berth_net::Error::Unsupported { .. }) => {
+            if legacy {
+                let _ = fs_err::remove_file(legacy_marker(key));
+            }
+        }
         Err(e) => errors.push(e),
     }
     if let Err(e) = deleted {
@@ -275,6 +307,7 @@ impl Engine {
                     &rdir,
                     std::net::SocketAddrV4::new(addrs.gateway, 53),
                     addrs.subnet,
+                    addrs.v6.map(|v6| v6.subnet),
                     &resolver::upstreams(),
                 )?;
                 dns::add_record(

@@ -40,6 +40,36 @@ pub fn specs(opts: &RunOptions, image: &ImageConfig) -> Result<Vec<PortSpec>> {
     Ok(out)
 }
 
+/// Refuses a `-p` with an IPv6 host address (`[::1]:8080:80`) for a container on
+/// network `net` without IPv6: at create, so nothing is stored. (`specs` are
+/// [`specs`]' result: the `-p` values first, in order.)
+pub(super) fn check_host_families(
+    opts: &RunOptions,
+    specs: &[PortSpec],
+    net: &berth_store::NetworkRecord,
+) -> Result<()> {
+    if super::ipv6_enabled(net) {
+        return Ok(());
+    }
+    let v6 = opts
+        .publish
+        .iter()
+        .zip(specs)
+        .find(|(_, s)| s.host_ip.is_some_and(|ip| ip.is_ipv6()));
+    match v6 {
+        Some((p, _)) => Err(Error::Invalid {
+            flag: "-p/--publish",
+            value: p.clone(),
+            hint: format!(
+                "an IPv6 host address needs a container with an IPv6 address; network {} has \
+                 none (create one with --ipv6), or publish on an IPv4 address",
+                net.name
+            ),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// The ports a running container published.
 pub fn bindings(state: &ContainerState) -> Vec<PortBinding> {
     state
@@ -51,6 +81,14 @@ pub fn bindings(state: &ContainerState) -> Vec<PortBinding> {
 
 fn key(b: &PortBinding) -> String {
     format!("{}/{}", b.container_port, b.proto.as_str())
+}
+
+/// A host address as Docker prints it before a port: `0.0.0.0`, `[::]`.
+fn host(b: &PortBinding) -> String {
+    match b.host_ip {
+        std::net::IpAddr::V4(ip) => ip.to_string(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+    }
 }
 
 /// `NetworkSettings.Ports`: every exposed port, published ones with their host
@@ -79,8 +117,9 @@ pub fn inspect_ports(state: &ContainerState, exposed: &[String]) -> Value {
     json!(map)
 }
 
-/// The `ps` PORTS column: `0.0.0.0:8080->80/tcp, 0.0.0.0:8081-8082->81-82/tcp`
-/// (consecutive ports folded into ranges, as Docker does).
+/// The `ps` PORTS column: `0.0.0.0:8080->80/tcp, [::]:8080->80/tcp,
+/// 0.0.0.0:8081-8082->81-82/tcp` (consecutive ports folded into ranges, as
+/// Docker does).
 pub fn ps_text(state: &ContainerState) -> String {
     let mut b = bindings(state);
     b.sort_by_key(|b| (b.proto.as_str(), b.host_ip, b.container_port, b.host_port));
@@ -100,7 +139,7 @@ pub fn ps_text(state: &ContainerState) -> String {
         parts.push(if i == j {
             format!(
                 "{}:{}->{}/{}",
-                f.host_ip,
+                host(f),
                 f.host_port,
                 f.container_port,
                 f.proto.as_str()
@@ -108,7 +147,7 @@ pub fn ps_text(state: &ContainerState) -> String {
         } else {
             format!(
                 "{}:{}-{}->{}-{}/{}",
-                f.host_ip,
+                host(f),
                 f.host_port,
                 l.host_port,
                 f.container_port,
@@ -121,7 +160,8 @@ pub fn ps_text(state: &ContainerState) -> String {
     parts.join(", ")
 }
 
-/// `berth port CTR [PORT[/PROTO]]` lines: `80/tcp -> 0.0.0.0:32768` (or only
+/// `berth port CTR [PORT[/PROTO]]` lines: `80/tcp -> 0.0.0.0:32768` and, for a
+/// container with an IPv6 address, `80/tcp -> [::]:32768` (or only
 /// `0.0.0.0:32768` when a port was asked for). `None` when the asked port is not
 /// published.
 pub fn port_lines(state: &ContainerState, filter: Option<&str>) -> Result<Option<Vec<String>>> {
@@ -138,15 +178,23 @@ pub fn port_lines(state: &ContainerState, filter: Option<&str>) -> Result<Option
         None => None,
     };
     let mut b = bindings(state);
-    b.sort_by_key(|b| (b.container_port, b.proto.as_str(), b.host_port));
+    // Docker's order: by port, IPv4 before IPv6.
+    b.sort_by_key(|b| {
+        (
+            b.container_port,
+            b.proto.as_str(),
+            b.host_ip.is_ipv6(),
+            b.host_port,
+        )
+    });
     let mut out = Vec::new();
     for b in &b {
         match &want {
             Some((p, proto)) if *p == b.container_port && proto == b.proto.as_str() => {
-                out.push(format!("{}:{}", b.host_ip, b.host_port));
+                out.push(format!("{}:{}", host(b), b.host_port));
             }
             Some(_) => {}
-            None => out.push(format!("{} -> {}:{}", key(b), b.host_ip, b.host_port)),
+            None => out.push(format!("{} -> {}:{}", key(b), host(b), b.host_port)),
         }
     }
     Ok(if want.is_some() && out.is_empty() {
@@ -162,17 +210,27 @@ mod tests {
     use berth_net::ports::{Mode, Proto};
 
     fn state(list: &[(u16, u16)]) -> ContainerState {
+        state_on(list, &["0.0.0.0"])
+    }
+
+    fn state_on(list: &[(u16, u16)], hosts: &[&str]) -> ContainerState {
         let b: Vec<PortBinding> = list
             .iter()
-            .map(|(h, c)| PortBinding {
-                container: "c".into(),
-                proto: Proto::Tcp,
-                host_ip: "0.0.0.0".parse().unwrap(),
-                host_port: *h,
-                container_ip: "172.18.0.2".parse().unwrap(),
-                container_port: *c,
-                mode: Mode::Nat,
-                rules: Vec::new(),
+            .flat_map(|(h, c)| {
+                hosts.iter().map(move |host| PortBinding {
+                    container: "c".into(),
+                    proto: Proto::Tcp,
+                    host_ip: host.parse().unwrap(),
+                    host_port: *h,
+                    container_ip: if host.contains(':') {
+                        "fd00::2".parse().unwrap()
+                    } else {
+                        "172.18.0.2".parse().unwrap()
+                    },
+                    container_port: *c,
+                    mode: Mode::Nat,
+                    rules: Vec::new(),
+                })
             })
             .collect();
         let mut s = ContainerState::default();
@@ -198,6 +256,38 @@ mod tests {
         let v = inspect_ports(&s, &["80/tcp".into(), "443/tcp".into()]);
         assert_eq!(v["80/tcp"][0]["HostPort"], "32768");
         assert!(v["443/tcp"].is_null());
+    }
+
+    #[test]
+    fn dual_stack_ports_show_both_families_as_docker_does() {
+        let s = state_on(&[(8080, 80), (8001, 81), (8002, 82)], &["0.0.0.0", "::"]);
+        assert_eq!(
+            port_lines(&s, None).unwrap().unwrap(),
+            vec![
+                "80/tcp -> 0.0.0.0:8080",
+                "80/tcp -> [::]:8080",
+                "81/tcp -> 0.0.0.0:8001",
+                "81/tcp -> [::]:8001",
+                "82/tcp -> 0.0.0.0:8002",
+                "82/tcp -> [::]:8002",
+            ]
+        );
+        assert_eq!(
+            port_lines(&s, Some("80/tcp")).unwrap().unwrap(),
+            vec!["0.0.0.0:8080", "[::]:8080"]
+        );
+        assert_eq!(
+            ps_text(&s),
+            "0.0.0.0:8080->80/tcp, 0.0.0.0:8001-8002->81-82/tcp, \
+             [::]:8080->80/tcp, [::]:8001-8002->81-82/tcp"
+        );
+        let v = inspect_ports(&s, &[]);
+        assert_eq!(v["80/tcp"][1]["HostIp"], "::");
+        let lo = state_on(&[(8080, 80)], &["::1"]);
+        assert_eq!(
+            port_lines(&lo, None).unwrap().unwrap(),
+            vec!["80/tcp -> [::1]:8080"]
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! What the resolver answers: pure logic over a parsed query and the records.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
 use hickory_proto::rr::rdata::{A, AAAA, PTR};
@@ -26,17 +26,31 @@ fn matches(r: &Record, name: &str) -> bool {
     r.names.iter().any(|n| n.eq_ignore_ascii_case(name))
 }
 
-/// `4.3.2.1.in-addr.arpa` → 1.2.3.4.
-fn ptr_addr(name: &str) -> Option<Ipv4Addr> {
-    let rest = name.strip_suffix(".in-addr.arpa")?;
-    let octets: Vec<u8> = rest
-        .split('.')
-        .map(|p| p.parse().ok())
-        .collect::<Option<_>>()?;
-    match octets.as_slice() {
-        [d, c, b, a] => Some(Ipv4Addr::new(*a, *b, *c, *d)),
-        _ => None,
+/// The address a reverse name stands for: `4.3.2.1.in-addr.arpa` → 1.2.3.4,
+/// and `b.a.9.8. … .0.0.d.f.ip6.arpa` (32 nibbles, lowest first, RFC 3596) →
+/// fd00::89ab. Partial names (a delegation's zone, fewer labels) are none.
+pub(crate) fn ptr_addr(name: &str) -> Option<IpAddr> {
+    if let Some(rest) = name.strip_suffix(".in-addr.arpa") {
+        let octets: Vec<u8> = rest
+            .split('.')
+            .map(|p| p.parse().ok())
+            .collect::<Option<_>>()?;
+        return match octets.as_slice() {
+            [d, c, b, a] => Some(Ipv4Addr::new(*a, *b, *c, *d).into()),
+            _ => None,
+        };
     }
+    let rest = name.strip_suffix(".ip6.arpa")?;
+    let mut bits: u128 = 0;
+    let mut n = 0;
+    // Written lowest nibble first: the last label is the highest nibble.
+    for label in rest.split('.').rev() {
+        let [c] = label.as_bytes() else { return None };
+        let nibble = char::from(*c).to_digit(16)?;
+        bits = (bits << 4) | u128::from(nibble);
+        n += 1;
+    }
+    (n == 32).then(|| Ipv6Addr::from(bits).into())
 }
 
 /// Answers `query` from `records`; `subnet_has` tells whether an address
@@ -45,7 +59,7 @@ fn ptr_addr(name: &str) -> Option<Ipv4Addr> {
 pub(crate) fn answer(
     query: &[u8],
     records: &[Record],
-    subnet_has: &dyn Fn(Ipv4Addr) -> bool,
+    subnet_has: &dyn Fn(IpAddr) -> bool,
 ) -> Action {
     let Ok(req) = Message::from_vec(query) else {
         return Action::Drop;
@@ -70,7 +84,11 @@ pub(crate) fn answer(
 
     if q.query_type() == RecordType::PTR {
         if let Some(ip) = ptr_addr(&name) {
-            if let Some(r) = records.iter().find(|r| r.ipv4 == ip) {
+            let holds = |r: &&Record| match ip {
+                IpAddr::V4(a) => r.ipv4 == a,
+                IpAddr::V6(a) => r.ipv6 == Some(a),
+            };
+            if let Some(r) = records.iter().find(holds) {
                 let Some(target) = r
                     .names
                     .first()
@@ -169,8 +187,21 @@ mod tests {
         ]
     }
 
-    fn ours(ip: Ipv4Addr) -> bool {
-        ip.octets()[..2] == [10, 1]
+    fn ours(ip: IpAddr) -> bool {
+        match ip {
+            IpAddr::V4(a) => a.octets()[..2] == [10, 1],
+            IpAddr::V6(a) => a.segments()[..2] == [0xfd00, 1],
+        }
+    }
+
+    /// The ip6.arpa name of `ip`, as a resolver library writes it.
+    fn nibbles(ip: &str) -> String {
+        let bits = u128::from(ip.parse::<Ipv6Addr>().unwrap());
+        let mut out = String::new();
+        for i in 0..32 {
+            out.push_str(&format!("{:x}.", (bits >> (4 * i)) & 0xf));
+        }
+        out + "ip6.arpa."
     }
 
     fn reply(query: Vec<u8>) -> Message {
@@ -258,6 +289,56 @@ mod tests {
         );
         assert!(matches!(
             answer(&q("8.8.8.8.in-addr.arpa.", RecordType::PTR), &recs(), &ours),
+            Action::Forward
+        ));
+    }
+
+    #[test]
+    fn ip6_arpa_names_are_read_nibble_by_nibble() {
+        let name = nibbles("fd00:1::3");
+        assert!(name.starts_with("3.0.0.0.") && name.ends_with(".1.0.0.0.0.0.d.f.ip6.arpa."));
+        let bare = name.trim_end_matches('.');
+        assert_eq!(ptr_addr(bare), Some("fd00:1::3".parse().unwrap()));
+        assert_eq!(
+            ptr_addr(nibbles("2001:db8:abcd:12::ff01").trim_end_matches('.')),
+            Some("2001:db8:abcd:12::ff01".parse().unwrap())
+        );
+        assert_eq!(
+            ptr_addr("4.3.2.1.in-addr.arpa"),
+            Some(Ipv4Addr::new(1, 2, 3, 4).into())
+        );
+        // A zone (fewer than 32 nibbles), a label of two characters, a non-hex
+        // digit, one nibble too many: not an address.
+        let short = bare.split_once('.').unwrap().1;
+        assert_eq!(ptr_addr(short), None);
+        assert_eq!(ptr_addr(&format!("10.{short}")), None);
+        assert_eq!(ptr_addr(&format!("g.{short}")), None);
+        assert_eq!(ptr_addr(&format!("0.{bare}")), None);
+        assert_eq!(ptr_addr("1.0.0.d.f.ip6.arpa"), None);
+    }
+
+    #[test]
+    fn ptr_for_our_ipv6_addresses() {
+        let m = reply(q(&nibbles("fd00:1::4"), RecordType::PTR));
+        assert_eq!(m.metadata.response_code, ResponseCode::NoError);
+        match &m.answers[0].data {
+            RData::PTR(PTR(n)) => assert_eq!(n.to_ascii(), "db2."),
+            other => panic!("{other:?}"),
+        }
+        // Upper-case nibbles are the same name.
+        let upper = nibbles("fd00:1::4")
+            .to_ascii_uppercase()
+            .replace("IP6.ARPA", "ip6.arpa");
+        assert_eq!(reply(q(&upper, RecordType::PTR)).answers.len(), 1);
+        assert_eq!(
+            reply(q(&nibbles("fd00:1::99"), RecordType::PTR))
+                .metadata
+                .response_code,
+            ResponseCode::NXDomain,
+            "an unknown address of our subnet"
+        );
+        assert!(matches!(
+            answer(&q(&nibbles("2001:db8::1"), RecordType::PTR), &recs(), &ours),
             Action::Forward
         ));
     }

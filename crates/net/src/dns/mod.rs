@@ -1,5 +1,6 @@
 //! The per-network resolver: answers container names, aliases and service
-//! names (A), their addresses (PTR), NXDOMAIN at once for unknown
+//! names (A, and AAAA on dual-stack networks), their addresses (PTR, under
+//! `in-addr.arpa` and `ip6.arpa`), NXDOMAIN at once for unknown
 //! single-label names, and forwards everything else to the host's resolvers.
 //! A container on several networks asks the resolver of one of them (its
 //! `/etc/resolv.conf` names one); that resolver also answers the names of
@@ -155,8 +156,11 @@ fn respond(query: &[u8], shared: &Shared, from: IpAddr) -> Action {
     let Ok(cfg) = shared.cfg.read() else {
         return Action::Drop;
     };
-    let subnet = cfg.subnet;
-    let subnet_has = |ip| subnet.is_some_and(|s: Ipv4Net| s.contains(&ip));
+    let (subnet, subnet6) = (cfg.subnet, cfg.subnet6);
+    let subnet_has = |ip: IpAddr| match ip {
+        IpAddr::V4(a) => subnet.is_some_and(|s: Ipv4Net| s.contains(&a)),
+        IpAddr::V6(a) => subnet6.is_some_and(|s| s.contains(&a)),
+    };
     let querier = cfg
         .records
         .iter()

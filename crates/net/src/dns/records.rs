@@ -4,7 +4,7 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4};
 
-use ipnet::Ipv4Net;
+use ipnet::{Ipv4Net, Ipv6Net};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -36,6 +36,9 @@ pub struct ResolverConfig {
     /// The network's subnet: PTR questions for its unknown addresses get
     /// NXDOMAIN instead of being forwarded.
     pub subnet: Option<Ipv4Net>,
+    /// The network's IPv6 subnet (dual-stack networks), for the same purpose.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subnet6: Option<Ipv6Net>,
     /// Where other names go: the host's resolvers, minus loopback ones
     /// (which containers cannot reach), see [`crate::files::resolver_upstreams`].
     pub upstreams: Vec<SocketAddr>,
@@ -53,12 +56,14 @@ pub fn configure(
     dir: &Path,
     listen: SocketAddrV4,
     subnet: Ipv4Net,
+    subnet6: Option<Ipv6Net>,
     upstreams: &[SocketAddr],
 ) -> Result<()> {
     state::update(&records_path(dir), |c: &mut ResolverConfig| {
         c.listen = Some(*listen.ip());
         c.port = listen.port();
         c.subnet = Some(subnet);
+        c.subnet6 = subnet6;
         c.upstreams = upstreams.to_vec();
         Ok(())
     })

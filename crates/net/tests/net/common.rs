@@ -242,6 +242,7 @@ impl Net {
             id: id.clone(),
             bridge: br.name.clone(),
             subnet: br.subnet,
+            subnet6: None,
             internal,
         })
         .unwrap();
@@ -269,6 +270,7 @@ impl Net {
             self.dir.path(),
             ctr,
             self.br.host(n),
+            None,
             &specs,
             berth_net::ports::Mode::Nat,
         )

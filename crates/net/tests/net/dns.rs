@@ -28,6 +28,7 @@ impl Resolver {
             dir.path(),
             SocketAddrV4::new(net.br.gateway, 53),
             net.br.subnet,
+            None,
             &[upstream],
         )
         .unwrap();

@@ -81,7 +81,15 @@ fn userspace_proxy_carries_published_ports() {
         ports::parse_port_spec("127.0.0.1::8081").unwrap(),
         ports::parse_port_spec("127.0.0.1::5354/udp").unwrap(),
     ];
-    let bound = ports::publish(net.dir.path(), &ctr, net.br.host(2), &specs, Mode::Proxy).unwrap();
+    let bound = ports::publish(
+        net.dir.path(),
+        &ctr,
+        net.br.host(2),
+        None,
+        &specs,
+        Mode::Proxy,
+    )
+    .unwrap();
     assert!(bound.iter().all(|b| b.mode == Mode::Proxy));
     // proxy mode adds no nftables rule
     assert!(
@@ -207,4 +215,55 @@ fn netns_files_come_and_go() {
     assert!(!path.exists());
     let mounts = fs_err::read_to_string("/proc/self/mountinfo").unwrap();
     assert!(!mounts.contains(path.to_str().unwrap()));
+}
+
+/// What a berth from before IPv6 support left in its `table ip berth` (here: a
+/// rule of a container that crashed) is found by its tag like the rest, and that
+/// table goes once nothing of berth's is left in it.
+#[test]
+fn cleanup_stale_clears_an_older_berths_ip_table() {
+    if !can_run() {
+        return;
+    }
+    let net = Net::new(false);
+    let dead = unique("old");
+    let tag = ports::container_tag(&dead);
+    let nft = |script: &str| {
+        let mut child = std::process::Command::new("nft")
+            .args(["-f", "-"])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), script.as_bytes()).unwrap();
+        assert!(child.wait().unwrap().success(), "{script}");
+    };
+    // The old layout: chains of type nat in an `ip` table, rules tagged alike.
+    nft(&format!(
+        "add table ip berth\n\
+         add chain ip berth output {{ type nat hook output priority -100; policy accept; }}\n\
+         add rule ip berth output ip daddr 127.0.0.1 tcp dport 1 dnat to {}:80 comment \"{tag}\"\n",
+        net.br.host(2)
+    ));
+    assert!(berth_net::nft::rule_comments().unwrap().contains(&tag));
+    let live = |id: &str| id != dead;
+    let every = |_: &str| true;
+    let cleaned = berth_net::cleanup_stale(
+        net.dir.path(),
+        &berth_net::Liveness {
+            container: &live,
+            network: &every,
+        },
+    )
+    .unwrap();
+    assert!(cleaned.rules >= 1, "{cleaned:?}");
+    let listed = std::process::Command::new("nft")
+        .args(["list", "table", "ip", "berth"])
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(!listed.contains(&dead), "{listed}");
+    // Gone entirely unless another (older) berth on this host still has rules there.
+    if !listed.contains("comment \"berth ") && !listed.contains("elements") {
+        assert!(listed.is_empty(), "the empty old table stays: {listed}");
+    }
 }

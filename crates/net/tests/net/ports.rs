@@ -64,7 +64,7 @@ fn published_udp_port_and_fixed_host_port() {
         .unwrap();
     assert_eq!(
         (bound[0].host_port, bound[0].host_ip),
-        (hp, Ipv4Addr::LOCALHOST)
+        (hp, std::net::IpAddr::V4(Ipv4Addr::LOCALHOST))
     );
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
     sock.set_read_timeout(Some(Duration::from_secs(3))).unwrap();

@@ -1,26 +1,30 @@
-//! berth's nftables table: its skeleton, rule builders, and removal of
-//! everything carrying a tag. Every rule berth adds lives in table `ip berth`
-//! and has a comment `berth net <id>` or `berth ctr <id>`, so teardown and
+//! berth's nftables table: its skeleton, rule builders ([`expr`]), and removal
+//! of everything carrying a tag. Every rule berth adds lives in table `inet
+//! berth` (one table, one set of chains for IPv4 and IPv6) and has a comment
+//! `berth net <id>` or `berth ctr <id>`, so teardown and
 //! [`crate::cleanup_stale`] find exactly what berth made.
+//!
+//! berth before IPv6 support used `table ip berth`. What an older berth left
+//! there is removed by tag like the rest ([`delete_tagged`],
+//! [`crate::cleanup_stale`], [`crate::nat::remove_legacy_network`]), and that
+//! table goes once it is empty, so an upgrade leaves no stale rules.
+
+mod expr;
+
+pub(crate) use expr::*;
 
 use std::borrow::Cow;
-use std::collections::HashSet;
 use std::io::Write;
-use std::net::Ipv4Addr;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use ipnet::Ipv4Net;
 use nftables::batch::Batch;
-use nftables::expr::{
-    Expression, Fib, FibFlag, FibResult, Meta, MetaKey, NamedExpression, Payload, PayloadField,
-    Prefix,
-};
+use nftables::expr::Expression;
 use nftables::helper::{self, NftablesError};
 use nftables::schema::{
     Chain, Element, NfListObject, NfObject, Rule, Set, SetType, SetTypeValue, Table,
 };
-use nftables::stmt::{Match, Operator, Statement};
+use nftables::stmt::Statement;
 use nftables::types::{NfChainPolicy, NfChainType, NfFamily, NfHook};
 
 use serde::{Deserialize, Serialize};
@@ -32,7 +36,13 @@ use crate::state;
 pub const TABLE: &str = "berth";
 /// Named set of every berth bridge (for isolation between networks).
 pub(crate) const BRIDGES: &str = "bridges";
-const FAMILY: NfFamily = NfFamily::IP;
+/// The family of berth's table: `inet` covers IPv4 and IPv6 with one set of
+/// chains, so isolation by interface applies to both at once.
+const FAMILY: NfFamily = NfFamily::INet;
+/// The family of the table berth used before IPv6 support (`table ip berth`).
+const LEGACY: NfFamily = NfFamily::IP;
+/// [`FAMILY`]'s name, as recorded in a [`RuleHandle`].
+const FAMILY_NAME: &str = "inet";
 /// See [`table_lock`].
 const TABLE_LOCK: &str = "/run/berth/nft-table.lock";
 
@@ -192,6 +202,7 @@ pub(crate) fn add_all_echo(
                     Some(RuleHandle {
                         chain: r["chain"].as_str()?.to_string(),
                         handle: u32::try_from(r["handle"].as_u64()?).ok()?,
+                        family: Some(FAMILY_NAME.into()),
                     })
                 })
                 .collect()
@@ -225,6 +236,23 @@ pub struct RuleHandle {
     pub chain: String,
     /// nft's handle of the rule (unique within the table).
     pub handle: u32,
+    /// The family of the table the handle belongs to (`inet`). Records of an
+    /// older berth have none (their rules are in `table ip berth`), and an
+    /// older berth rewriting the records drops it: a handle without it is
+    /// never used, the rules are found by their tag instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<String>,
+}
+
+fn family_name(family: NfFamily) -> &'static str {
+    match family {
+        NfFamily::IP => "ip",
+        NfFamily::IP6 => "ip6",
+        NfFamily::INet => FAMILY_NAME,
+        NfFamily::ARP => "arp",
+        NfFamily::Bridge => "bridge",
+        NfFamily::NetDev => "netdev",
+    }
 }
 
 /// Deletes the rules `handles` in one transaction; `Ok(false)` if nft
@@ -233,6 +261,12 @@ pub struct RuleHandle {
 pub(crate) fn delete_handles(handles: &[RuleHandle], op: &str) -> Result<bool> {
     if handles.is_empty() {
         return Ok(true);
+    }
+    if handles
+        .iter()
+        .any(|h| h.family.as_deref() != Some(FAMILY_NAME))
+    {
+        return Ok(false);
     }
     let mut batch = Batch::new();
     for h in handles {
@@ -273,27 +307,40 @@ pub(crate) fn table_lock(exclusive: bool) -> Result<state::Lock> {
 /// Deletes berth's table when nothing of berth's is left in it (no rule,
 /// no bridge in the set): the last network or container is gone. Returns
 /// whether it was deleted.
+///
+/// The table of an older berth (`table ip berth`) goes the same way.
 pub fn remove_table_if_empty() -> Result<bool> {
     let _lock = table_lock(true)?;
-    let objects = list()?;
-    if objects.is_empty() {
-        return Ok(false);
+    let mut removed = false;
+    for family in [FAMILY, LEGACY] {
+        let objects = list(family)?;
+        if objects.is_empty() {
+            continue;
+        }
+        let in_use = objects.iter().any(|o| match o {
+            NfListObject::Rule(_) => true,
+            NfListObject::Set(set) => set.elem.as_ref().is_some_and(|e| !e.is_empty()),
+            _ => false,
+        });
+        if !in_use {
+            delete_table(family)?;
+            removed |= family == FAMILY;
+        }
     }
-    let in_use = objects.iter().any(|o| match o {
-        NfListObject::Rule(_) => true,
-        NfListObject::Set(set) => set.elem.as_ref().is_some_and(|e| !e.is_empty()),
-        _ => false,
-    });
-    if in_use {
-        return Ok(false);
-    }
+    Ok(removed)
+}
+
+fn delete_table(family: NfFamily) -> Result<()> {
     let mut batch = Batch::new();
     batch.delete(NfListObject::Table(Table {
-        family: FAMILY,
+        family,
         name: TABLE.into(),
         handle: None,
     }));
-    apply(batch, "delete the empty table ip berth").map(|()| true)
+    apply(
+        batch,
+        &format!("delete the empty table {} berth", family_name(family)),
+    )
 }
 
 /// A rule in one of berth's chains.
@@ -315,118 +362,23 @@ pub(crate) fn rule(
 
 /// An element of the bridges set.
 pub(crate) fn bridge_element(bridge: &str) -> NfListObject<'static> {
+    bridge_element_in(FAMILY, bridge)
+}
+
+fn bridge_element_in(family: NfFamily, bridge: &str) -> NfListObject<'static> {
     NfListObject::Element(Element {
-        family: FAMILY,
+        family,
         table: TABLE.into(),
         name: BRIDGES.into(),
         elem: Cow::Owned(vec![Expression::String(bridge.to_string().into())]),
     })
 }
 
-fn m(left: Expression<'static>, op: Operator, right: Expression<'static>) -> Statement<'static> {
-    Statement::Match(Match { left, right, op })
-}
-
-fn payload(proto: &'static str, field: &'static str) -> Expression<'static> {
-    Expression::Named(NamedExpression::Payload(Payload::PayloadField(
-        PayloadField {
-            protocol: proto.into(),
-            field: field.into(),
-        },
-    )))
-}
-
-fn meta(key: MetaKey) -> Expression<'static> {
-    Expression::Named(NamedExpression::Meta(Meta { key }))
-}
-
-fn s(v: impl ToString) -> Expression<'static> {
-    Expression::String(v.to_string().into())
-}
-
-/// `ip saddr|daddr == NET`.
-pub(crate) fn ip_in(field: &'static str, net: Ipv4Net) -> Statement<'static> {
-    let right = Expression::Named(NamedExpression::Prefix(Prefix {
-        addr: Box::new(s(net.network())),
-        len: u32::from(net.prefix_len()),
-    }));
-    m(payload("ip", field), Operator::EQ, right)
-}
-
-/// `ip daddr == ADDR`.
-pub(crate) fn daddr_is(ip: Ipv4Addr) -> Statement<'static> {
-    m(payload("ip", "daddr"), Operator::EQ, s(ip))
-}
-
-/// `iifname|oifname ==|!= NAME` (or `@set`).
-pub(crate) fn ifname(input: bool, op: Operator, name: &str) -> Statement<'static> {
-    let key = if input {
-        MetaKey::Iifname
-    } else {
-        MetaKey::Oifname
-    };
-    m(meta(key), op, s(name))
-}
-
-/// `fib daddr type local`: the packet is for one of the host's addresses.
-pub(crate) fn to_local_address() -> Statement<'static> {
-    let fib = Fib {
-        result: FibResult::Type,
-        flags: HashSet::from([FibFlag::Daddr]),
-    };
-    m(
-        Expression::Named(NamedExpression::Fib(fib)),
-        Operator::EQ,
-        s("local"),
-    )
-}
-
-/// `tcp|udp dport == PORT`.
-pub(crate) fn dport(proto: &'static str, port: u16) -> Statement<'static> {
-    m(
-        payload(proto, "dport"),
-        Operator::EQ,
-        Expression::Number(u32::from(port)),
-    )
-}
-
-/// `dnat to IP:PORT`.
-pub(crate) fn dnat(ip: Ipv4Addr, port: u16) -> Statement<'static> {
-    Statement::DNAT(Some(nftables::stmt::NAT {
-        addr: Some(s(ip)),
-        family: None,
-        port: Some(Expression::Number(u32::from(port))),
-        flags: None,
-    }))
-}
-
-/// `ct status dnat`: the connection was destination-NATed (a published port).
-pub(crate) fn ct_dnat() -> Statement<'static> {
-    let ct = nftables::expr::CT {
-        key: "status".into(),
-        family: None,
-        dir: None,
-    };
-    m(
-        Expression::Named(NamedExpression::CT(ct)),
-        Operator::IN,
-        s("dnat"),
-    )
-}
-
-/// `masquerade`.
-pub(crate) fn masquerade() -> Statement<'static> {
-    Statement::Masquerade(None)
-}
-
-/// `drop`.
-pub(crate) fn drop() -> Statement<'static> {
-    Statement::Drop(None)
-}
-
-/// Objects of berth's table as nft lists them (empty if the table is absent).
-fn list() -> Result<Vec<NfListObject<'static>>> {
-    match helper::get_current_ruleset_with_args(helper::DEFAULT_NFT, ["list", "table", "ip", TABLE])
+/// Objects of berth's table of `family` as nft lists them (empty if the
+/// table is absent).
+fn list(family: NfFamily) -> Result<Vec<NfListObject<'static>>> {
+    let name = family_name(family);
+    match helper::get_current_ruleset_with_args(helper::DEFAULT_NFT, ["list", "table", name, TABLE])
     {
         Ok(set) => Ok(set
             .objects
@@ -443,46 +395,78 @@ fn list() -> Result<Vec<NfListObject<'static>>> {
         }
         Err(e @ NftablesError::NftExecution { .. }) => Err(unsupported(&e)),
         Err(e) => Err(Error::Nft {
-            op: "list table ip berth".to_string(),
+            op: format!("list table {name} berth"),
             detail: detail(&e),
         }),
     }
 }
 
-/// The comments of all rules in berth's table.
+fn comments(objects: Vec<NfListObject<'static>>) -> impl Iterator<Item = String> {
+    objects.into_iter().filter_map(|o| match o {
+        NfListObject::Rule(r) => r.comment.map(|c| c.into_owned()),
+        _ => None,
+    })
+}
+
+/// The comments of all rules in berth's table, and in the table of an older
+/// berth (`table ip berth`) if it is still there.
 pub fn rule_comments() -> Result<Vec<String>> {
-    Ok(list()?
-        .into_iter()
-        .filter_map(|o| match o {
-            NfListObject::Rule(r) => r.comment.map(|c| c.into_owned()),
-            _ => None,
-        })
-        .collect())
+    let mut out: Vec<String> = comments(list(FAMILY)?).collect();
+    out.extend(comments(list(LEGACY)?));
+    Ok(out)
 }
 
-/// Deletes, in one transaction, every rule whose comment `matches`, and
-/// `bridge` from the bridges set if it is there. Returns how many rules
-/// went.
+/// The comments of the rules in berth's own table only (one `nft` run).
+pub(crate) fn own_rule_comments() -> Result<Vec<String>> {
+    Ok(comments(list(FAMILY)?).collect())
+}
+
+/// Deletes, in one transaction per table, every rule whose comment `matches`,
+/// and `bridge` from the bridges set if it is there, in berth's table and in
+/// the table of an older berth. Returns how many rules went.
 pub(crate) fn delete_tagged(matches: &dyn Fn(&str) -> bool, bridge: Option<&str>) -> Result<usize> {
-    delete_tagged_in(&list()?, matches, bridge, false)
+    let n = delete_tagged_in(FAMILY, &list(FAMILY)?, matches, bridge, false)?;
+    Ok(n + delete_tagged_in(LEGACY, &list(LEGACY)?, matches, bridge, false)?)
 }
 
-/// [`delete_tagged`], deleting the whole table instead when nothing else of berth's
-/// would be left in it (no other rule, no other bridge): one listing and one
-/// transaction under the table lock, where separate calls ran `nft` four times.
+/// Which of berth's tables an operation looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tables {
+    /// `table inet berth`.
+    Own,
+    /// `table ip berth`, an older berth's.
+    Legacy,
+    /// Both.
+    Both,
+}
+
+/// [`delete_tagged`] in `tables`, deleting a whole table instead when nothing else
+/// of berth's would be left in it (no other rule, no other bridge): one listing and
+/// one transaction per table under the table lock, where separate calls ran `nft`
+/// four times.
 pub(crate) fn delete_tagged_and_empty_table(
     matches: &dyn Fn(&str) -> bool,
     bridge: Option<&str>,
+    tables: Tables,
 ) -> Result<usize> {
     let _lock = table_lock(true)?;
-    let objects = list()?;
-    if objects.is_empty() {
-        return Ok(0);
+    let mut n = 0;
+    let families: &[NfFamily] = match tables {
+        Tables::Own => &[FAMILY],
+        Tables::Legacy => &[LEGACY],
+        Tables::Both => &[FAMILY, LEGACY],
+    };
+    for &family in families {
+        let objects = list(family)?;
+        if !objects.is_empty() {
+            n += delete_tagged_in(family, &objects, matches, bridge, true)?;
+        }
     }
-    delete_tagged_in(&objects, matches, bridge, true)
+    Ok(n)
 }
 
 fn delete_tagged_in(
+    family: NfFamily,
     objects: &[NfListObject<'static>],
     matches: &dyn Fn(&str) -> bool,
     bridge: Option<&str>,
@@ -513,7 +497,7 @@ fn delete_tagged_in(
                         && matches!(e, Expression::String(name) if Some(name.as_ref()) == bridge);
                     if ours {
                         if let Some(b) = bridge {
-                            batch.delete(bridge_element(b));
+                            batch.delete(bridge_element_in(family, b));
                             any = true;
                         }
                     } else {
@@ -524,30 +508,21 @@ fn delete_tagged_in(
             _ => {}
         }
     }
-    if drop_empty_table && !others {
-        let mut batch = Batch::new();
-        batch.delete(NfListObject::Table(Table {
-            family: FAMILY,
-            name: TABLE.into(),
-            handle: None,
-        }));
-        apply(batch, "delete the empty table ip berth")?;
+    if drop_empty_table && !others && !objects.is_empty() {
+        delete_table(family)?;
     } else if any {
         apply(batch, "delete berth rules")?;
     }
     Ok(n)
 }
 
-/// Deletes berth's whole table (everything berth ever added to nftables).
+/// Deletes berth's whole table (everything berth ever added to nftables), and
+/// an older berth's `table ip berth`.
 pub fn remove_table() -> Result<()> {
-    if list()?.is_empty() {
-        return Ok(());
+    for family in [FAMILY, LEGACY] {
+        if !list(family)?.is_empty() {
+            delete_table(family)?;
+        }
     }
-    let mut batch = Batch::new();
-    batch.delete(NfListObject::Table(Table {
-        family: FAMILY,
-        name: TABLE.into(),
-        handle: None,
-    }));
-    apply(batch, "delete table ip berth")
+    Ok(())
 }
