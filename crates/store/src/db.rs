@@ -13,6 +13,9 @@ use rusqlite::{Connection, OptionalExtension as _, Transaction, TransactionBehav
 use crate::Store;
 use crate::error::{Error, Result};
 
+/// The database file in the store's root.
+pub(crate) const DB_FILE: &str = "berth.db";
+
 /// Schema steps; `PRAGMA user_version` counts how many were applied, so a
 /// later berth appends a step and keeps every row it finds.
 const MIGRATIONS: &[&str] = &[include_str!("schema/v1.sql")];
@@ -111,14 +114,12 @@ pub fn schema_version() -> i64 {
 impl Store {
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction; commits if it returns Ok.
     pub(crate) fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
-        let mut conn = self
-            .conn
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let value = f(&tx)?;
-        tx.commit()?;
-        Ok(value)
+        self.with_conn(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let value = f(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        })
     }
 
     /// Like [`Store::write`], but the commit does not wait for the disk
@@ -132,80 +133,87 @@ impl Store {
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<T>,
     ) -> Result<T> {
-        let mut conn = self
-            .conn
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        let result = (|| -> Result<T> {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let value = f(&tx)?;
-            tx.commit()?;
+        self.with_conn(|conn| {
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            let result = (|| -> Result<T> {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let value = f(&tx)?;
+                tx.commit()?;
+                Ok(value)
+            })();
+            // Back to FULL even after an error: every other write relies on it.
+            let restored = conn.pragma_update(None, "synchronous", "FULL");
+            let value = result?;
+            restored?;
             Ok(value)
-        })();
-        // Back to FULL even after an error: every other write relies on it.
-        let restored = conn.pragma_update(None, "synchronous", "FULL");
-        let value = result?;
-        restored?;
-        Ok(value)
+        })
     }
 
     /// Runs read-only queries on the connection (one implicit read snapshot
     /// per statement; use [`Store::read_tx`] for several consistent reads).
     pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let conn = self
-            .conn
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        f(&conn)
+        self.with_conn(|conn| f(conn))
     }
 
     /// Several reads from one consistent snapshot of the database.
     pub(crate) fn read_tx<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        self.with_conn(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+            let value = f(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        })
+    }
+
+    /// Runs `f` on the connection, opening it again if [`Store::release_memory`]
+    /// closed it.
+    fn with_conn<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        let mut guard = self
+            .conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let conn = match &mut *guard {
+            Some(conn) => conn,
+            slot @ None => slot.insert(open(&self.root.join(DB_FILE))?),
+        };
+        f(conn)
+    }
+
+    /// Gives back the memory the connection holds by closing it; the next statement
+    /// opens it again. For a long-lived process that uses the store only now and then
+    /// (a container's monitor). A tracer set with [`Store::trace_sql`] goes with it.
+    pub fn release_memory(&self) {
         let mut conn = self
             .conn
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
-        let value = f(&tx)?;
-        tx.commit()?;
-        Ok(value)
-    }
-
-    /// Gives back the memory the connection holds that a later statement can rebuild:
-    /// cached prepared statements and SQLite's page cache. For a long-lived process
-    /// that uses the store only now and then (a container's monitor).
-    pub fn release_memory(&self) {
-        let conn = self
-            .conn
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        conn.flush_prepared_statement_cache();
-        let _ = conn.execute_batch("PRAGMA shrink_memory");
+        // Closing gives back everything: the schema, the lookaside buffers, the page
+        // cache and the mappings of the file and its WAL index. The next statement
+        // opens it again (about a millisecond). No checkpoint runs on close (see
+        // `open`), so closing writes nothing.
+        *conn = None;
     }
 
     /// Calls `f` with the text of every SQL statement this store's
     /// connection runs (`None` stops it). For tests and debugging.
     pub fn trace_sql(&self, f: Option<SqlTracer>) -> Result<()> {
-        let mut conn = self
-            .conn
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match f {
-            Some(mut f) => conn.trace_v2(
-                rusqlite::trace::TraceEventCodes::SQLITE_TRACE_STMT,
-                Some(move |ev: rusqlite::trace::TraceEvent<'_>| {
-                    if let rusqlite::trace::TraceEvent::Stmt(_, sql) = ev {
-                        f(sql);
-                    }
-                }),
-            )?,
-            None => conn.trace_v2(
-                rusqlite::trace::TraceEventCodes::empty(),
-                None::<fn(rusqlite::trace::TraceEvent<'_>)>,
-            )?,
-        }
-        Ok(())
+        self.with_conn(|conn| {
+            match f {
+                Some(mut f) => conn.trace_v2(
+                    rusqlite::trace::TraceEventCodes::SQLITE_TRACE_STMT,
+                    Some(move |ev: rusqlite::trace::TraceEvent<'_>| {
+                        if let rusqlite::trace::TraceEvent::Stmt(_, sql) = ev {
+                            f(sql);
+                        }
+                    }),
+                )?,
+                None => conn.trace_v2(
+                    rusqlite::trace::TraceEventCodes::empty(),
+                    None::<fn(rusqlite::trace::TraceEvent<'_>)>,
+                )?,
+            }
+            Ok(())
+        })
     }
 }
 

@@ -133,7 +133,8 @@ pub struct StoreOptions {
 /// (`&Store` is enough); separate processes may open the same root at once.
 pub struct Store {
     root: PathBuf,
-    conn: Mutex<rusqlite::Connection>,
+    /// `None` while [`Store::release_memory`] has it closed.
+    conn: Mutex<Option<rusqlite::Connection>>,
     options: StoreOptions,
     /// This process's marker in `locks/active/` (see `activity`): removed on
     /// drop, left behind by a crash so the next lone process recovers.
@@ -196,13 +197,13 @@ impl Store {
                     (file, false)
                 }
             };
-        let conn = db::open(&root.join("berth.db"))?;
+        let conn = db::open(&root.join(db::DB_FILE))?;
         // Checked before this process's own marker exists.
         let clean = alone && activity::clean(&root);
         let marker = activity::Marker::create(&root)?;
         let store = Store {
             root,
-            conn: Mutex::new(conn),
+            conn: Mutex::new(Some(conn)),
             options,
             marker,
             root_lock,

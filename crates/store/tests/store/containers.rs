@@ -407,3 +407,25 @@ fn closing_keeps_the_wal_and_reopening_sees_every_commit() {
     drop(again);
     drop(dir);
 }
+
+#[test]
+fn released_memory_closes_the_connection_and_the_next_call_reopens_it() {
+    let t = store();
+    let id = hex_id("77aa", 1);
+    t.store.create_container(&new(&id, "/keep")).unwrap();
+    t.store.release_memory();
+    // A read and a write after the close both work, on a reopened connection.
+    assert_eq!(t.store.get_container("keep").unwrap().id, id);
+    t.store
+        .update_container_state(&id, |s| {
+            s.status = ContainerStatus::Running;
+            Ok(())
+        })
+        .unwrap();
+    t.store.release_memory();
+    t.store.release_memory();
+    assert_eq!(
+        t.store.get_container(&id).unwrap().state.status,
+        ContainerStatus::Running
+    );
+}
