@@ -6,11 +6,11 @@ use std::time::Duration;
 use berth_image::manifest::{self, OCI_INDEX, OCI_MANIFEST};
 use berth_image::registry::{Client, ClientOptions, DockerConfig, PushOutcome};
 use berth_image::{Digest, Error, Platform, Reference};
+use berth_testkit::registry::{self, Registry};
 use bytes::Bytes;
 use tokio::io::AsyncReadExt as _;
 
 use crate::common::proxy::{Behaviour, Proxy};
-use crate::common::registry::{self, Options, Registry};
 use crate::common::shared_images;
 
 /// The busybox musl image from the shared OCI layout.
@@ -73,7 +73,7 @@ fn setup() -> Option<(Registry, TestImage)> {
         return None;
     }
     let img = busybox()?;
-    Some((Registry::start(Options::default()), img))
+    Some((Registry::start(&[]), img))
 }
 
 #[tokio::test]
@@ -307,9 +307,7 @@ async fn basic_auth_with_htpasswd_login_and_logout() {
         return;
     }
     let Some(img) = busybox() else { return };
-    let reg = Registry::start(Options {
-        users: vec![("alice".into(), "wonderland".into())],
-    });
+    let reg = Registry::start(&[("alice", "wonderland")]);
     let host = reg.host();
     let r = Reference::parse(&format!("{host}/private/busybox:1")).unwrap();
     let cfg_dir = tempfile::tempdir().unwrap();

@@ -1,120 +1,23 @@
-//! A real registry (Debian's `docker-registry`, the CNCF Distribution server) on a free
-//! loopback port with a temporary storage directory, killed when the guard drops; and
-//! test images made from the shared folder and busybox-static.
+//! Registry tests' side of the harness: the registry itself (a real `docker-registry` on
+//! loopback) and the shared images folder come from `berth-testkit`; here live skopeo, a
+//! berth with its own Docker config, and test images made from the shared folder and
+//! busybox-static.
 
 #![allow(clippy::unwrap_used)] // a failing helper is a failing test
 
-use std::io::Write as _;
-use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
+
+pub use berth_testkit::registry::Registry;
+pub use berth_testkit::shared_images;
 
 use super::berth_bin;
 
-pub const REGISTRY_BIN: &str = "/usr/bin/docker-registry";
 pub const SKOPEO_BIN: &str = "/usr/bin/skopeo";
 
 /// Whether the registry and skopeo are installed; prints why a test skips when not.
 pub fn available() -> bool {
-    for bin in [REGISTRY_BIN, SKOPEO_BIN] {
-        if !Path::new(bin).exists() {
-            eprintln!("skipped: {bin} missing (apt-get install docker-registry skopeo)");
-            return false;
-        }
-    }
-    true
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A running registry; killed and its storage removed on drop.
-pub struct Registry {
-    child: Child,
-    dir: tempfile::TempDir,
-    pub addr: SocketAddr,
-}
-
-impl Registry {
-    /// Starts a registry; with `users`, htpasswd (bcrypt) authentication is required.
-    pub fn start(users: &[(&str, &str)]) -> Registry {
-        let dir = tempfile::Builder::new()
-            .prefix("berth-registry-")
-            .tempdir()
-            .unwrap();
-        let storage = dir.path().join("storage");
-        fs_err::create_dir_all(&storage).unwrap();
-        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-        let mut config = format!(
-            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\n",
-            storage.display()
-        );
-        if !users.is_empty() {
-            let htpasswd = dir.path().join("htpasswd");
-            let mut f = fs_err::File::create(&htpasswd).unwrap();
-            for (user, password) in users {
-                writeln!(f, "{user}:{}", bcrypt::hash(password, 4).unwrap()).unwrap();
-            }
-            config.push_str(&format!(
-                "auth:\n  htpasswd:\n    realm: berth-test\n    path: {}\n",
-                htpasswd.display()
-            ));
-        }
-        let cfg = dir.path().join("config.yml");
-        fs_err::write(&cfg, config).unwrap();
-        let log = fs_err::File::create(dir.path().join("registry.log")).unwrap();
-        let child = Command::new(REGISTRY_BIN)
-            .arg("serve")
-            .arg(&cfg)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log.into_parts().0)
-            .spawn()
-            .unwrap();
-        let mut reg = Registry { child, dir, addr };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(addr).is_err() {
-            if let Ok(Some(status)) = reg.child.try_wait() {
-                let log =
-                    fs_err::read_to_string(reg.dir.path().join("registry.log")).unwrap_or_default();
-                panic!("registry exited with {status}: {log}");
-            }
-            assert!(
-                Instant::now() < deadline,
-                "registry did not listen on {addr}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        reg
-    }
-
-    /// `127.0.0.1:PORT`.
-    pub fn host(&self) -> String {
-        self.addr.to_string()
-    }
-
-    /// The file holding a blob's bytes in the registry's storage.
-    pub fn blob_data_path(&self, hex: &str) -> PathBuf {
-        self.dir
-            .path()
-            .join("storage/docker/registry/v2/blobs/sha256")
-            .join(&hex[..2])
-            .join(hex)
-            .join("data")
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    berth_testkit::registry::available() && berth_testkit::installed(SKOPEO_BIN, "skopeo")
 }
 
 /// Runs skopeo (TLS checks off: the registry is plain HTTP on loopback).
@@ -130,22 +33,6 @@ pub fn skopeo(args: &[&str]) -> Output {
         String::from_utf8_lossy(&out.stderr)
     );
     out
-}
-
-/// The shared test images folder, or `None` (reason printed) when missing.
-pub fn shared_images() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/images");
-    let p = if p.exists() {
-        p
-    } else {
-        PathBuf::from("/work/shared/images")
-    };
-    if p.join("busybox-1.38.0").exists() {
-        Some(p)
-    } else {
-        eprintln!("skipped: shared/images not found next to the repository");
-        None
-    }
 }
 
 fn sha256_hex(path: &Path) -> String {
