@@ -4,7 +4,8 @@
 # 1. `run --rm IMAGE true` on the default bridge network vs `--network none`, for
 #    berth and podman, interleaved; prints medians and the added cost.
 # 2. TCP throughput container -> container over a user network (by name), and host ->
-#    a published port on 127.0.0.1, with busybox nc and dd, for berth and podman.
+#    a published port on 127.0.0.1, with busybox nc and dd, for berth and podman:
+#    TROUNDS (default 5) interleaved transfers each, medians and every figure printed.
 # Traffic stays on this machine (loopback and the bench's own bridge).
 # Needs: podman, runc, nftables, python3 (apt-get install podman runc nftables python3).
 set -euo pipefail
@@ -60,7 +61,6 @@ row berth
 if [ "$PODMAN_NET" = 1 ]; then row podman; else echo "podman: its default network does not work here (netavark/aardvark missing?)"; fi
 
 echo "TCP throughput, $MB MiB of zeros through busybox nc..."
-mbps() { awk -v mb="$MB" -v ns="$1" 'BEGIN { printf "%.0f MiB/s", mb / (ns / 1e9) }'; }
 # The host side sends with python3: the host's busybox nc stops early on a pipe.
 host_send() {
   python3 -c "import socket,sys,time
@@ -68,24 +68,44 @@ s=socket.create_connection(('127.0.0.1',$1)); b=bytes(1<<20); t=time.monotonic()
 for _ in range($MB): s.sendall(b)
 s.shutdown(socket.SHUT_WR); s.recv(1); print(int((time.monotonic()-t)*1e9))"
 }
-# throughput NAME RUN_PREFIX... : a sink on a user network and one behind a published
-# port, then a sender container by name, then the host through the published port.
-throughput() {
+# sinks NAME NET SUBNET PORT IMAGE RUN_PREFIX... : a sink on a user network and one
+# behind a published port on 127.0.0.1.
+sinks() {
   local who=$1 net=$2 subnet=$3 port=$4 img=$5; shift 5
   "$@" network create --subnet "$subnet" "$net" >/dev/null
   "$@" run -d --name "$who-sink" --network "$net" "$img" sh -c 'while true; do nc -l -p 5001 >/dev/null; done' >/dev/null
   "$@" run -d --name "$who-pubsink" -p "127.0.0.1:$port:5001" "$img" sh -c 'while true; do nc -l -p 5001 >/dev/null; done' >/dev/null
-  sleep 1
-  # dd's own figure leaves the sender's start out (it ends when the last block is in
-  # the pipe, 64 KiB before the end).
-  local rate
-  rate=$("$@" run --rm --network "$net" "$img" sh -c "dd if=/dev/zero bs=1048576 count=$MB 2>/tmp/dd | nc $who-sink 5001; tail -n1 /tmp/dd" | sed 's/.*, //')
-  printf "%-7s container -> container (user network, by name):  %s\n" "$who" "$rate"
-  printf "%-7s host 127.0.0.1 -> published port:              %s\n" "$who" "$(mbps "$(host_send "$port")")"
 }
-throughput berth netbench-net 10.231.200.0/24 18299 netbench B
+# transfer NAME NET PORT IMAGE RUN_PREFIX... : one sender container reaching the sink
+# by name (dd's own figure, in MB/s: it leaves the sender's start out, ending when
+# the last block is in the pipe, 64 KiB before the end), then the host through the
+# published port (MiB/s); appended to $WORK/NAME_c2c and $WORK/NAME_pub.
+transfer() {
+  local who=$1 net=$2 port=$3 img=$4; shift 4
+  "$@" run --rm --network "$net" "$img" sh -c "dd if=/dev/zero bs=1048576 count=$MB 2>/tmp/dd | nc $who-sink 5001; tail -n1 /tmp/dd" \
+    | sed -n 's/.*, \([0-9.]*\)MB\/s.*/\1/p' >> "$WORK/${who}_c2c"
+  awk -v mb="$MB" -v ns="$(host_send "$port")" 'BEGIN { printf "%.1f\n", mb / (ns / 1e9) }' >> "$WORK/${who}_pub"
+}
+fmedian() { sort -g "$1" | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.1f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 # podman with the same runtime and limits as above for run, plain otherwise.
 PN() { if [ "$1" = run ]; then shift; podman run --runtime "${PODMAN_RUNTIME:-runc}" --ulimit nofile=1024:1024 --ulimit nproc=4096:4096 "$@"; else podman "$@"; fi; }
-if [ "$PODMAN_NET" = 1 ]; then
-  throughput podman netbench-pnet 10.231.201.0/24 18298 localhost/berth-netbench:latest PN
-fi
+TROUNDS=${TROUNDS:-5}
+sinks berth netbench-net 10.231.200.0/24 18299 netbench B
+[ "$PODMAN_NET" = 1 ] && sinks podman netbench-pnet 10.231.201.0/24 18298 localhost/berth-netbench:latest PN
+sleep 1
+# Interleaved rounds, the order swapped each round: one transfer says little on a
+# 2-CPU host, where dd and both nc processes compete for the CPUs.
+for i in $(seq "$TROUNDS"); do
+  if [ $((i % 2)) = 1 ] || [ "$PODMAN_NET" != 1 ]; then
+    transfer berth netbench-net 18299 netbench B
+    [ "$PODMAN_NET" = 1 ] && transfer podman netbench-pnet 18298 localhost/berth-netbench:latest PN
+  else
+    transfer podman netbench-pnet 18298 localhost/berth-netbench:latest PN
+    transfer berth netbench-net 18299 netbench B
+  fi
+done
+for who in berth podman; do
+  [ -s "$WORK/${who}_c2c" ] || continue
+  printf "%-7s container -> container (user network, by name): median %s MB/s  (%s)\n" "$who" "$(fmedian "$WORK/${who}_c2c")" "$(tr '\n' ' ' < "$WORK/${who}_c2c")"
+  printf "%-7s host 127.0.0.1 -> published port:             median %s MiB/s (%s)\n" "$who" "$(fmedian "$WORK/${who}_pub")" "$(tr '\n' ' ' < "$WORK/${who}_pub")"
+done

@@ -6,6 +6,7 @@
 //!   temporary directory; stopped and removed when the guard drops, panics included.
 //! - [`shared_images`]: the upstream test images folder shared next to the repository.
 //! - [`installed`]: whether a tool a test needs is there, printing why the test skips when not.
+//! - [`nft`]: runs an nftables script, for tests that set up or inspect rules by hand.
 //!
 //! Helpers panic on failure: a broken fixture is a failed test, with the path or the
 //! command named in the message.
@@ -50,4 +51,21 @@ pub fn shared_images() -> Option<PathBuf> {
         eprintln!("skipped: shared/images not found next to the repository");
         None
     }
+}
+
+/// Runs `script` with `nft -f -`; panics (naming the script) if nft fails.
+pub fn nft(script: &str) {
+    use std::io::Write;
+    let mut child = std::process::Command::new("nft")
+        .args(["-f", "-"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("nft could not be started (apt-get install nftables)");
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(script.as_bytes()).expect("writing to nft");
+    }
+    assert!(
+        child.wait().expect("waiting for nft").success(),
+        "nft -f failed on:\n{script}"
+    );
 }

@@ -37,15 +37,7 @@ fn berth_table(family: &str) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-fn nft(script: &str) {
-    let mut child = Command::new("nft")
-        .args(["-f", "-"])
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), script.as_bytes()).unwrap();
-    assert!(child.wait().unwrap().success(), "{script}");
-}
+use berth_testkit::nft;
 
 /// What a berth from before IPv6 support made for network `id` when it brought
 /// it up: rules in `table ip berth` and its bridge in that table's set, and its

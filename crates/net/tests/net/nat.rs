@@ -228,15 +228,7 @@ fn cleanup_stale_clears_an_older_berths_ip_table() {
     let net = Net::new(false);
     let dead = unique("old");
     let tag = ports::container_tag(&dead);
-    let nft = |script: &str| {
-        let mut child = std::process::Command::new("nft")
-            .args(["-f", "-"])
-            .stdin(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        std::io::Write::write_all(&mut child.stdin.take().unwrap(), script.as_bytes()).unwrap();
-        assert!(child.wait().unwrap().success(), "{script}");
-    };
+    let nft = berth_testkit::nft;
     // The old layout: chains of type nat in an `ip` table, rules tagged alike.
     nft(&format!(
         "add table ip berth\n\
