@@ -8,7 +8,9 @@
 # once before the rounds, so the rounds time container, network and volume work only.
 # podman-compose's `down` leaves the network; the script removes it outside the timing so
 # each `up` starts from the same state. Prints medians (ms) and ratios.
-# Needs: podman podman-compose runc (apt-get install podman podman-compose runc).
+# Needs: podman podman-compose runc catatonit aardvark-dns (apt-get install podman
+# podman-compose runc catatonit aardvark-dns: podman needs an init binary for `init: true`
+# and aardvark-dns for service names with its netavark backend).
 set -euo pipefail
 ROUNDS=${1:-5}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,6 +18,8 @@ BERTH=${BERTH:-$HERE/target/release/berth}
 IMG=${IMG:-/work/shared/images/busybox-1.38.0/glibc/rootfs.tar.gz}
 [ "$(id -u)" = 0 ] || { echo "bench/compose.sh: needs root" >&2; exit 1; }
 command -v podman-compose >/dev/null || { echo "missing podman-compose: apt-get install podman-compose" >&2; exit 1; }
+[ -x /usr/libexec/podman/catatonit ] || command -v catatonit >/dev/null || command -v tini >/dev/null \
+  || { echo "missing an init for podman's init: true: apt-get install catatonit" >&2; exit 1; }
 [ -x "$BERTH" ] || { echo "build berth first: cargo build --release -p berth" >&2; exit 1; }
 WORK=$(mktemp -d /tmp/berth-bench-compose.XXXXXX)
 B() { "$BERTH" --root "$WORK/berth" "$@"; }

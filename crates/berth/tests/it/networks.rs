@@ -273,6 +273,26 @@ fn containers_on_a_user_network_reach_each_other_by_name_and_alias() {
         "-c",
         &echo_server("hello"),
     ]);
+    // The network's resolver, started by srv's monitor (which blocks the signals it
+    // reads through a signalfd), must not inherit that mask: it stops on SIGTERM.
+    let id = r.ok(&["network", "inspect", "-f", "{{.Id}}", "front"]);
+    let pid = fs_err::read_to_string(
+        Path::new("/run/berth/net/dns")
+            .join(id.trim())
+            .join("resolver.pid"),
+    )
+    .unwrap();
+    let status = fs_err::read_to_string(format!("/proc/{}/status", pid.trim())).unwrap();
+    let blocked = status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigBlk:"))
+        .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
+        .unwrap();
+    assert_eq!(
+        blocked & (1 << (libc::SIGTERM - 1)),
+        0,
+        "the resolver blocks SIGTERM:\n{status}"
+    );
     let script = "for n in srv web; do for i in 1 2 3 4 5; do nc $n 80 && break; sleep 0.2; done; done; \
                   t0=$(date +%s); nslookup nosuch >/dev/null 2>&1; echo lookup=$?; echo took=$(( $(date +%s) - t0 ))";
     let out = r.ok(&[
