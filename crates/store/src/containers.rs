@@ -97,30 +97,64 @@ pub struct ContainerState {
 /// which was the biggest part of listing 1,000 containers.
 impl<'de> Deserialize<'de> for ContainerState {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        d.deserialize_map(StateVisitor { keep: None })
+    }
+}
+
+/// Decodes a state, keeping of `extra` only the keys in `keep` (all when `None`): the
+/// others are skipped without building their values (a listing that shows a few
+/// fields need not decode every container's network endpoints).
+struct StateVisitor<'k> {
+    keep: Option<&'k [String]>,
+}
+
+impl<'de> serde::de::Visitor<'de> for StateVisitor<'_> {
+    type Value = ContainerState;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a container state object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<ContainerState, A::Error> {
         use serde::de::Error as _;
-        fn take<T: serde::de::DeserializeOwned, E: serde::de::Error>(
-            map: &mut serde_json::Map<String, serde_json::Value>,
-            key: &'static str,
-        ) -> std::result::Result<Option<T>, E> {
-            match map.remove(key) {
-                None | Some(serde_json::Value::Null) => Ok(None),
-                Some(v) => serde_json::from_value(v)
-                    .map(Some)
-                    .map_err(|e| E::custom(format_args!("field `{key}`: {e}"))),
+        let mut st = ContainerState::default();
+        let mut status = None;
+        while let Some(key) = map.next_key::<String>()? {
+            // Errors name the field, e.g. "field `pid`: invalid type: string".
+            let named = |e: A::Error| A::Error::custom(format_args!("field `{key}`: {e}"));
+            match key.as_str() {
+                "status" => status = map.next_value().map_err(named)?,
+                "pid" => st.pid = map.next_value().map_err(named)?,
+                "exit_code" => st.exit_code = map.next_value().map_err(named)?,
+                "started_at" => st.started_at = map.next_value().map_err(named)?,
+                "finished_at" => st.finished_at = map.next_value().map_err(named)?,
+                "oom_killed" => {
+                    st.oom_killed = map
+                        .next_value::<Option<bool>>()
+                        .map_err(named)?
+                        .unwrap_or_default();
+                }
+                "error" => st.error = map.next_value().map_err(named)?,
+                "restart_count" => {
+                    st.restart_count = map
+                        .next_value::<Option<u32>>()
+                        .map_err(named)?
+                        .unwrap_or_default();
+                }
+                _ if self.keep.is_none_or(|k| k.contains(&key)) => {
+                    let v: serde_json::Value = map.next_value()?;
+                    st.extra.insert(key, v);
+                }
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
             }
         }
-        let mut map = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
-        Ok(ContainerState {
-            status: take(&mut map, "status")?.ok_or_else(|| D::Error::missing_field("status"))?,
-            pid: take(&mut map, "pid")?,
-            exit_code: take(&mut map, "exit_code")?,
-            started_at: take(&mut map, "started_at")?,
-            finished_at: take(&mut map, "finished_at")?,
-            oom_killed: take(&mut map, "oom_killed")?.unwrap_or_default(),
-            error: take(&mut map, "error")?,
-            restart_count: take(&mut map, "restart_count")?.unwrap_or_default(),
-            extra: map,
-        })
+        st.status = status.ok_or_else(|| A::Error::missing_field("status"))?;
+        Ok(st)
     }
 }
 
@@ -189,6 +223,9 @@ pub struct ContainerFilter {
     pub limit: Option<usize>,
     /// Also load each container's config JSON.
     pub include_config: bool,
+    /// Keep only these keys of each state's `extra` (`None`: all of them). For
+    /// listings that show a few fields: the rest is skipped, not decoded.
+    pub state_keys: Option<Vec<String>>,
 }
 
 /// Docker's rule for names: `[a-zA-Z0-9][a-zA-Z0-9_.-]+`.
@@ -225,13 +262,18 @@ fn from_row(
     ))
 }
 
-fn finish(row: (ContainerRecord, String, String)) -> Result<ContainerRecord> {
+fn finish(
+    row: (ContainerRecord, String, String),
+    keep: Option<&[String]>,
+) -> Result<ContainerRecord> {
     let (mut c, labels, state) = row;
     c.labels = json_to_map(
         || format!("labels of container {}", short_id(&c.id)),
         &labels,
     )?;
-    c.state = serde_json::from_str(&state)
+    let mut de = serde_json::Deserializer::from_str(&state);
+    c.state = serde::Deserializer::deserialize_map(&mut de, StateVisitor { keep })
+        .and_then(|st| de.end().map(|()| st))
         .map_err(|e| Error::json(format!("state of container {}", short_id(&c.id)), e))?;
     Ok(c)
 }
@@ -420,7 +462,7 @@ impl Store {
                 [&id],
                 |r| from_row(r, true),
             )?;
-            finish(row)
+            finish(row, None)
         })
     }
 
@@ -489,7 +531,7 @@ impl Store {
             })?;
             let mut out = Vec::new();
             for row in rows {
-                out.push(finish(row?)?);
+                out.push(finish(row?, filter.state_keys.as_deref())?);
             }
             Ok(out)
         })

@@ -42,6 +42,16 @@ fn since(ns: Option<i64>) -> Duration {
     Duration::from_nanos(u64::try_from(now - ns.unwrap_or(now)).unwrap_or(0))
 }
 
+/// The keys of a container state's `extra` that [`status_text`] and
+/// `networks::ports::ps_text` read: a listing that shows no more than they do asks
+/// the store for just these (`ContainerFilter::state_keys`) and skips the rest.
+pub fn listing_state_keys() -> Vec<String> {
+    vec![
+        super::health::STATE_KEY.to_owned(),
+        crate::networks::EXTRA_PORTS.to_owned(),
+    ]
+}
+
 /// `ps`'s STATUS column: `Up 5 minutes`, `Exited (0) 3 seconds ago`, `Created`.
 pub fn status_text(rec: &ContainerRecord) -> String {
     let st = &rec.state;

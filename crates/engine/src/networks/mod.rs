@@ -26,6 +26,7 @@
 //! ```
 
 mod attach;
+pub(crate) use attach::EXTRA_PORTS;
 mod cleanup;
 mod connect;
 mod endpoint;

@@ -429,3 +429,37 @@ fn released_memory_closes_the_connection_and_the_next_call_reopens_it() {
         ContainerStatus::Running
     );
 }
+
+#[test]
+fn a_listing_can_keep_only_some_state_keys() {
+    let t = store();
+    let id = hex_id("88bb", 1);
+    t.store.create_container(&new(&id, "/lean")).unwrap();
+    t.store
+        .update_container_state(&id, |s| {
+            s.exit_code = Some(3);
+            s.extra
+                .insert("ports".into(), serde_json::json!([{"HostPort": "80"}]));
+            s.extra
+                .insert("networks".into(), serde_json::json!([{"NetworkName": "x"}]));
+            s.extra.insert("gone".into(), serde_json::Value::Null);
+            Ok(())
+        })
+        .unwrap();
+    let all = t
+        .store
+        .list_containers(&ContainerFilter::default())
+        .unwrap();
+    assert_eq!(all[0].state.extra.len(), 3, "{:?}", all[0].state.extra);
+    let lean = t
+        .store
+        .list_containers(&ContainerFilter {
+            state_keys: Some(vec!["ports".into(), "health".into()]),
+            ..Default::default()
+        })
+        .unwrap();
+    let st = &lean[0].state;
+    assert_eq!(st.exit_code, Some(3));
+    assert_eq!(st.extra.keys().collect::<Vec<_>>(), ["ports"]);
+    assert_eq!(st.extra["ports"], all[0].state.extra["ports"]);
+}

@@ -298,6 +298,8 @@ pub fn run(paths: &Paths, args: &PsArgs) -> anyhow::Result<()> {
     // A container whose monitor was killed shows as exited, not "Up" for ever.
     engine.reconcile_running()?;
     let (mut f, post) = filter(&engine, args)?;
+    // Every column and filter reads only these of a state's extra keys.
+    f.state_keys = Some(berth_engine::containers::inspect::listing_state_keys());
     let limit = f.limit;
     if !post.is_empty() {
         // -n/-l count the containers that pass every filter.

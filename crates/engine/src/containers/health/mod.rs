@@ -48,7 +48,7 @@ pub const MAX_OUTPUT: usize = 4096;
 const MIN_DURATION_NS: i64 = 1_000_000;
 
 /// The key of the health in a container's store state.
-const STATE_KEY: &str = "health";
+pub(crate) const STATE_KEY: &str = "health";
 
 /// Docker's `State.Health`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
