@@ -444,7 +444,11 @@ pub struct CreateArgs {
 /// Runs `berth create`: prints the new container's full id.
 pub fn main(paths: &Paths, args: CreateArgs) -> ExitCode {
     match args.flags.create(paths, false) {
-        Ok((_, id)) => {
+        Ok((engine, id)) => {
+            // Mounted only to prepare it (volume copy-up, the user's lookup), as Docker's
+            // daemon does; `start` mounts it again. A created container holding a mount
+            // would make every later mount namespace on the host copy it.
+            let _ = engine.store().unmount_rootfs(&id);
             println!("{id}");
             ExitCode::SUCCESS
         }

@@ -346,3 +346,35 @@ fn create_records_the_attached_streams() {
     assert_eq!(String::from_utf8_lossy(&o.stdout), "out\n");
     assert_eq!(String::from_utf8_lossy(&o.stderr), "err\n");
 }
+
+#[test]
+fn a_created_container_holds_no_mount_until_it_starts() {
+    if skip() {
+        return;
+    }
+    let r = Root::with_alpine();
+    let id = r.ok(&[
+        "create",
+        "--name",
+        "idle",
+        "alpine:test",
+        "sh",
+        "-c",
+        "echo hi > /f; cat /f",
+    ]);
+    let merged = r
+        .dir
+        .path()
+        .join("containers")
+        .join(id.trim())
+        .join("merged");
+    let mounted = || {
+        fs_err::read_to_string("/proc/self/mountinfo")
+            .unwrap()
+            .contains(&format!(" {} ", merged.display()))
+    };
+    assert!(!mounted(), "created container's rootfs is still mounted");
+    // It starts (mounting its rootfs again) and runs normally.
+    assert_eq!(r.ok(&["start", "-a", "idle"]), "hi\n");
+    assert!(!mounted(), "an exited container's rootfs is still mounted");
+}
