@@ -57,6 +57,11 @@ fn run_one(kind: &'static str, h: &Hook, state: &[u8]) -> Result<()> {
         }
     }
     cmd.stdin(Stdio::piped());
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: unblock_signals is async-signal-safe.
+        unsafe { cmd.pre_exec(crate::unblock_signals) };
+    }
     let mut child = cmd
         .spawn()
         .map_err(|e| fail(format!("cannot start: {e}")))?;

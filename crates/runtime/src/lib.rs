@@ -32,3 +32,19 @@ pub use container::*;
 pub use error::{Error, Result};
 pub use spec::Bundle;
 pub use state::{OciState, Status};
+
+/// Clears the calling thread's signal mask; async-signal-safe, for `pre_exec`. A
+/// process that reads signals through a signalfd (a container's monitor) keeps them
+/// blocked, and a mask survives fork and exec: anything it starts (a hook, a network
+/// helper, the init's child) would otherwise ignore the SIGTERM meant to stop it.
+pub fn unblock_signals() -> std::io::Result<()> {
+    // SAFETY: sigemptyset and sigprocmask on a local set, both async-signal-safe.
+    unsafe {
+        let mut none: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut none);
+        if libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut()) < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}

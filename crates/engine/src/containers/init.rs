@@ -150,10 +150,7 @@ pub fn run(cmd: &[String]) -> i32 {
                 libc::tcsetpgrp(0, libc::getpid());
                 libc::signal(libc::SIGTTOU, libc::SIG_DFL);
             }
-            let mut empty: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut empty);
-            libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
-            Ok(())
+            berth_runtime::unblock_signals()
         });
     }
     let child = match command.spawn() {

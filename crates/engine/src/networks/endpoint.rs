@@ -127,10 +127,10 @@ fn resolver_down_if_idle(key: &str) -> Result<()> {
 
 /// Removes a network's bridge, rules and resolver if no address is handed out on it,
 /// and berth's nftables table if nothing else is left in it. Call with the network's
-/// lock held (or when nothing else can use it).
-fn down_if_idle(net: &NetworkRecord, key: &str) -> Result<()> {
+/// lock held (or when nothing else can use it). False when it is not idle.
+fn down_if_idle(net: &NetworkRecord, key: &str) -> Result<bool> {
     if !idle(key)? {
-        return Ok(());
+        return Ok(false);
     }
     let mut errors = Vec::new();
     let marker = up_marker(key);
@@ -171,7 +171,7 @@ fn down_if_idle(net: &NetworkRecord, key: &str) -> Result<()> {
         errors.push(e);
     }
     match errors.len() {
-        0 => stopped,
+        0 => stopped.map(|()| true),
         _ => Err(berth_net::Error::Many(errors).into()),
     }
 }
@@ -186,7 +186,7 @@ fn idle(key: &str) -> Result<bool> {
 }
 
 /// [`down_if_idle`] under the network's lock (for `network rm` and `prune`).
-pub(super) fn network_down_if_idle(net: &NetworkRecord, key: &str) -> Result<()> {
+pub(super) fn network_down_if_idle(net: &NetworkRecord, key: &str) -> Result<bool> {
     let _l = lock(key)?;
     down_if_idle(net, key)
 }
@@ -199,13 +199,9 @@ pub(super) fn network_down_when_idle(
     give_up: &dyn Fn() -> bool,
 ) -> Result<bool> {
     loop {
-        if idle(key)? {
-            let _l = lock(key)?;
-            // Checked again under the lock: a container may have joined meanwhile.
-            if idle(key)? {
-                down_if_idle(net, key)?;
-                return Ok(true);
-            }
+        // Polled without the lock; checked again under it (a container may join).
+        if idle(key)? && network_down_if_idle(net, key)? {
+            return Ok(true);
         }
         if give_up() {
             return Ok(false);

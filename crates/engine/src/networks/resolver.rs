@@ -61,21 +61,15 @@ pub fn spawn_helper(helper: &str, a: &Path, b: &str) -> Result<()> {
     if !b.is_empty() {
         cmd.arg(b);
     }
-    // SAFETY: setsid and sigprocmask are async-signal-safe; the set is a local.
+    // SAFETY: setsid and unblock_signals are async-signal-safe.
     unsafe {
         cmd.pre_exec(|| {
             if libc::setsid() < 0 {
                 return Err(std::io::Error::last_os_error());
             }
-            // A monitor blocks the signals it reads through its signalfd, and a blocked
-            // mask survives exec: unblocked here, or the helper would ignore the
-            // SIGTERM that stops it and linger until its next poll (up to 100 ms).
-            let mut none: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut none);
-            if libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut()) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
+            // Started by a monitor, the helper would otherwise ignore the SIGTERM that
+            // stops it and linger until its next poll (up to 100 ms).
+            berth_runtime::unblock_signals()
         });
     }
     let status = cmd
