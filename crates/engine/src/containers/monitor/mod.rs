@@ -99,6 +99,8 @@ pub(super) struct Monitor<'a> {
     log: Option<logs::Writer>,
     /// The health checks of the current run, if the container has any.
     health: Option<Prober>,
+    /// Give back memory (see [`memory::shed`]) just before the next wait in `poll`.
+    shed_due: bool,
 }
 
 fn sys(what: &str) -> impl FnOnce(nix::Error) -> Error + '_ {
@@ -165,6 +167,7 @@ impl<'a> Monitor<'a> {
             clients: Vec::new(),
             log,
             health: None,
+            shed_due: false,
         })
     }
 
@@ -260,7 +263,7 @@ impl<'a> Monitor<'a> {
             };
             report(sync, "ok\n");
             self.health = Prober::start(self.engine, &self.id, &self.stored);
-            memory::shed(self.engine);
+            self.shed_due = true;
             let code = self.serve(pid, &mut io);
             if let Some(h) = self.health.take() {
                 h.stop();
@@ -355,8 +358,18 @@ impl<'a> Monitor<'a> {
             for c in &self.clients {
                 fds.push(PollFd::new(c.stream.as_fd(), PollFlags::POLLIN));
             }
-            let wait = self.health.as_ref().map_or(1000, |h| h.wait_ms(1000));
-            let _ = poll(&mut fds, PollTimeout::from(wait));
+            // SIGCHLD comes through the signalfd (it stays pending, so readable, until
+            // read), so an idle monitor sleeps until something happens: waking up
+            // every second would fault its code pages back in after each shed.
+            let wait = self.health.as_ref().map_or(PollTimeout::NONE, |h| {
+                PollTimeout::from(h.wait_ms(1000))
+            });
+            // Last thing before sleeping: whatever code runs after the shed faults its
+            // pages (and the kernel maps 64 KiB or a whole folio around each) back in.
+            if std::mem::take(&mut self.shed_due) {
+                memory::shed(self.engine);
+            }
+            let _ = poll(&mut fds, wait);
             let ready: Vec<bool> = fds
                 .iter()
                 .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
@@ -404,7 +417,7 @@ impl<'a> Monitor<'a> {
                 }
                 // A check ran berth's exec path: give back the pages it touched.
                 if h.tick(self.engine) {
-                    memory::shed(self.engine);
+                    self.shed_due = true;
                 }
             }
         }
