@@ -170,13 +170,13 @@ fn respond(query: &[u8], shared: &Shared, from: IpAddr) -> Action {
         .map(|c| records::joined_elsewhere(&shared.dir, &c))
         .unwrap_or_default();
     if others.is_empty() {
-        return answer::answer(query, &cfg.records, &subnet_has);
+        return answer::answer(query, &cfg.records, from, &subnet_has);
     }
     // This network's names first: a name on two networks answers with the
     // address the querier reaches it by here.
     let mut all = cfg.records.clone();
     all.extend(others);
-    answer::answer(query, &all, &subnet_has)
+    answer::answer(query, &all, from, &subnet_has)
 }
 
 fn upstreams(shared: &Shared) -> Vec<SocketAddr> {
