@@ -1,5 +1,7 @@
 //! The per-network resolver: answers container names, aliases and service
-//! names (A, and AAAA on dual-stack networks), their addresses (PTR, under
+//! names (A, and AAAA on dual-stack networks), a container's `--link`
+//! aliases to that container alone (it knows the asker by the query's source
+//! address), their addresses (PTR, under
 //! `in-addr.arpa` and `ip6.arpa`), NXDOMAIN at once for unknown
 //! single-label names, and forwards everything else to the host's resolvers.
 //! A container on several networks asks the resolver of one of them (its
