@@ -47,6 +47,32 @@ pub fn hosts(spec: &HostsSpec) -> String {
     out
 }
 
+/// `/etc/hosts` text with the lines whose first name is `name` pointing at
+/// `ip` instead, as Docker's daemon updates a parent container's link lines
+/// when the linked container starts with a new address (`etchosts.Update`);
+/// `None` when no line changes.
+pub fn repoint_hosts(text: &str, name: &str, ip: IpAddr) -> Option<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut changed = false;
+    for line in text.split_inclusive('\n') {
+        let mut words = line.split_whitespace();
+        let (old, first) = (words.next(), words.next());
+        match (old, first) {
+            (Some(old), Some(first))
+                if first == name && !old.starts_with('#') && old != ip.to_string() =>
+            {
+                // Keep the separator and the rest of the line as they were.
+                let rest = line.trim_start().get(old.len()..).unwrap_or_default();
+                out.push_str(&ip.to_string());
+                out.push_str(rest);
+                changed = true;
+            }
+            _ => out.push_str(line),
+        }
+    }
+    changed.then_some(out)
+}
+
 /// Parses `--add-host NAME:IP` (also `NAME=IP`); `host-gateway` becomes
 /// `gateway` (the network's gateway, i.e. the host as seen from inside).
 pub fn parse_add_host(value: &str, gateway: Option<IpAddr>) -> Result<(String, IpAddr)> {
@@ -233,6 +259,29 @@ mod tests {
         assert!(
             text.ends_with("172.18.0.2\tweb.example.org web www\n"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn repointing_changes_only_the_lines_of_that_name() {
+        let text = "127.0.0.1\tlocalhost\n172.17.0.2\tsql 1a2b3c db\n# 172.17.0.2\tsql\n172.17.0.9\tsqlx\n172.17.0.4\tweb\n";
+        let ip: IpAddr = "172.17.0.7".parse().unwrap();
+        assert_eq!(
+            repoint_hosts(text, "sql", ip).as_deref(),
+            Some(
+                "127.0.0.1\tlocalhost\n172.17.0.7\tsql 1a2b3c db\n# 172.17.0.2\tsql\n172.17.0.9\tsqlx\n172.17.0.4\tweb\n"
+            )
+        );
+        // Already right, or nowhere: nothing to write.
+        assert_eq!(
+            repoint_hosts(text, "sql", "172.17.0.2".parse().unwrap()),
+            None
+        );
+        assert_eq!(repoint_hosts(text, "cache", ip), None);
+        // The last line without a newline keeps having none.
+        assert_eq!(
+            repoint_hosts("10.0.0.1 sql", "sql", ip).as_deref(),
+            Some("172.17.0.7 sql")
         );
     }
 

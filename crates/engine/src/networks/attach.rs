@@ -17,6 +17,7 @@ use berth_store::{ContainerState, NetworkRecord};
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
+use super::endpoint::Member;
 use super::{DEFAULT_NETWORK, net_key, net_state_dir, ports, resolver};
 use crate::containers::{ImageConfig, RunOptions, short};
 use crate::{Engine, Error, Result};
@@ -381,8 +382,12 @@ impl Engine {
         let mut eps = attachments(state);
         let mut ips = Vec::new();
         let mut v6_route = true;
+        // Links are names on the network the container was made for (its first), as
+        // Docker keeps `run --link` in that network's endpoint settings.
+        let mut links = super::links::dns_links(&stored.opts);
         for (n, ep) in eps.iter_mut().enumerate() {
-            self.endpoint_up(id, name, ns, n, ep, v6_route)?;
+            let links = std::mem::take(&mut links);
+            self.endpoint_up(&Member { id, name, links }, ns, n, ep, v6_route)?;
             ips.push(IpAddr::V4(parse_ip("--ip", &ep.ip_address)?));
             if !ep.global_ipv6_address.is_empty() {
                 ips.push(IpAddr::V6(parse_ip6("--ip6", &ep.global_ipv6_address)?));
@@ -427,6 +432,7 @@ impl Engine {
             }
         }
         self.write_net_files(stored, &eps, ips, dir)?;
+        self.update_parents_hosts(id, name, &eps);
         Ok(up)
     }
 

@@ -8,6 +8,7 @@ use berth_net::files;
 
 use super::DEFAULT_NETWORK;
 use super::attach::{Endpoint, IpamConfig, Mode, attachments, parse_ip, veth_name};
+use super::endpoint::Member;
 use crate::{Engine, Error, Result};
 
 impl Engine {
@@ -124,7 +125,14 @@ impl Engine {
                 .find(|n| !eps.iter().any(|e| e.endpoint_id == veth_name(&rec.id, *n)))
                 .unwrap_or(eps.len());
             let v6_route = !eps.iter().any(|e| !e.global_ipv6_address.is_empty());
-            self.endpoint_up(&rec.id, &rec.name, &ns, n, &mut ep, v6_route)?;
+            // No links here: Docker's `run --link` belongs to the network the container
+            // was made for.
+            let ctr = Member {
+                id: &rec.id,
+                name: &rec.name,
+                links: std::collections::BTreeMap::new(),
+            };
+            self.endpoint_up(&ctr, &ns, n, &mut ep, v6_route)?;
             eps.push(ep);
             self.record_networks(&rec.id, &eps)?;
             let ips = addresses(&eps);

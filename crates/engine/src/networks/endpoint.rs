@@ -2,6 +2,7 @@
 //! nftables rules, marker), the container's addresses from IPAM, its veth, its DNS
 //! record; and the reverse.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use berth_net::ipam::Ipam;
@@ -210,6 +211,16 @@ pub(super) fn network_down_when_idle(
     }
 }
 
+/// The container an endpoint is made for, as the network's resolver knows it.
+pub(super) struct Member<'a> {
+    /// Its id.
+    pub id: &'a str,
+    /// Its name.
+    pub name: &'a str,
+    /// Its `--link` aliases on user-defined networks (see [`super::links::dns_links`]).
+    pub links: BTreeMap<String, String>,
+}
+
 impl Engine {
     /// Plugs the container into one network: takes its addresses (one IPAM update),
     /// brings the network up if needed (its first use since boot or since a `network
@@ -218,13 +229,13 @@ impl Engine {
     /// (the first dual-stack network of its primary order).
     pub(super) fn endpoint_up(
         &self,
-        id: &str,
-        name: &str,
+        ctr: &Member<'_>,
         ns: &Path,
         n: usize,
         ep: &mut Endpoint,
         v6_route: bool,
     ) -> Result<()> {
+        let (id, name) = (ctr.id, ctr.name);
         let net = self.store().get_network(&ep.network_id)?;
         let key = net_key(&net);
         let ipam = Ipam::new(&net_state_dir());
@@ -313,6 +324,7 @@ impl Engine {
                         names,
                         ipv4: ip,
                         ipv6: ip6,
+                        links: ctr.links.clone(),
                     },
                 )?;
                 resolver::ensure(&rdir)?;

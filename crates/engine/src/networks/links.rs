@@ -2,11 +2,15 @@
 //! container must exist when this one is created and run when it starts; this container
 //! then gets `/etc/hosts` lines for the alias, the other's host name and name, and
 //! Docker's environment variables (`ALIAS_PORT`, `ALIAS_PORT_80_TCP_ADDR`, `ALIAS_NAME`,
-//! `ALIAS_ENV_X` …), recomputed at every start because the other's address can change. On
-//! a user-defined network a link is only an extra name for the other container, as
-//! Docker's: it resolves (through this container's `/etc/hosts`) while the other runs
-//! on a network both share, and a missing container is no error.
+//! `ALIAS_ENV_X` …), recomputed at every start because the other's address can change;
+//! when the other starts again, the running containers linking to it get their `/etc/hosts`
+//! line pointed at its new address (Docker's `updateParentsHosts`). On a user-defined
+//! network a link is only an extra name for the other container, as Docker's: the
+//! network's resolver answers it to this container alone (the alias travels in this
+//! container's DNS record on the network it was made for, see [`dns_links`]), while the
+//! other is on a network the resolver sees, and a missing container is no error.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::Path;
 
@@ -52,6 +56,31 @@ pub fn inspect_names(o: &RunOptions, own: &str) -> Vec<String> {
         .filter_map(|l| parse_link(l).ok())
         .map(|(n, a)| format!("/{n}:/{own}/{a}"))
         .collect()
+}
+
+/// The aliases the resolver of this container's user-defined network (the one it was
+/// made for) answers to it alone: alias → linked container (name or id, as given). None
+/// for the default bridge's legacy links, which are `/etc/hosts` lines.
+pub(super) fn dns_links(o: &RunOptions) -> BTreeMap<String, String> {
+    if on_default_bridge(o) {
+        return BTreeMap::new();
+    }
+    o.links
+        .iter()
+        .filter_map(|l| parse_link(l).ok())
+        .map(|(name, alias)| (alias, name))
+        .collect()
+}
+
+/// The names of a legacy link's `/etc/hosts` line: the alias first (which is how a
+/// later update finds the line), the linked container's host name, and its name when
+/// that differs from the alias.
+fn hosts_names(alias: &str, hostname: &str, name: &str) -> String {
+    if alias == name {
+        format!("{alias} {hostname}")
+    } else {
+        format!("{alias} {hostname} {name}")
+    }
 }
 
 fn on_default_bridge(o: &RunOptions) -> bool {
@@ -244,12 +273,16 @@ impl Engine {
         })
     }
 
-    /// `/etc/hosts` lines for the links: `IP\tALIAS HOSTNAME NAME` on the default bridge
-    /// (the name only when it differs from the alias), `IP\tALIAS` on a user network.
-    /// Linked containers that do not run or share no network are left out.
+    /// `/etc/hosts` lines for the legacy links on the default bridge: `IP\tALIAS
+    /// HOSTNAME NAME` (the name only when it differs from the alias). Linked containers
+    /// that do not run or share no network are left out. Links on a user-defined
+    /// network get no line, as in Docker: its resolver answers them, also after the
+    /// linked container moved to a new address.
     pub(super) fn link_hosts(&self, o: &RunOptions, eps: &[Endpoint]) -> Vec<(String, IpAddr)> {
         let mut out = Vec::new();
-        let bridge = on_default_bridge(o);
+        if !on_default_bridge(o) {
+            return out;
+        }
         for l in &o.links {
             let Ok((name, alias)) = parse_link(l) else {
                 continue;
@@ -270,16 +303,87 @@ impl Engine {
             let Some(ip) = ip else {
                 continue;
             };
-            let names = if !bridge {
-                alias
-            } else if alias == rec.name {
-                format!("{alias} {}", child.hostname)
-            } else {
-                format!("{alias} {} {}", child.hostname, rec.name)
-            };
-            out.push((names, ip));
+            out.push((hosts_names(&alias, &child.hostname, &rec.name), ip));
         }
         out
+    }
+
+    /// Container `id` (`name`) starts with endpoints `eps`: if one is on the default
+    /// bridge, every running container whose legacy `--link` names it gets its
+    /// `/etc/hosts` line for the link pointed at that address, as Docker's daemon does
+    /// (`updateParentsHosts`). The file is bind-mounted into the parent, so it is
+    /// rewritten in place (same inode). Best effort: a parent's file is its own, and a
+    /// parent that stops meanwhile or a file it made unwritable must not fail this start.
+    pub(super) fn update_parents_hosts(&self, id: &str, name: &str, eps: &[Endpoint]) {
+        let Some(ip) = eps
+            .iter()
+            .find(|e| e.network == DEFAULT_NETWORK)
+            .and_then(|e| e.ip_address.parse::<IpAddr>().ok())
+        else {
+            return;
+        };
+        let filter = berth_store::ContainerFilter {
+            statuses: vec![ContainerStatus::Running, ContainerStatus::Paused],
+            include_config: true,
+            state_keys: Some(Vec::new()),
+            ..Default::default()
+        };
+        let Ok(running) = self.store().list_containers(&filter) else {
+            return;
+        };
+        for parent in running.iter().filter(|p| p.id != id) {
+            let Ok(stored) = Stored::parse(&parent.id, parent.config.as_deref()) else {
+                continue;
+            };
+            if !on_default_bridge(&stored.opts) {
+                continue;
+            }
+            let aliases: Vec<String> = stored
+                .opts
+                .links
+                .iter()
+                .filter_map(|l| parse_link(l).ok())
+                .filter(|(target, _)| self.names_container(target, id, name))
+                .map(|(_, alias)| alias)
+                .collect();
+            if aliases.is_empty() {
+                continue;
+            }
+            let Ok(path) = self
+                .store()
+                .container_dir(&parent.id)
+                .map(|d| d.join("hosts"))
+            else {
+                continue;
+            };
+            let Ok(mut text) = fs_err::read_to_string(&path) else {
+                continue;
+            };
+            let mut changed = false;
+            for alias in &aliases {
+                if let Some(t) = berth_net::files::repoint_hosts(&text, alias, ip) {
+                    text = t;
+                    changed = true;
+                }
+            }
+            if changed {
+                // fs_err::write truncates and writes the same file: the parent's bind
+                // mount keeps seeing it (a rename would leave the mount on the old one).
+                let _ = fs_err::write(&path, text);
+            }
+        }
+    }
+
+    /// Whether a link's `target` (as given: a name, a full id or an id prefix) is
+    /// container `id` named `name`, resolved as the store resolves names.
+    fn names_container(&self, target: &str, id: &str, name: &str) -> bool {
+        target == name
+            || target == id
+            || (id.starts_with(target)
+                && self
+                    .store()
+                    .resolve_container(target)
+                    .is_ok_and(|r| r == id))
     }
 }
 

@@ -53,12 +53,54 @@ pub(crate) fn ptr_addr(name: &str) -> Option<IpAddr> {
     (n == 32).then(|| Ipv6Addr::from(bits).into())
 }
 
-/// Answers `query` from `records`; `subnet_has` tells whether an address
-/// belongs to this network (PTR for an unknown address of ours is NXDOMAIN
-/// rather than a question for the upstream resolvers).
+/// Whether `r` holds address `ip`.
+fn holds(r: &Record, ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(a) => r.ipv4 == a,
+        IpAddr::V6(a) => r.ipv6 == Some(a),
+    }
+}
+
+/// The records a name stands for, as asked by the container at `from`: one of
+/// the asker's `--link` aliases stands for its target (by name, alias or id),
+/// and hides any container of that name, as in Docker's embedded DNS, which
+/// looks up an endpoint's link aliases first; any other name stands for the
+/// containers that have it. The flag says whether `name` was a link alias.
+fn lookup<'r>(records: &'r [Record], name: &str, from: IpAddr) -> (Vec<&'r Record>, bool) {
+    // The asker's links may sit in its record on another of its networks (the
+    // records of those are here too, see `joined_elsewhere`).
+    let asker = records
+        .iter()
+        .find(|r| holds(r, from))
+        .map(|r| &r.container);
+    let target = asker.and_then(|c| {
+        records
+            .iter()
+            .filter(|r| r.container == *c)
+            .flat_map(|r| &r.links)
+            .find(|(alias, _)| alias.eq_ignore_ascii_case(name))
+            .map(|(_, target)| target)
+    });
+    match target {
+        Some(t) => (
+            records
+                .iter()
+                .filter(|r| matches(r, t) || r.container == *t)
+                .collect(),
+            true,
+        ),
+        None => (records.iter().filter(|r| matches(r, name)).collect(), false),
+    }
+}
+
+/// Answers `query`, asked by the container at `from`, from `records`;
+/// `subnet_has` tells whether an address belongs to this network (PTR for an
+/// unknown address of ours is NXDOMAIN rather than a question for the
+/// upstream resolvers).
 pub(crate) fn answer(
     query: &[u8],
     records: &[Record],
+    from: IpAddr,
     subnet_has: &dyn Fn(IpAddr) -> bool,
 ) -> Action {
     let Ok(req) = Message::from_vec(query) else {
@@ -84,11 +126,7 @@ pub(crate) fn answer(
 
     if q.query_type() == RecordType::PTR {
         if let Some(ip) = ptr_addr(&name) {
-            let holds = |r: &&Record| match ip {
-                IpAddr::V4(a) => r.ipv4 == a,
-                IpAddr::V6(a) => r.ipv6 == Some(a),
-            };
-            if let Some(r) = records.iter().find(holds) {
+            if let Some(r) = records.iter().find(|r| holds(r, ip)) {
                 let Some(target) = r
                     .names
                     .first()
@@ -112,7 +150,7 @@ pub(crate) fn answer(
         return Action::Forward;
     }
 
-    let found: Vec<&Record> = records.iter().filter(|r| matches(r, &name)).collect();
+    let (found, linked) = lookup(records, &name, from);
     if !found.is_empty() {
         resp.metadata.authoritative = true;
         if matches!(q.query_type(), RecordType::A | RecordType::ANY) {
@@ -130,8 +168,9 @@ pub(crate) fn answer(
         return reply(resp, ResponseCode::NoError);
     }
     // Unknown single-label names cannot exist upstream; answer at once
-    // instead of making the container wait for a forward.
-    if !name.is_empty() && !name.contains('.') {
+    // instead of making the container wait for a forward. A link alias whose
+    // container is not on the network is ours too, dots or not.
+    if linked || (!name.is_empty() && !name.contains('.')) {
         return reply(resp, ResponseCode::NXDomain);
     }
     Action::Forward
@@ -153,9 +192,14 @@ pub(crate) fn servfail(query: &[u8]) -> Option<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use hickory_proto::op::Query;
 
     use super::*;
+
+    /// An asker that holds none of the records' addresses.
+    const NOBODY: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 1, 0, 99));
 
     fn q(name: &str, ty: RecordType) -> Vec<u8> {
         let mut m = Message::query();
@@ -171,18 +215,21 @@ mod tests {
                 names: vec!["web".into(), "www".into()],
                 ipv4: Ipv4Addr::new(10, 1, 0, 2),
                 ipv6: None,
+                links: BTreeMap::new(),
             },
             Record {
                 container: "c2".into(),
                 names: vec!["db".into(), "svc".into()],
                 ipv4: Ipv4Addr::new(10, 1, 0, 3),
                 ipv6: Some("fd00:1::3".parse().unwrap()),
+                links: BTreeMap::new(),
             },
             Record {
                 container: "c3".into(),
                 names: vec!["db2".into(), "svc".into()],
                 ipv4: Ipv4Addr::new(10, 1, 0, 4),
                 ipv6: Some("fd00:1::4".parse().unwrap()),
+                links: BTreeMap::new(),
             },
         ]
     }
@@ -205,7 +252,7 @@ mod tests {
     }
 
     fn reply(query: Vec<u8>) -> Message {
-        match answer(&query, &recs(), &ours) {
+        match answer(&query, &recs(), NOBODY, &ours) {
             Action::Reply(b) => Message::from_vec(&b).unwrap(),
             other => panic!("expected a reply, got {other:?}"),
         }
@@ -216,6 +263,16 @@ mod tests {
             .iter()
             .filter_map(|r| match r.data {
                 RData::A(A(ip)) => Some(ip),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn aaaa_answers(m: &Message) -> Vec<Ipv6Addr> {
+        m.answers
+            .iter()
+            .filter_map(|r| match r.data {
+                RData::AAAA(AAAA(ip)) => Some(ip),
                 _ => None,
             })
             .collect()
@@ -245,16 +302,8 @@ mod tests {
     #[test]
     fn aaaa_answers_the_ipv6_addresses_of_a_name() {
         let m = reply(q("db.", RecordType::AAAA));
-        let got: Vec<std::net::Ipv6Addr> = m
-            .answers
-            .iter()
-            .filter_map(|r| match r.data {
-                RData::AAAA(AAAA(ip)) => Some(ip),
-                _ => None,
-            })
-            .collect();
         assert_eq!(
-            got,
+            aaaa_answers(&m),
             vec!["fd00:1::3".parse::<std::net::Ipv6Addr>().unwrap()]
         );
         let svc = reply(q("svc.", RecordType::AAAA));
@@ -269,7 +318,7 @@ mod tests {
             ResponseCode::NXDomain
         );
         assert!(matches!(
-            answer(&q("example.org.", RecordType::A), &recs(), &ours),
+            answer(&q("example.org.", RecordType::A), &recs(), NOBODY, &ours),
             Action::Forward
         ));
     }
@@ -288,7 +337,12 @@ mod tests {
             ResponseCode::NXDomain
         );
         assert!(matches!(
-            answer(&q("8.8.8.8.in-addr.arpa.", RecordType::PTR), &recs(), &ours),
+            answer(
+                &q("8.8.8.8.in-addr.arpa.", RecordType::PTR),
+                &recs(),
+                NOBODY,
+                &ours
+            ),
             Action::Forward
         ));
     }
@@ -338,14 +392,150 @@ mod tests {
             "an unknown address of our subnet"
         );
         assert!(matches!(
-            answer(&q(&nibbles("2001:db8::1"), RecordType::PTR), &recs(), &ours),
+            answer(
+                &q(&nibbles("2001:db8::1"), RecordType::PTR),
+                &recs(),
+                NOBODY,
+                &ours
+            ),
+            Action::Forward
+        ));
+    }
+
+    /// `web` declared `--link db:sql`, `--link nosuch:cache`, `--link db:db.local`,
+    /// `--link db:other` (hiding the container named other) and a link by full id;
+    /// `db` is dual-stack, `other` has no links.
+    fn linked() -> Vec<Record> {
+        let rec = |id: &str, name: &str, last: u8, links: &[(&str, &str)]| Record {
+            container: id.into(),
+            names: vec![name.into()],
+            ipv4: Ipv4Addr::new(10, 1, 0, last),
+            ipv6: (name == "db").then(|| format!("fd00:1::{last}").parse().unwrap()),
+            links: links
+                .iter()
+                .map(|(a, t)| ((*a).to_owned(), (*t).to_owned()))
+                .collect(),
+        };
+        vec![
+            rec(
+                "c1",
+                "web",
+                2,
+                &[
+                    ("sql", "db"),
+                    ("cache", "nosuch"),
+                    ("db.local", "db"),
+                    ("other", "db"),
+                    ("byid", "c3full"),
+                ],
+            ),
+            rec("c2", "db", 3, &[]),
+            rec("c3full", "other", 4, &[]),
+        ]
+    }
+
+    fn ask(name: &str, ty: RecordType, from: [u8; 4]) -> Message {
+        let from = IpAddr::V4(Ipv4Addr::from(from));
+        match answer(&q(name, ty), &linked(), from, &ours) {
+            Action::Reply(b) => Message::from_vec(&b).unwrap(),
+            other => panic!("expected a reply to {name}, got {other:?}"),
+        }
+    }
+
+    const WEB: [u8; 4] = [10, 1, 0, 2];
+    const DB: [u8; 4] = [10, 1, 0, 3];
+    const OTHER: [u8; 4] = [10, 1, 0, 4];
+
+    #[test]
+    fn link_aliases_answer_only_the_container_that_declared_them() {
+        let m = ask("sql.", RecordType::A, WEB);
+        assert_eq!(m.metadata.response_code, ResponseCode::NoError);
+        assert_eq!(a_answers(&m), vec![Ipv4Addr::new(10, 1, 0, 3)]);
+        assert_eq!(
+            aaaa_answers(&ask("SQL.", RecordType::AAAA, WEB)),
+            vec!["fd00:1::3".parse::<Ipv6Addr>().unwrap()]
+        );
+        for from in [DB, OTHER, [10, 1, 0, 99]] {
+            let m = ask("sql.", RecordType::A, from);
+            assert_eq!(
+                (m.metadata.response_code, m.answers.len()),
+                (ResponseCode::NXDomain, 0),
+                "sql must not resolve for {from:?}"
+            );
+        }
+        // The target's own names still resolve for everyone.
+        assert_eq!(
+            a_answers(&ask("db.", RecordType::A, OTHER)),
+            vec![Ipv4Addr::new(10, 1, 0, 3)]
+        );
+    }
+
+    #[test]
+    fn a_link_to_a_container_not_on_the_network_is_nxdomain() {
+        let m = ask("cache.", RecordType::A, WEB);
+        assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
+        // A dotted alias is answered here too, never forwarded.
+        assert_eq!(
+            a_answers(&ask("db.local.", RecordType::A, WEB)),
+            vec![Ipv4Addr::new(10, 1, 0, 3)]
+        );
+        assert!(matches!(
+            answer(
+                &q("db.local.", RecordType::A),
+                &linked(),
+                IpAddr::V4(Ipv4Addr::from(OTHER)),
+                &ours
+            ),
             Action::Forward
         ));
     }
 
     #[test]
+    fn a_link_alias_hides_a_container_of_that_name_from_its_asker() {
+        assert_eq!(
+            a_answers(&ask("other.", RecordType::A, WEB)),
+            vec![Ipv4Addr::new(10, 1, 0, 3)],
+            "web's alias wins, as Docker looks up link aliases first"
+        );
+        assert_eq!(
+            a_answers(&ask("other.", RecordType::A, DB)),
+            vec![Ipv4Addr::new(10, 1, 0, 4)]
+        );
+        assert_eq!(
+            a_answers(&ask("byid.", RecordType::A, WEB)),
+            vec![Ipv4Addr::new(10, 1, 0, 4)],
+            "a link may name its target by id"
+        );
+    }
+
+    #[test]
+    fn links_in_the_askers_record_on_another_network_count() {
+        // web asks this network's resolver from 10.1.0.2; its links sit in its record
+        // on its other network (10.2.0.0/24), whose records are merged in.
+        let mut all = linked();
+        let mut links = BTreeMap::new();
+        std::mem::swap(&mut links, &mut all[0].links);
+        all.push(Record {
+            container: "c1".into(),
+            names: vec!["web".into()],
+            ipv4: Ipv4Addr::new(10, 2, 0, 2),
+            ipv6: None,
+            links,
+        });
+        let from = IpAddr::V4(Ipv4Addr::from(WEB));
+        let Action::Reply(b) = answer(&q("sql.", RecordType::A), &all, from, &ours) else {
+            panic!("expected a reply");
+        };
+        let m = Message::from_vec(&b).unwrap();
+        assert_eq!(a_answers(&m), vec![Ipv4Addr::new(10, 1, 0, 3)]);
+    }
+
+    #[test]
     fn garbage_is_dropped_and_servfail_keeps_the_id() {
-        assert!(matches!(answer(b"\x01", &recs(), &ours), Action::Drop));
+        assert!(matches!(
+            answer(b"\x01", &recs(), NOBODY, &ours),
+            Action::Drop
+        ));
         let query = q("example.org.", RecordType::A);
         let id = Message::from_vec(&query).unwrap().metadata.id;
         let sf = Message::from_vec(&servfail(&query).unwrap()).unwrap();

@@ -1,5 +1,7 @@
 //! The per-network resolver: answers container names, aliases and service
-//! names (A, and AAAA on dual-stack networks), their addresses (PTR, under
+//! names (A, and AAAA on dual-stack networks), a container's `--link`
+//! aliases to that container alone (it knows the asker by the query's source
+//! address), their addresses (PTR, under
 //! `in-addr.arpa` and `ip6.arpa`), NXDOMAIN at once for unknown
 //! single-label names, and forwards everything else to the host's resolvers.
 //! A container on several networks asks the resolver of one of them (its
@@ -170,13 +172,13 @@ fn respond(query: &[u8], shared: &Shared, from: IpAddr) -> Action {
         .map(|c| records::joined_elsewhere(&shared.dir, &c))
         .unwrap_or_default();
     if others.is_empty() {
-        return answer::answer(query, &cfg.records, &subnet_has);
+        return answer::answer(query, &cfg.records, from, &subnet_has);
     }
     // This network's names first: a name on two networks answers with the
     // address the querier reaches it by here.
     let mut all = cfg.records.clone();
     all.extend(others);
-    answer::answer(query, &all, &subnet_has)
+    answer::answer(query, &all, from, &subnet_has)
 }
 
 fn upstreams(shared: &Shared) -> Vec<SocketAddr> {

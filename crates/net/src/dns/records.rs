@@ -2,6 +2,7 @@
 //! the engine rewrites atomically (under a lock) and the running resolver
 //! reloads when it changes. Removing the file stops the resolver.
 
+use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4};
 
 use ipnet::{Ipv4Net, Ipv6Net};
@@ -24,6 +25,12 @@ pub struct Record {
     /// Its IPv6 address on a dual-stack network (answers AAAA questions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ipv6: Option<Ipv6Addr>,
+    /// Its `--link` aliases: alias → the linked container's name (or id) as given.
+    /// Only this container's own questions see them, as with Docker's embedded DNS;
+    /// the linked container's record on the network gives the address. Absent in
+    /// files written before links were resolved here.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub links: BTreeMap<String, String>,
 }
 
 /// Everything the resolver of one network needs.
@@ -143,7 +150,25 @@ mod tests {
             names: vec![name.into()],
             ipv4: Ipv4Addr::from(ip),
             ipv6: None,
+            links: BTreeMap::new(),
         }
+    }
+
+    #[test]
+    fn records_written_before_links_still_load() {
+        let dir = tempfile::tempdir().unwrap();
+        fs_err::write(
+            records_path(dir.path()),
+            r#"{"listen":"10.0.1.1","port":53,"subnet":"10.0.1.0/24","upstreams":[],
+               "records":[{"container":"c1","names":["app"],"ipv4":"10.0.1.2"}]}"#,
+        )
+        .unwrap();
+        let cfg = load(dir.path()).unwrap();
+        assert_eq!(cfg.records, vec![rec("c1", "app", [10, 0, 1, 2])]);
+        // And a record without links is written as before.
+        add_record(dir.path(), rec("c2", "db", [10, 0, 1, 3])).unwrap();
+        let text = fs_err::read_to_string(records_path(dir.path())).unwrap();
+        assert!(!text.contains("links"), "{text}");
     }
 
     #[test]

@@ -145,6 +145,7 @@ fn record(container: &str, names: &[&str], ip: Ipv4Addr) -> Record {
         names: names.iter().map(|s| s.to_string()).collect(),
         ipv4: ip,
         ipv6: None,
+        links: Default::default(),
     }
 }
 

@@ -1,5 +1,7 @@
 //! `--link`: Docker's legacy links on the default bridge (hosts entries, environment
-//! variables, Docker's errors), and links as extra names on a user-defined network.
+//! variables, Docker's errors, parents' hosts entries following a restarted target),
+//! and links as extra names on a user-defined network, answered by its resolver to the
+//! linking container alone.
 
 use super::{Root, skip};
 
@@ -154,4 +156,90 @@ fn links_on_a_user_network_are_aliases() {
     assert_eq!(out.trim(), "hello\n0", "{out}");
     r.ok(&["rm", "-f", "db", "early"]);
     r.ok(&["network", "rm", &net]);
+}
+
+#[test]
+fn link_aliases_resolve_only_for_the_linking_container() {
+    if skip() {
+        return;
+    }
+    let r = Root::with_alpine();
+    let net = format!("lnd{}", std::process::id());
+    r.ok(&["network", "create", &net]);
+    for (name, link) in [("db", None), ("other", None), ("web", Some("db:sql"))] {
+        let mut args = vec!["run", "-d", "--name", name, "--network", &net];
+        if let Some(l) = link {
+            args.extend(["--link", l]);
+        }
+        args.extend(["alpine:test", "sleep", "300"]);
+        r.ok(&args);
+    }
+    let db_ip = r.inspect(
+        "db",
+        &format!("{{{{.NetworkSettings.Networks.{net}.IPAddress}}}}"),
+    );
+    assert!(!db_ip.is_empty());
+    // A link on a user network gets no /etc/hosts line (as in Docker), so whatever
+    // Alpine's nslookup (musl's resolver) finds comes from the network's resolver.
+    let hosts = r.ok(&["exec", "web", "cat", "/etc/hosts"]);
+    assert!(!hosts.contains("sql"), "{hosts}");
+    let lookup = |ctr: &str| {
+        let o = r.run(&["exec", ctr, "nslookup", "sql"]);
+        (
+            o.status.success(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+        )
+    };
+    let (found, out) = lookup("web");
+    assert!(
+        found && out.contains(&format!("Address 1: {db_ip}")),
+        "web declared the link and must find sql at {db_ip}: {out}"
+    );
+    let (found, out) = lookup("other");
+    assert!(
+        !found && !out.contains(&db_ip),
+        "other has no link; sql must not resolve for it: {out}"
+    );
+    // The name follows db: once it is gone from the network, web's question fails too.
+    r.ok(&["rm", "-f", "db"]);
+    let (found, out) = lookup("web");
+    assert!(!found, "db left the network, sql must not resolve: {out}");
+}
+
+#[test]
+fn a_restarted_link_target_updates_the_hosts_of_running_parents() {
+    if skip() {
+        return;
+    }
+    let r = Root::with_alpine();
+    r.ok(&["run", "-d", "--name", "db", "alpine:test", "sleep", "300"]);
+    let old = r.inspect("db", "{{.NetworkSettings.IPAddress}}");
+    let hostname = r.inspect("db", "{{.Config.Hostname}}");
+    r.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "--link",
+        "db:sql",
+        "alpine:test",
+        "sleep",
+        "300",
+    ]);
+    let line = |ip: &str| format!("{ip}\tsql {hostname} db\n");
+    let hosts = r.ok(&["exec", "web", "cat", "/etc/hosts"]);
+    assert!(hosts.contains(&line(&old)), "{hosts}");
+    r.ok(&["stop", "-t", "0", "db"]);
+    r.ok(&["start", "db"]);
+    let new = r.inspect("db", "{{.NetworkSettings.IPAddress}}");
+    // berth's IPAM hands addresses out in turn through the /16 (as Docker's does), so
+    // the restart gets one after web's, never db's old one.
+    assert_ne!(new, old, "db must come back at a new address");
+    // Read from inside web: its /etc/hosts is a bind mount, so this also proves the
+    // file was rewritten in place rather than replaced.
+    let hosts = r.ok(&["exec", "web", "cat", "/etc/hosts"]);
+    assert!(
+        hosts.contains(&line(&new)) && !hosts.contains(&format!("{old}\t")),
+        "web's hosts must point sql at {new}: {hosts}"
+    );
 }
