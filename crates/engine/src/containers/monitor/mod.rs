@@ -361,9 +361,10 @@ impl<'a> Monitor<'a> {
             // SIGCHLD comes through the signalfd (it stays pending, so readable, until
             // read), so an idle monitor sleeps until something happens: waking up
             // every second would fault its code pages back in after each shed.
-            let wait = self.health.as_ref().map_or(PollTimeout::NONE, |h| {
-                PollTimeout::from(h.wait_ms(1000))
-            });
+            let wait = self
+                .health
+                .as_ref()
+                .map_or(PollTimeout::NONE, |h| PollTimeout::from(h.wait_ms(1000)));
             // Last thing before sleeping: whatever code runs after the shed faults its
             // pages (and the kernel maps 64 KiB or a whole folio around each) back in.
             if std::mem::take(&mut self.shed_due) {
