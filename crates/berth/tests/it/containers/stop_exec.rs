@@ -1,5 +1,5 @@
-//! `stop -s`, `restart -s`, `exec -d` (with and without `-t`), exec's 126/127, and a
-//! container whose monitor was killed.
+//! `stop -s`, `restart -s`, `exec -d` (with and without `-t`), exec's 126/127, a
+//! container whose monitor was killed, and an idle monitor's footprint.
 
 use std::path::Path;
 
@@ -114,6 +114,68 @@ fn monitor_pid(id: &str) -> Option<i32> {
         let cmd = String::from_utf8_lossy(&cmd);
         (cmd.contains("__monitor") && cmd.contains(id)).then_some(pid)
     })
+}
+
+/// `voluntary_ctxt_switches` of process `pid`: how often it went to sleep.
+fn sleeps(pid: i32) -> u64 {
+    let status = fs_err::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("voluntary_ctxt_switches in /proc/PID/status")
+}
+
+#[test]
+fn an_idle_monitor_sleeps_until_something_happens() {
+    if skip() {
+        return;
+    }
+    let r = Root::with_alpine();
+    r.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "idle",
+        "--network",
+        "none",
+        "alpine:test",
+        "sleep",
+        "300",
+    ]);
+    let id = r.inspect("idle", "{{.Id}}");
+    let pid = monitor_pid(&id).expect("the monitor runs");
+    // Settle: the monitor reaps, sheds its memory and goes to sleep in poll.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let before = sleeps(pid);
+    // A monitor with a timer (it had a 1 s poll timeout) would wake twice or more here.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    assert_eq!(sleeps(pid), before, "the idle monitor woke up");
+    // And it still does its job when something happens: output reaches the log, the
+    // exit is recorded.
+    r.ok(&["exec", "idle", "sh", "-c", "echo woke > /proc/1/fd/1"]);
+    r.wait_for(10, "the line in the log", || {
+        r.ok(&["logs", "idle"]).contains("woke")
+    });
+    r.ok(&["kill", "idle"]);
+    r.wait_for(10, "the exit to be recorded", || {
+        r.inspect("idle", "{{.State.Status}}") == "exited"
+    });
+}
+
+/// The monitor is this executable; as a PIE its `.data.rel.ro` would be relocated into
+/// private memory in every monitor (see crates/berth/build.rs).
+#[test]
+fn berth_is_linked_at_a_fixed_address() {
+    use std::io::Read;
+    let mut header = [0u8; 18];
+    fs_err::File::open(crate::common::berth_bin())
+        .unwrap()
+        .read_exact(&mut header)
+        .unwrap();
+    assert_eq!(&header[..4], b"\x7fELF");
+    // e_type, little-endian: ET_EXEC (2), not ET_DYN (3, a PIE).
+    assert_eq!(u16::from_le_bytes([header[16], header[17]]), 2);
 }
 
 #[test]
