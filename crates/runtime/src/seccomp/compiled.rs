@@ -154,8 +154,9 @@ fn cache_path(state_root: &Path, s: &LinuxSeccomp) -> Option<PathBuf> {
     let json = serde_json::to_vec(s).ok()?;
     let v = libseccomp::ScmpVersion::current().ok()?;
     let mut h = Sha256::new();
+    // "tree": programs cached before the binary-tree layout are not reused.
     h.update(format!(
-        "{}.{}.{} {}\n",
+        "{}.{}.{} {} tree\n",
         v.major,
         v.minor,
         v.micro,

@@ -18,6 +18,9 @@ use oci_spec::runtime::{
 use crate::error::{Error, Result};
 
 mod compiled;
+
+/// libseccomp's `SCMP_FLTATR_CTL_OPTIMIZE` level 2: a binary tree of syscall numbers.
+const OPTIMIZE_BINARY_TREE: u32 = 2;
 pub use compiled::{CACHE_DIR, Compiled};
 
 fn err(field: &str, e: impl std::fmt::Display) -> Error {
@@ -145,6 +148,11 @@ pub fn build(s: &LinuxSeccomp) -> Result<ScmpFilterContext> {
     // We set no_new_privs ourselves when the spec asks; libseccomp must not force it.
     ctx.set_ctl_nnp(false)
         .map_err(|e| err("creating filter", e))?;
+    // A binary search over the syscall numbers instead of one comparison per listed
+    // syscall: with Docker's profile (~350 names) a `write` otherwise runs through
+    // hundreds of instructions on every call. libseccomp before 2.5 lacks the setting
+    // and keeps the linear filter, which allows and denies exactly the same.
+    let _ = ctx.set_filter_attr(ScmpFilterAttr::CtlOptimize, OPTIMIZE_BINARY_TREE);
     for (i, sc) in s.syscalls().iter().flatten().enumerate() {
         let field = format!("linux.seccomp.syscalls[{i}]");
         let act = action(sc.action(), sc.errno_ret(), &field)?;
