@@ -110,11 +110,17 @@ pub fn device_numbers(flag: &'static str, path: &str) -> Result<(u64, u64)> {
             hint: format!("{path} is not a block device; name a disk such as /dev/sda"),
         });
     }
+    let (major, minor) = numbers(&meta);
+    Ok((u64::from(major), u64::from(minor)))
+}
+
+/// The `major:minor` of a device node, from its metadata.
+pub(crate) fn numbers(meta: &std::fs::Metadata) -> (u32, u32) {
     let rdev = meta.rdev();
-    Ok((
-        u64::from(nix::sys::stat::major(rdev) as u32),
-        u64::from(nix::sys::stat::minor(rdev) as u32),
-    ))
+    (
+        nix::sys::stat::major(rdev) as u32,
+        nix::sys::stat::minor(rdev) as u32,
+    )
 }
 
 /// The per-device block I/O flags of a container.

@@ -151,12 +151,12 @@ fn resolve_device(d: &str) -> Result<Device> {
             hint: format!("{host} is not a device node"),
         });
     };
-    let rdev = meta.rdev();
+    let (major, minor) = super::blkio::numbers(&meta);
     Ok(Device {
         path: inside,
         kind,
-        major: i64::from(nix::sys::stat::major(rdev) as u32),
-        minor: i64::from(nix::sys::stat::minor(rdev) as u32),
+        major: i64::from(major),
+        minor: i64::from(minor),
         access: perms,
         mode: meta.mode() & 0o777,
     })
