@@ -27,6 +27,9 @@ use crate::{Engine, Error, Result};
 /// replaces exactly those.
 const ENV_ANNOTATION: &str = "org.berth.link-env";
 
+/// How a stored config without `--link` spells its (empty) list.
+const NO_LINKS: &str = "\"links\":[]";
+
 /// Splits `NAME[:ALIAS]` as Docker does (a leading `/` on the name is dropped).
 pub fn parse_link(s: &str) -> Result<(String, String)> {
     let bad = |hint: &str| Error::Invalid {
@@ -332,6 +335,15 @@ impl Engine {
             return;
         };
         for parent in running.iter().filter(|p| p.id != id) {
+            // Most containers link to nothing: their stored config (compact JSON, where
+            // this text cannot occur inside a string) says so without being parsed.
+            if parent
+                .config
+                .as_deref()
+                .is_some_and(|c| c.contains(NO_LINKS))
+            {
+                continue;
+            }
             let Ok(stored) = Stored::parse(&parent.id, parent.config.as_deref()) else {
                 continue;
             };
@@ -390,6 +402,18 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_config_without_links_says_so_in_its_json() {
+        let none = serde_json::to_string(&RunOptions::default()).unwrap();
+        assert!(none.contains(NO_LINKS), "{none}");
+        let some = serde_json::to_string(&RunOptions {
+            links: vec!["db:sql".into()],
+            ..RunOptions::default()
+        })
+        .unwrap();
+        assert!(!some.contains(NO_LINKS), "{some}");
+    }
 
     #[test]
     fn links_parse_like_docker() {
