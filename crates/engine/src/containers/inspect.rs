@@ -232,6 +232,13 @@ fn add_kernel_host_config(hc: &mut Value, o: &super::RunOptions, name: &str) {
         ("BlkioDeviceWriteBps", json!(k.device_write_bps)),
         ("BlkioDeviceReadIOps", json!(k.device_read_iops)),
         ("BlkioDeviceWriteIOps", json!(k.device_write_iops)),
+        (
+            "MemoryReservation",
+            json!(k.memory_reservation.unwrap_or(0)),
+        ),
+        ("MemorySwappiness", json!(k.memory_swappiness)),
+        ("OomKillDisable", json!(k.oom_kill_disable)),
+        ("OomScoreAdj", json!(k.oom_score_adj.unwrap_or(0))),
         ("CpuPeriod", json!(k.cpu_period.unwrap_or(0))),
         ("CpuQuota", json!(k.cpu_quota.unwrap_or(0))),
         ("CpuRealtimePeriod", json!(k.cpu_rt_period.unwrap_or(0))),

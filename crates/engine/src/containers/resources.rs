@@ -24,6 +24,7 @@ fn device_rules(privileged: bool, devices: &[Device]) -> Vec<Value> {
 
 /// The `linux.resources` object for `opts`; limits are checked here.
 pub fn resources(opts: &RunOptions, devices: &[Device]) -> Result<Value> {
+    check_reservation(opts)?;
     let mut r = json!({"devices": device_rules(opts.privileged, devices)});
     if opts.memory.is_some() || opts.memory_swap.is_some() {
         let mut m = json!({});
@@ -81,4 +82,26 @@ pub fn resources(opts: &RunOptions, devices: &[Device]) -> Result<Value> {
     }
     opts.kernel.add_resources(&mut r)?;
     Ok(r)
+}
+
+/// Docker's daemon checks on `--memory-reservation`: at least 6 MB, and not above
+/// `--memory`.
+fn check_reservation(opts: &RunOptions) -> Result<()> {
+    let Some(res) = opts.kernel.memory_reservation.filter(|r| *r > 0) else {
+        return Ok(());
+    };
+    let bad = |hint: String| Error::Invalid {
+        flag: "--memory-reservation",
+        value: res.to_string(),
+        hint,
+    };
+    if res < 6 * 1024 * 1024 {
+        return Err(bad("the minimum memory reservation is 6m".into()));
+    }
+    if let Some(limit) = opts.memory.filter(|l| *l > 0 && *l < res) {
+        return Err(bad(format!(
+            "the memory limit ({limit} bytes) cannot be less than the memory reservation; lower the reservation or raise --memory"
+        )));
+    }
+    Ok(())
 }

@@ -29,6 +29,14 @@ pub struct UpdateOptions {
     pub cpu_rt_period: Option<i64>,
     /// `--cpu-rt-runtime` in microseconds.
     pub cpu_rt_runtime: Option<i64>,
+    /// `--memory-reservation` in bytes (0: unchanged).
+    pub memory_reservation: Option<i64>,
+    /// `--cpu-period` in microseconds (0: unchanged).
+    pub cpu_period: Option<i64>,
+    /// `--cpu-quota` in microseconds (0: unchanged, -1: no limit).
+    pub cpu_quota: Option<i64>,
+    /// `--cpuset-mems`.
+    pub cpuset_mems: Option<String>,
     /// `--restart`.
     pub restart: Option<String>,
 }
@@ -47,7 +55,7 @@ impl Engine {
             return Err(Error::Invalid {
                 flag: "update",
                 value: name.to_owned(),
-                hint: "give at least one of --memory, --memory-swap, --cpus, --cpu-shares, --cpuset-cpus, --pids-limit, --blkio-weight, --cpu-rt-period, --cpu-rt-runtime, --restart".into(),
+                hint: "give at least one of --memory, --memory-swap, --memory-reservation, --cpus, --cpu-period, --cpu-quota, --cpu-shares, --cpuset-cpus, --cpuset-mems, --pids-limit, --blkio-weight, --cpu-rt-period, --cpu-rt-runtime, --restart".into(),
             });
         }
         let (rec, mut stored) = self.container(name)?;
@@ -109,6 +117,19 @@ impl Engine {
         if let Some(r) = u.cpu_rt_runtime.filter(|r| *r != 0) {
             o.kernel.cpu_rt_runtime = Some(r);
         }
+        if let Some(m) = u.memory_reservation.filter(|m| *m != 0) {
+            o.kernel.memory_reservation = Some(m);
+        }
+        cfs_conflicts(&old, u)?;
+        if let Some(p) = u.cpu_period.filter(|p| *p != 0) {
+            o.kernel.cpu_period = Some(p);
+        }
+        if let Some(q) = u.cpu_quota.filter(|q| *q != 0) {
+            o.kernel.cpu_quota = Some(q);
+        }
+        if u.cpuset_mems.is_some() {
+            o.kernel.cpuset_mems.clone_from(&u.cpuset_mems);
+        }
         o.kernel.validate(o.network.as_deref(), o.nano_cpus)?;
         // Validated as at create; the device rules are not part of an update.
         let mut res = super::resources::resources(&stored.opts, &[])?;
@@ -141,6 +162,33 @@ impl Engine {
         self.store().update_container_config(&rec.id, &json)?;
         Ok(rec.id)
     }
+}
+
+/// Docker's update refuses to mix the two ways of limiting CPU time: `--cpus` on a
+/// container limited by `--cpu-period`/`--cpu-quota`, and the reverse.
+fn cfs_conflicts(old: &super::RunOptions, u: &UpdateOptions) -> Result<()> {
+    let cfs_asked = u.cpu_period.is_some_and(|p| p != 0) || u.cpu_quota.is_some_and(|q| q != 0);
+    let cfs_set = old.kernel.cpu_period.is_some_and(|p| p > 0)
+        || old.kernel.cpu_quota.is_some_and(|q| q != 0 && q != -1);
+    if cfs_asked && old.nano_cpus.is_some() && u.nano_cpus != Some(0) {
+        return Err(Error::Invalid {
+            flag: if u.cpu_quota.is_some_and(|q| q != 0) {
+                "--cpu-quota"
+            } else {
+                "--cpu-period"
+            },
+            value: String::new(),
+            hint: "Conflicting options: CPU Quota and Period cannot be updated as NanoCPUs has already been set; lift it first with --cpus 0".into(),
+        });
+    }
+    if u.nano_cpus.is_some_and(|n| n != 0) && (cfs_set || cfs_asked) {
+        return Err(Error::Invalid {
+            flag: "--cpus",
+            value: String::new(),
+            hint: "Conflicting options: Nano CPUs cannot be updated as CPU Period or Quota has already been set; use --cpu-period/--cpu-quota instead".into(),
+        });
+    }
+    Ok(())
 }
 
 /// Where the update removes a limit, says so explicitly: the kernel keeps a value

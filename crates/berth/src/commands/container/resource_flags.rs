@@ -65,7 +65,7 @@ impl ResourceFlags {
             blkio_weight: self.blkio_weight,
             cpu_rt_period: self.cpu_rt_period,
             cpu_rt_runtime: self.cpu_rt_runtime,
-            restart: None,
+            ..UpdateOptions::default()
         })
     }
 }

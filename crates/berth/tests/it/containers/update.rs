@@ -83,6 +83,96 @@ fn update_changes_live_limits_and_later_starts() {
 }
 
 #[test]
+fn update_changes_cfs_quota_memory_reservation_and_mems() {
+    if skip() {
+        return;
+    }
+    let r = Root::with_alpine();
+    r.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "cfs",
+        "-m",
+        "64m",
+        "alpine:test",
+        "sleep",
+        "300",
+    ]);
+    assert_eq!(
+        r.ok(&[
+            "update",
+            "--cpu-period",
+            "50000",
+            "--cpu-quota",
+            "25000",
+            "--memory-reservation",
+            "32m",
+            "--cpuset-mems",
+            "0",
+            "cfs",
+        ])
+        .trim(),
+        "cfs"
+    );
+    let quota = || {
+        cgroup(&r, "cfs", "cpu/cpu.cfs_quota_us", "cpu.max")
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(quota(), "25000");
+    let period = cgroup(&r, "cfs", "cpu/cpu.cfs_period_us", "cpu.max");
+    assert_eq!(period.split_whitespace().last(), Some("50000"), "{period}");
+    assert_eq!(
+        cgroup(&r, "cfs", "memory/memory.soft_limit_in_bytes", "memory.low"),
+        "33554432"
+    );
+    assert_eq!(cgroup(&r, "cfs", "cpuset/cpuset.mems", "cpuset.mems"), "0");
+    assert_eq!(
+        r.inspect(
+            "cfs",
+            "{{.HostConfig.CpuPeriod}} {{.HostConfig.CpuQuota}} {{.HostConfig.MemoryReservation}} {{.HostConfig.CpusetMems}}"
+        ),
+        "50000 25000 33554432 0"
+    );
+
+    // Docker's conflicts and limits: nothing changes.
+    let e = r.fails(&["update", "--cpus", "1", "cfs"], 1);
+    assert!(e.contains("Conflicting options"), "{e}");
+    let e = r.fails(&["update", "--memory-reservation", "128m", "cfs"], 1);
+    assert!(e.contains("--memory-reservation"), "{e}");
+    let e = r.fails(&["update", "--cpu-quota", "10", "cfs"], 1);
+    assert!(e.contains("--cpu-quota"), "{e}");
+    assert_eq!(quota(), "25000");
+    assert_eq!(
+        r.inspect("cfs", "{{.HostConfig.MemoryReservation}}"),
+        "33554432"
+    );
+
+    // -1 lifts the quota.
+    r.ok(&["update", "--cpu-quota", "-1", "cfs"]);
+    assert!(matches!(quota().as_str(), "-1" | "max"), "{}", quota());
+    assert_eq!(r.inspect("cfs", "{{.HostConfig.CpuQuota}}"), "-1");
+
+    // A container limited with --cpus cannot take a quota on top.
+    r.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "nano",
+        "--cpus",
+        "0.5",
+        "alpine:test",
+        "sleep",
+        "300",
+    ]);
+    let e = r.fails(&["update", "--cpu-quota", "20000", "nano"], 1);
+    assert!(e.contains("NanoCPUs"), "{e}");
+}
+
+#[test]
 fn update_restart_policy_reaches_the_running_monitor() {
     if skip() {
         return;
