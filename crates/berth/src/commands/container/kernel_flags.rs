@@ -6,6 +6,35 @@ use berth_engine::containers::kernel_opts::KernelOptions;
 use berth_engine::containers::units;
 use clap::Args;
 
+/// The finer limits that `create`/`run` set and `update` changes: `--memory-reservation`,
+/// `--cpu-period`, `--cpu-quota`, `--cpuset-mems`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct TunableFlags {
+    /// Memory soft limit.
+    #[arg(long)]
+    pub memory_reservation: Option<String>,
+    /// Limit CPU CFS (Completely Fair Scheduler) period.
+    #[arg(long)]
+    pub cpu_period: Option<i64>,
+    /// Limit CPU CFS (Completely Fair Scheduler) quota (-1: no limit).
+    #[arg(long, allow_hyphen_values = true)]
+    pub cpu_quota: Option<i64>,
+    /// MEMs in which to allow execution (0-3, 0,1).
+    #[arg(long)]
+    pub cpuset_mems: Option<String>,
+}
+
+impl TunableFlags {
+    /// `--memory-reservation` in bytes.
+    pub fn memory_reservation(&self) -> anyhow::Result<Option<i64>> {
+        Ok(self
+            .memory_reservation
+            .as_deref()
+            .map(|m| units::parse_bytes("--memory-reservation", m))
+            .transpose()?)
+    }
+}
+
 /// Namespaces, sysctls and the finer resource flags.
 #[derive(Debug, Args, Clone, Default)]
 pub struct KernelFlags {
@@ -36,21 +65,12 @@ pub struct KernelFlags {
     /// Tune host's OOM preferences (-1000 to 1000).
     #[arg(long, allow_hyphen_values = true)]
     pub oom_score_adj: Option<i32>,
-    /// Memory soft limit.
-    #[arg(long)]
-    pub memory_reservation: Option<String>,
     /// Tune container memory swappiness (0 to 100).
     #[arg(long, allow_hyphen_values = true)]
     pub memory_swappiness: Option<i64>,
-    /// Limit CPU CFS (Completely Fair Scheduler) period.
-    #[arg(long)]
-    pub cpu_period: Option<i64>,
-    /// Limit CPU CFS (Completely Fair Scheduler) quota.
-    #[arg(long, allow_hyphen_values = true)]
-    pub cpu_quota: Option<i64>,
-    /// MEMs in which to allow execution (0-3, 0,1).
-    #[arg(long)]
-    pub cpuset_mems: Option<String>,
+    /// The finer limits `update` changes too.
+    #[command(flatten)]
+    pub tunable: TunableFlags,
     /// Block IO weight (relative device weight), DEVICE:WEIGHT.
     #[arg(long)]
     pub blkio_weight_device: Vec<String>,
@@ -100,11 +120,11 @@ impl KernelFlags {
             cgroup_parent: self.cgroup_parent.clone(),
             oom_kill_disable: self.oom_kill_disable,
             oom_score_adj: self.oom_score_adj,
-            memory_reservation: size("--memory-reservation", &self.memory_reservation)?,
+            memory_reservation: self.tunable.memory_reservation()?,
             memory_swappiness: self.memory_swappiness,
-            cpu_period: self.cpu_period,
-            cpu_quota: self.cpu_quota,
-            cpuset_mems: self.cpuset_mems.clone(),
+            cpu_period: self.tunable.cpu_period,
+            cpu_quota: self.tunable.cpu_quota,
+            cpuset_mems: self.tunable.cpuset_mems.clone(),
             blkio_weight_device: self
                 .blkio_weight_device
                 .iter()

@@ -1,7 +1,6 @@
 //! `berth update [OPTIONS] CONTAINER...`: new limits or restart policy.
 
 use berth_engine::Paths;
-use berth_engine::containers::units;
 use berth_engine::containers::update::UpdateOptions;
 use clap::Args;
 
@@ -11,18 +10,9 @@ pub struct UpdateArgs {
     /// Memory, CPU and pids limits.
     #[command(flatten)]
     pub resources: super::resource_flags::ResourceFlags,
-    /// Memory soft limit.
-    #[arg(long)]
-    pub memory_reservation: Option<String>,
-    /// Limit CPU CFS (Completely Fair Scheduler) period.
-    #[arg(long)]
-    pub cpu_period: Option<i64>,
-    /// Limit CPU CFS (Completely Fair Scheduler) quota (-1: no limit).
-    #[arg(long, allow_hyphen_values = true)]
-    pub cpu_quota: Option<i64>,
-    /// MEMs in which to allow execution (0-3, 0,1).
-    #[arg(long)]
-    pub cpuset_mems: Option<String>,
+    /// Memory reservation, CFS period and quota, memory nodes.
+    #[command(flatten)]
+    pub tunable: super::kernel_flags::TunableFlags,
     /// Restart policy to apply when a container exits.
     #[arg(long)]
     pub restart: Option<String>,
@@ -36,14 +26,10 @@ pub struct UpdateArgs {
 pub fn run(paths: &Paths, args: &UpdateArgs) -> anyhow::Result<()> {
     let u = UpdateOptions {
         restart: args.restart.clone(),
-        memory_reservation: args
-            .memory_reservation
-            .as_deref()
-            .map(|m| units::parse_bytes("--memory-reservation", m))
-            .transpose()?,
-        cpu_period: args.cpu_period,
-        cpu_quota: args.cpu_quota,
-        cpuset_mems: args.cpuset_mems.clone(),
+        memory_reservation: args.tunable.memory_reservation()?,
+        cpu_period: args.tunable.cpu_period,
+        cpu_quota: args.tunable.cpu_quota,
+        cpuset_mems: args.tunable.cpuset_mems.clone(),
         ..args.resources.parsed(true)?
     };
     let engine = super::engine(paths)?;
