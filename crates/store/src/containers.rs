@@ -223,6 +223,9 @@ pub struct ContainerFilter {
     pub limit: Option<usize>,
     /// Also load each container's config JSON.
     pub include_config: bool,
+    /// Only containers whose config JSON does not contain this text (a cheap
+    /// pre-selection done by SQLite, so the skipped configs are never copied out).
+    pub config_lacks: Option<String>,
     /// Keep only these keys of each state's `extra` (`None`: all of them). For
     /// listings that show a few fields: the rest is skipped, not decoded.
     pub state_keys: Option<Vec<String>>,
@@ -509,6 +512,10 @@ impl Store {
         any_of(&mut clauses, std::mem::take(&mut items));
         for l in &filter.labels {
             clauses.push(label_clause("c.labels", l, &mut p));
+        }
+        if let Some(text) = &filter.config_lacks {
+            p.push(text.clone().into());
+            clauses.push(format!("instr(c.config, ?{}) = 0", p.len()));
         }
         let config_col = if filter.include_config {
             "c.config"

@@ -27,7 +27,8 @@ use crate::{Engine, Error, Result};
 /// replaces exactly those.
 const ENV_ANNOTATION: &str = "org.berth.link-env";
 
-/// How a stored config without `--link` spells its (empty) list.
+/// How a stored config without `--link` spells its (empty) list: compact JSON, where
+/// this text cannot occur inside a string.
 const NO_LINKS: &str = "\"links\":[]";
 
 /// Splits `NAME[:ALIAS]` as Docker does (a leading `/` on the name is dropped).
@@ -329,21 +330,14 @@ impl Engine {
             statuses: vec![ContainerStatus::Running, ContainerStatus::Paused],
             include_config: true,
             state_keys: Some(Vec::new()),
+            // Most containers link to nothing, and their stored config says so.
+            config_lacks: Some(NO_LINKS.to_owned()),
             ..Default::default()
         };
         let Ok(running) = self.store().list_containers(&filter) else {
             return;
         };
         for parent in running.iter().filter(|p| p.id != id) {
-            // Most containers link to nothing: their stored config (compact JSON, where
-            // this text cannot occur inside a string) says so without being parsed.
-            if parent
-                .config
-                .as_deref()
-                .is_some_and(|c| c.contains(NO_LINKS))
-            {
-                continue;
-            }
             let Ok(stored) = Stored::parse(&parent.id, parent.config.as_deref()) else {
                 continue;
             };

@@ -463,3 +463,28 @@ fn a_listing_can_keep_only_some_state_keys() {
     assert_eq!(st.extra.keys().collect::<Vec<_>>(), ["ports"]);
     assert_eq!(st.extra["ports"], all[0].state.extra["ports"]);
 }
+
+#[test]
+fn a_listing_can_leave_out_configs_containing_a_text() {
+    let t = store();
+    let (plain, linked) = (hex_id("99cc", 1), hex_id("99cc", 2));
+    t.store.create_container(&new(&plain, "/plain")).unwrap();
+    let mut n = new(&linked, "/linked");
+    n.config = r#"{"links":["db:sql"]}"#.into();
+    t.store.create_container(&n).unwrap();
+    let listed = |lacks: &str| -> Vec<String> {
+        t.store
+            .list_containers(&ContainerFilter {
+                include_config: true,
+                config_lacks: Some(lacks.into()),
+                ..Default::default()
+            })
+            .unwrap()
+            .into_iter()
+            .map(|c| c.name)
+            .collect()
+    };
+    assert_eq!(listed(r#""Cmd""#), ["linked"]);
+    assert_eq!(listed(r#""links""#), ["plain"]);
+    assert_eq!(listed("nowhere").len(), 2);
+}
