@@ -15,17 +15,20 @@ BERTH=${BERTH:-$HERE/target/release/berth}
 IMG=${IMG:-/work/shared/images/alpine-3.10.9/alpine-minirootfs-3.10.9-x86_64.tar.gz}
 [ -x "$BERTH" ] || { echo "build berth first: cargo build --release -p berth" >&2; exit 1; }
 WORK=$(mktemp -d /tmp/berth-monmem.XXXXXX)
-B() { "$BERTH" --root "$WORK/berth" "$@"; }
+# berth's runtime state on a tmpfs under /run, where it lives by default (/run/berth)
+# and where podman keeps its own (/run/containers/storage).
+RUNROOT=$(mktemp -d /run/berth-monmem.XXXXXX)
+B() { "$BERTH" --root "$WORK/berth" --runroot "$RUNROOT" "$@"; }
 HAVE_PODMAN=0
 command -v podman >/dev/null && HAVE_PODMAN=1
 cleanup() {
-  B ps -a -q --no-trunc 2>/dev/null | xargs -r "$BERTH" --root "$WORK/berth" rm -f >/dev/null 2>&1 || true
+  B ps -a -q --no-trunc 2>/dev/null | xargs -r "$BERTH" --root "$WORK/berth" --runroot "$RUNROOT" rm -f >/dev/null 2>&1 || true
   if [ "$HAVE_PODMAN" = 1 ]; then
     podman ps -a -q --filter label=berth-monmem | xargs -r podman rm -f -t 0 >/dev/null 2>&1 || true
     podman rmi -f localhost/berth-monmem:latest >/dev/null 2>&1 || true
   fi
-  grep -o "$WORK[^ ]*" /proc/self/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
-  rm -rf "$WORK"
+  grep -o -e "$WORK[^ ]*" -e "$RUNROOT[^ ]*" /proc/self/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+  rm -rf "$WORK" "$RUNROOT"
 }
 trap cleanup EXIT
 

@@ -16,13 +16,16 @@ for t in podman crun; do
 done
 [ -x "$BERTH" ] || { echo "build berth first: cargo build --release -p berth" >&2; exit 1; }
 WORK=$(mktemp -d /tmp/berth-bench.XXXXXX)
-B() { "$BERTH" --root "$WORK/berth" "$@"; }
+# berth's runtime state on a tmpfs under /run, where it lives by default (/run/berth)
+# and where podman keeps its own (/run/containers/storage).
+RUNROOT=$(mktemp -d /run/berth-bench.XXXXXX)
+B() { "$BERTH" --root "$WORK/berth" --runroot "$RUNROOT" "$@"; }
 cleanup() {
-  B ps -a -q --no-trunc 2>/dev/null | xargs -r -n 50 "$BERTH" --root "$WORK/berth" rm -f >/dev/null 2>&1 || true
+  B ps -a -q --no-trunc 2>/dev/null | xargs -r -n 50 "$BERTH" --root "$WORK/berth" --runroot "$RUNROOT" rm -f >/dev/null 2>&1 || true
   podman rm -f bench-exec >/dev/null 2>&1 || true
   podman rmi -f localhost/berth-bench:latest >/dev/null 2>&1 || true
-  grep -o "$WORK[^ ]*" /proc/self/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
-  rm -rf "$WORK"
+  grep -o -e "$WORK[^ ]*" -e "$RUNROOT[^ ]*" /proc/self/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+  rm -rf "$WORK" "$RUNROOT"
 }
 trap cleanup EXIT
 

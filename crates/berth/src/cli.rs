@@ -16,6 +16,10 @@ pub struct Cli {
     /// Keep all of berth's state (data and runtime state) under DIR.
     #[arg(long, env = "BERTH_ROOT", value_name = "DIR")]
     pub root: Option<PathBuf>,
+    /// Keep the runtime state of live containers under DIR instead (default:
+    /// /run/berth, or DIR/run under --root). A tmpfs, as /run is, keeps it off the disk.
+    #[arg(long, env = "BERTH_RUNROOT", value_name = "DIR")]
+    pub runroot: Option<PathBuf>,
     /// Configuration file (default: /etc/berth/config.toml, or under --root).
     #[arg(long, env = "BERTH_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,

@@ -1,4 +1,5 @@
-//! Where berth keeps its state: `/var/lib/berth` and `/run/berth`, or all under `--root`.
+//! Where berth keeps its state: `/var/lib/berth` and `/run/berth`, or all under `--root`
+//! (with the runtime state elsewhere under `--runroot`).
 
 use std::path::PathBuf;
 
@@ -38,6 +39,14 @@ impl Paths {
         }
     }
 
+    /// Moves the runtime state to `run` when given (`--runroot`); the data stays.
+    pub fn with_run(self, run: Option<PathBuf>) -> Paths {
+        match run {
+            Some(run) => Paths { run, ..self },
+            None => self,
+        }
+    }
+
     /// State root of the OCI runtime's containers.
     pub fn oci_state(&self) -> PathBuf {
         self.run.join("oci")
@@ -54,6 +63,10 @@ mod tests {
         assert_eq!(p.data, PathBuf::from("/tmp/x"));
         assert_eq!(p.oci_state(), PathBuf::from("/tmp/x/run/oci"));
         assert_eq!(p.config, PathBuf::from("/tmp/x/config.toml"));
+        let moved = p.clone().with_run(Some("/run/x".into()));
+        assert_eq!(moved.data, PathBuf::from("/tmp/x"));
+        assert_eq!(moved.oci_state(), PathBuf::from("/run/x/oci"));
+        assert_eq!(p.clone().with_run(None).run, p.run);
         let d = Paths::new(None, None);
         assert_eq!(d.oci_state(), PathBuf::from("/run/berth/oci"));
     }

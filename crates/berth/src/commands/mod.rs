@@ -19,7 +19,7 @@ use berth_engine::Paths;
 
 /// Runs the parsed command and returns the process exit code.
 pub fn dispatch(cli: Cli) -> ExitCode {
-    let paths = Paths::new(cli.root.as_ref(), cli.config.as_ref());
+    let paths = Paths::new(cli.root.as_ref(), cli.config.as_ref()).with_run(cli.runroot);
     match cli.command {
         Command::Oci(args) => oci::main(&paths, *args),
         // image commands

@@ -203,3 +203,72 @@ fn inspect_finds_images_networks_and_volumes_in_dockers_order() {
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "insp-net");
     r.ok(&["network", "rm", "insp-net"]);
 }
+
+/// Removes, through `--runroot`, what a test started there, even when it fails half way
+/// (the root's own Drop looks for live state in the default place).
+struct RunrootGuard<'a> {
+    root: &'a Root,
+    runroot: std::path::PathBuf,
+}
+
+impl RunrootGuard<'_> {
+    fn cmd(&self, args: &[&str]) -> std::process::Command {
+        let mut c = self.root.cmd(&[]);
+        c.arg("--runroot").arg(&self.runroot).args(args);
+        c
+    }
+}
+
+impl Drop for RunrootGuard<'_> {
+    fn drop(&mut self) {
+        let _ = self.cmd(&["rm", "-f", "-v", "live"]).output();
+    }
+}
+
+#[test]
+fn runroot_keeps_the_live_state_apart_from_the_data() {
+    if skip() {
+        return;
+    }
+    let r = Root::with_alpine();
+    let g = RunrootGuard {
+        root: &r,
+        runroot: r.dir.path().join("elsewhere"),
+    };
+    let ok = |c: &mut std::process::Command| {
+        let o = c.output().unwrap();
+        assert!(
+            o.status.success(),
+            "{c:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8(o.stdout).unwrap().trim().to_owned()
+    };
+    let id = ok(&mut g.cmd(&["run", "-d", "--name", "live", "alpine:test", "sleep", "600"]));
+    // The runtime state is under --runroot, none of it in the default place.
+    assert!(g.runroot.join("oci").join(&id).join("state.json").is_file());
+    assert!(!r.dir.path().join("run/oci").join(&id).exists());
+    // The monitor was told where the state is.
+    let cmdlines: Vec<String> = fs_err::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| fs_err::read(e.ok()?.path().join("cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .filter(|c| c.contains("__monitor") && c.contains(&id))
+        .collect();
+    assert_eq!(cmdlines.len(), 1, "{cmdlines:?}");
+    assert!(
+        cmdlines[0].contains(g.runroot.to_str().unwrap()),
+        "{cmdlines:?}"
+    );
+    // The same variable as the flag; exec finds the running container there.
+    let mut exec = r.cmd(&["exec", "live", "cat", "/proc/1/comm"]);
+    exec.env("BERTH_RUNROOT", &g.runroot);
+    assert_eq!(ok(&mut exec), "sleep");
+    assert_eq!(
+        ok(&mut g.cmd(&["inspect", "-f", "{{.State.Status}}", "live"])),
+        "running"
+    );
+    ok(&mut g.cmd(&["rm", "-f", "live"]));
+    assert!(!g.runroot.join("oci").join(&id).exists());
+    assert_eq!(ok(&mut g.cmd(&["ps", "-a", "-q"])), "");
+}
