@@ -28,7 +28,7 @@ pub(crate) enum Ctl {
 #[derive(Debug)]
 pub struct Cgroup {
     path: String,
-    rel: PathBuf,
+    pub(crate) rel: PathBuf,
     hier: OnceLock<Hierarchies>,
 }
 

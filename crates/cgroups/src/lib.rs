@@ -28,9 +28,9 @@ mod apply;
 mod cgroup;
 mod error;
 mod file;
+mod join;
 mod mount;
 mod path;
-pub mod prime;
 mod rdma;
 mod stats;
 mod v1;
@@ -38,6 +38,7 @@ pub mod v2;
 
 pub use cgroup::Cgroup;
 pub use error::Error;
+pub use join::Joiner;
 pub use mount::{Hierarchies, Unified, V1Hierarchy};
 pub use stats::{
     Blkio, BlkioEntry, Cpu, CpuUsage, Hugetlb, Memory, MemoryEntry, Pids, Stats, Throttling,

@@ -33,6 +33,42 @@ fn moved_process_is_listed_and_sees_its_cgroup() {
 }
 
 #[test]
+fn a_process_joins_itself_in_every_hierarchy() {
+    if !can_run() {
+        return;
+    }
+    let g = Guard::new("join");
+    let joiner = g.cg.joiner().unwrap();
+    let (r, w) = nix::unistd::pipe().unwrap();
+    // SAFETY: the child only makes syscalls (join_self allocates only on failure) and exits.
+    let child = match unsafe { nix::unistd::fork() }.unwrap() {
+        nix::unistd::ForkResult::Child => {
+            let ok = joiner.join_self(false).is_ok();
+            let _ = nix::unistd::write(&w, if ok { b"y" } else { b"n" });
+            // SAFETY: waiting to be killed, then leaving the forked child.
+            unsafe {
+                libc::pause();
+                libc::_exit(0)
+            }
+        }
+        nix::unistd::ForkResult::Parent { child } => child,
+    };
+    drop(w);
+    let mut answer = [0u8; 1];
+    nix::unistd::read(&r, &mut answer).unwrap();
+    let own = fs_err::read_to_string(format!("/proc/{child}/cgroup")).unwrap();
+    let _ = nix::sys::signal::kill(child, nix::sys::signal::SIGKILL);
+    let _ = nix::sys::wait::waitpid(child, None);
+    assert_eq!(&answer, b"y");
+    // In every hierarchy, v1 ones by their `tasks` and the unified one by cgroup.procs.
+    let rel = g.cg.path().to_string();
+    let unified = g.cg.unified_dir().unwrap().is_some();
+    for line in own.lines().filter(|l| unified || !l.starts_with("0::")) {
+        assert_eq!(line.splitn(3, ':').nth(2).unwrap(), rel, "{line}");
+    }
+}
+
+#[test]
 fn freeze_and_thaw_stop_and_resume_a_busy_process() {
     if !can_run() {
         return;

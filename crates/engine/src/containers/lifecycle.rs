@@ -22,12 +22,9 @@ pub struct Launched {
 /// Signals a container's owner relays to it: the runtime's list.
 pub use berth_runtime::forwarded_signals;
 
-/// True when this process has a single thread (after the cgroup primer ended), so forking a container child is safe
+/// True when this process has a single thread, so forking a container child is safe
 /// (design.md: threads and fork).
 pub fn single_threaded() -> bool {
-    // The cgroup primer (started by `run`/`start`) is this process's own short-lived
-    // thread: wait for it rather than give up forking.
-    berth_cgroups::prime::finish();
     fs_err::read_dir("/proc/self/task").is_ok_and(|d| d.count() == 1)
 }
 

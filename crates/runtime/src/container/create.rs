@@ -169,6 +169,7 @@ pub fn create(rt: &Runtime, id: &str, bundle: Bundle, opts: &CreateOptions) -> R
         id: id.to_string(),
         preserve_fds: opts.preserve_fds,
         cgroup_path: cgroup_path.clone(),
+        cgroup: cgroup.joiner()?,
         seccomp: spec
             .linux()
             .as_ref()
@@ -204,9 +205,7 @@ pub fn create(rt: &Runtime, id: &str, bundle: Bundle, opts: &CreateOptions) -> R
             }
             Msg::Pid(p) => {
                 init_pid = p;
-                // The init builds its rootfs meanwhile; it waits for our answer to its
-                // hooks request, which comes after this, before anything depends on it.
-                cgroup.add_process(p)?;
+                // The init joins its cgroup itself (InitConfig::cgroup).
                 undo.pids.push(p);
                 let _ = waitpid(stage1, None);
                 undo.pids.retain(|x| *x != stage1.as_raw());

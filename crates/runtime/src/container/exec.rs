@@ -6,11 +6,11 @@
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 
+use crate::init::fork::{Forked, fork};
 use nix::fcntl::{OFlag, open};
-use nix::sched::setns;
+use nix::sched::{CloneFlags, setns};
 use nix::sys::stat::Mode;
 use nix::sys::wait::waitpid;
-use nix::unistd::{ForkResult, fork};
 use oci_spec::runtime::{LinuxNamespaceType, Process};
 
 use super::{Runtime, absolute};
@@ -97,21 +97,32 @@ pub fn exec(rt: &Runtime, id: &str, process: &Process, opts: &ExecOptions) -> Re
         .and_then(|l| l.seccomp().as_ref())
         .map(|s| Compiled::cached(&rt.root, s))
         .transpose()?;
-    let cgroup = c.cgroup()?;
+    let cgroup = c.cgroup()?.joiner()?;
     let (parent, child) = sync::pair()?;
-    // SAFETY: single-threaded runtime (design.md).
-    let helper = match unsafe { fork() }.ctx(|| "forking the exec helper".into())? {
-        ForkResult::Child => {
+    let helper = match fork(
+        "the exec helper",
+        false,
+        CloneFlags::empty(),
+        cgroup.clone_target(),
+    )? {
+        Forked::Child { in_cgroup } => {
             drop(parent);
-            let r = join_and_clone(
-                &child,
-                &joins,
-                &root,
-                process,
-                &console,
-                seccomp.as_ref(),
-                opts.preserve_fds,
-            );
+            // First, while single-threaded: into the container's cgroup, by the moves
+            // that skip the kernel's global migration lock (berth_cgroups::Joiner).
+            let r = cgroup
+                .join_self(in_cgroup)
+                .map_err(Error::from)
+                .and_then(|()| {
+                    join_and_clone(
+                        &child,
+                        &joins,
+                        &root,
+                        process,
+                        &console,
+                        seccomp.as_ref(),
+                        opts.preserve_fds,
+                    )
+                });
             if let Err(e) = r {
                 let _ = child.send(&Msg::Failed(e.to_string()));
                 // SAFETY: leaving the forked child without running the parent's atexit.
@@ -120,10 +131,9 @@ pub fn exec(rt: &Runtime, id: &str, process: &Process, opts: &ExecOptions) -> Re
             // SAFETY: as above.
             unsafe { libc::_exit(0) }
         }
-        ForkResult::Parent { child: p } => p,
+        Forked::Parent(p) => nix::unistd::Pid::from_raw(p),
     };
     drop(child);
-    cgroup.add_process(helper.as_raw())?;
     parent.send(&Msg::Go)?;
     let mut exec_pid = 0;
     let mut pty = None;
@@ -179,8 +189,8 @@ fn join_and_clone(
     nix::unistd::fchdir(root).ctx(|| "entering the container's root".into())?;
     nix::unistd::chroot(".").ctx(|| "chroot into the container".into())?;
     nix::unistd::chdir("/").ctx(|| "chdir /".into())?;
-    match crate::init::fork_sibling("the exec process")? {
-        None => {
+    match fork("the exec process", true, CloneFlags::empty(), None)? {
+        Forked::Child { .. } => {
             let e = (|| -> Result<Error> {
                 process::setup_console(process, console, ch, false)?;
                 let program = process::prepare(process)?;
@@ -206,6 +216,6 @@ fn join_and_clone(
             // SAFETY: leaving the forked child.
             unsafe { libc::_exit(status) }
         }
-        Some(pid) => ch.send(&Msg::Pid(pid)),
+        Forked::Parent(pid) => ch.send(&Msg::Pid(pid)),
     }
 }

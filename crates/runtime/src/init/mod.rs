@@ -3,9 +3,11 @@
 //! Stage 1 is forked by the runtime. It joins the namespaces given by path, creates the
 //! user namespace (the runtime writes its id maps), then the other namespaces, and clones
 //! stage 2 with `CLONE_PARENT`, so the container's init is the runtime's direct child (or
-//! its subreaper's) and is the first process of a new pid namespace. Stage 1 then exits.
+//! its subreaper's) and is the first process of a new pid namespace; on cgroup v2 the
+//! clone places it in the container's cgroup. Stage 1 then exits.
 //!
-//! Stage 2 is the container's init: it builds the rootfs, lets the runtime run its
+//! Stage 2 is the container's init: it joins its cgroup (see [`berth_cgroups::Joiner`]),
+//! builds the rootfs, lets the runtime run its
 //! hooks, pivots, applies the rest of the spec, reports `Ready`, waits on the exec fifo
 //! for `start`, and executes the user's program.
 //!
@@ -14,6 +16,7 @@
 
 pub mod caps;
 pub mod exec;
+pub mod fork;
 pub mod process;
 pub mod rlimits;
 
@@ -59,6 +62,8 @@ pub struct InitConfig {
     pub preserve_fds: i32,
     /// The container's cgroup path, as the runtime placed it.
     pub cgroup_path: String,
+    /// The container's cgroup, opened for the init to join itself.
+    pub cgroup: berth_cgroups::Joiner,
     /// `linux.seccomp`, compiled by the runtime before forking.
     pub seccomp: Option<crate::seccomp::Compiled>,
 }
@@ -85,8 +90,11 @@ fn stage1_inner(ch: &Channel, cfg: &InitConfig) -> Result<()> {
         setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0))
             .ctx(|| "setresuid 0 in the user namespace".into())?;
     }
-    // The cgroup namespace is made by the init itself, once it is in its cgroup.
-    cfg.plan.unshare_rest(CloneFlags::CLONE_NEWCGROUP)?;
+    // The cgroup namespace is made by the init itself, once it is in its cgroup; the pid
+    // namespace by the clone that makes the init (see fork::fork).
+    cfg.plan
+        .unshare_rest(CloneFlags::CLONE_NEWCGROUP | CloneFlags::CLONE_NEWPID)?;
+    let pid_ns = cfg.plan.create & CloneFlags::CLONE_NEWPID;
     if cfg
         .plan
         .create
@@ -94,9 +102,14 @@ fn stage1_inner(ch: &Channel, cfg: &InitConfig) -> Result<()> {
     {
         write_time_offsets(&cfg.spec)?;
     }
-    match fork_sibling("the container's init")? {
-        None => stage2(ch, cfg),
-        Some(pid) => ch.send(&Msg::Pid(pid)),
+    match fork::fork(
+        "the container's init",
+        true,
+        pid_ns,
+        cfg.cgroup.clone_target(),
+    )? {
+        fork::Forked::Child { in_cgroup } => stage2(ch, cfg, in_cgroup),
+        fork::Forked::Parent(pid) => ch.send(&Msg::Pid(pid)),
     }
 }
 
@@ -132,31 +145,9 @@ fn write_time_offsets(spec: &Spec) -> Result<()> {
     Ok(())
 }
 
-/// Forks a sibling: a child whose parent is our parent (`CLONE_PARENT`), so the runtime
-/// that started us can wait for it. `Ok(None)` in the child, `Ok(Some(pid))` here.
-pub fn fork_sibling(what: &str) -> Result<Option<i32>> {
-    // SAFETY: a raw clone without a new stack behaves like fork; callers are
-    // single-threaded (design.md, "threads and fork").
-    let pid = unsafe {
-        libc::syscall(
-            libc::SYS_clone,
-            libc::CLONE_PARENT | libc::SIGCHLD,
-            0usize,
-            0usize,
-            0usize,
-            0usize,
-        )
-    };
-    match pid {
-        -1 => Err(Error::sys(format!("cloning {what}"), nix::Error::last())),
-        0 => Ok(None),
-        pid => Ok(Some(i32::try_from(pid).unwrap_or(-1))),
-    }
-}
-
 /// The container's init; never returns.
-fn stage2(ch: &Channel, cfg: &InitConfig) -> ! {
-    match stage2_inner(ch, cfg) {
+fn stage2(ch: &Channel, cfg: &InitConfig, in_cgroup: bool) -> ! {
+    match stage2_inner(ch, cfg, in_cgroup) {
         Ok(never) => match never {},
         Err(e) => {
             let status = match &e {
@@ -175,7 +166,10 @@ fn stage2(ch: &Channel, cfg: &InitConfig) -> ! {
 
 enum Never {}
 
-fn stage2_inner(ch: &Channel, cfg: &InitConfig) -> Result<Never> {
+fn stage2_inner(ch: &Channel, cfg: &InitConfig, in_cgroup: bool) -> Result<Never> {
+    // First of all, while single-threaded and before the cgroup namespace exists: into
+    // the container's cgroup, by the moves that skip the kernel's global migration lock.
+    cfg.cgroup.join_self(in_cgroup)?;
     let spec = &cfg.spec;
     let process = spec.process().as_ref().ok_or_else(|| Error::Unsupported {
         field: "process".into(),
@@ -196,10 +190,8 @@ fn stage2_inner(ch: &Channel, cfg: &InitConfig) -> Result<Never> {
         Msg::HooksDone(s) => s,
         _ => String::new(),
     };
-    // The runtime moved us into the container's cgroup while we built the rootfs (on
-    // cgroup v1 a move waits for an RCU grace period, ~10 ms; doing both at once hides
-    // it); it answers the hooks request only after the move, so the cgroup namespace made
-    // now is rooted at the container's cgroup. Nothing of the user's runs before this.
+    // We joined the container's cgroup first thing, so the cgroup namespace made now is
+    // rooted there. Nothing of the user's runs before this.
     if cfg.plan.create.contains(CloneFlags::CLONE_NEWCGROUP) {
         nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP)
             .ctx(|| "creating the cgroup namespace".into())?;

@@ -39,9 +39,6 @@ fn fail(e: &anyhow::Error) -> ExitCode {
 
 /// Runs `berth run`.
 pub fn main(paths: &Paths, args: RunArgs) -> ExitCode {
-    // The container's move into its cgroup waits for an RCU grace period unless one
-    // has just passed: start one now, while the container is prepared.
-    berth_cgroups::prime::start();
     let attach = match Attach::parse(&args.flags.attach, args.flags.interactive) {
         Ok(a) => a,
         Err(e) => return fail(&e),
