@@ -285,19 +285,15 @@ fn finish(
 pub(crate) fn resolve(conn: &Connection, name: &str) -> Result<String> {
     if is_hex64(name)
         && let Some(id) = conn
-            .query_row("SELECT id FROM containers WHERE id = ?1", [name], |r| {
-                r.get::<_, String>(0)
-            })
+            .prepare_cached("SELECT id FROM containers WHERE id = ?1")?
+            .query_row([name], |r| r.get::<_, String>(0))
             .optional()?
     {
         return Ok(id);
     }
     if let Some(id) = conn
-        .query_row(
-            "SELECT id FROM containers WHERE name = ?1",
-            [strip_slash(name)],
-            |r| r.get::<_, String>(0),
-        )
+        .prepare_cached("SELECT id FROM containers WHERE name = ?1")?
+        .query_row([strip_slash(name)], |r| r.get::<_, String>(0))
         .optional()?
     {
         return Ok(id);
@@ -373,7 +369,7 @@ impl Store {
         let state_json =
             serde_json::to_string(&state).map_err(|e| Error::json("new container state", e))?;
         let created = new.created.unwrap_or_else(now_ns);
-        let insert = |tx: &rusqlite::Transaction<'_>| -> Result<()> {
+        let insert = |tx: &Connection| -> Result<()> {
             check_name_free(tx, name)?;
             if crate::db::exists(tx, "SELECT 1 FROM containers WHERE id = ?1", [&new.id])? {
                 return Err(Error::ContainerIdInUse(new.id.clone()));
@@ -460,11 +456,11 @@ impl Store {
     pub fn get_container(&self, name: &str) -> Result<ContainerRecord> {
         self.read_tx(|tx| {
             let id = resolve(tx, name)?;
-            let row = tx.query_row(
-                &format!("SELECT {COLS}, c.config FROM containers c WHERE c.id = ?1"),
-                [&id],
-                |r| from_row(r, true),
-            )?;
+            let row = tx
+                .prepare_cached(&format!(
+                    "SELECT {COLS}, c.config FROM containers c WHERE c.id = ?1"
+                ))?
+                .query_row([&id], |r| from_row(r, true))?;
             finish(row, None)
         })
     }
@@ -558,10 +554,9 @@ impl Store {
         // exit. The row itself (creation, deletion) is always synced.
         self.write_relaxed(|tx| {
             let id = resolve(tx, name)?;
-            let text: String =
-                tx.query_row("SELECT state FROM containers WHERE id = ?1", [&id], |r| {
-                    r.get(0)
-                })?;
+            let text: String = tx
+                .prepare_cached("SELECT state FROM containers WHERE id = ?1")?
+                .query_row([&id], |r| r.get(0))?;
             let what = || format!("state of container {}", short_id(&id));
             let mut state: ContainerState =
                 serde_json::from_str(&text).map_err(|e| Error::json(what(), e))?;
@@ -572,10 +567,10 @@ impl Store {
                 return Ok(state);
             }
             let text = serde_json::to_string(&state).map_err(|e| Error::json(what(), e))?;
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE containers SET state = ?2, status = ?3, exit_code = ?4 WHERE id = ?1",
-                params![id, text, state.status.as_str(), state.exit_code],
-            )?;
+            )?
+            .execute(params![id, text, state.status.as_str(), state.exit_code])?;
             Ok(state)
         })
     }

@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension as _, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension as _, TransactionBehavior};
 
 use crate::Store;
 use crate::error::{Error, Result};
@@ -113,13 +113,8 @@ pub fn schema_version() -> i64 {
 
 impl Store {
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction; commits if it returns Ok.
-    pub(crate) fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
-        self.with_conn(|conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let value = f(&tx)?;
-            tx.commit()?;
-            Ok(value)
-        })
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.with_conn(|conn| in_transaction(conn, "BEGIN IMMEDIATE", f))
     }
 
     /// Like [`Store::write`], but the commit does not wait for the disk
@@ -129,20 +124,12 @@ impl Store {
     /// suffix of such commits, never one made with [`Store::write`] (whose
     /// sync covers every earlier commit). Row creation and deletion, which
     /// decide what recovery keeps on disk, never use this.
-    pub(crate) fn write_relaxed<T>(
-        &self,
-        f: impl FnOnce(&Transaction<'_>) -> Result<T>,
-    ) -> Result<T> {
+    pub(crate) fn write_relaxed<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         self.with_conn(|conn| {
-            conn.pragma_update(None, "synchronous", "NORMAL")?;
-            let result = (|| -> Result<T> {
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let value = f(&tx)?;
-                tx.commit()?;
-                Ok(value)
-            })();
+            run_cached(conn, "PRAGMA synchronous = NORMAL")?;
+            let result = in_transaction(conn, "BEGIN IMMEDIATE", f);
             // Back to FULL even after an error: every other write relies on it.
-            let restored = conn.pragma_update(None, "synchronous", "FULL");
+            let restored = run_cached(conn, "PRAGMA synchronous = FULL");
             let value = result?;
             restored?;
             Ok(value)
@@ -156,13 +143,8 @@ impl Store {
     }
 
     /// Several reads from one consistent snapshot of the database.
-    pub(crate) fn read_tx<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
-        self.with_conn(|conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
-            let value = f(&tx)?;
-            tx.commit()?;
-            Ok(value)
-        })
+    pub(crate) fn read_tx<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.with_conn(|conn| in_transaction(conn, "BEGIN DEFERRED", f))
     }
 
     /// Runs `f` on the connection, opening it again if [`Store::release_memory`]
@@ -215,6 +197,37 @@ impl Store {
             Ok(())
         })
     }
+}
+
+/// Runs one statement through the connection's statement cache: a short-lived CLI
+/// process runs its handful of transactions and lookups many times over, and parsing the
+/// same SQL again each time was the bulk of its SQLite time.
+fn run_cached(conn: &Connection, sql: &str) -> Result<()> {
+    conn.prepare_cached(sql)?.execute([])?;
+    Ok(())
+}
+
+/// Runs `f` between `begin` and COMMIT; rolls back if `f` fails (or panics) or the commit
+/// does. rusqlite's `Transaction` does the same with statements it parses anew each time.
+fn in_transaction<T>(
+    conn: &Connection,
+    begin: &str,
+    f: impl FnOnce(&Connection) -> Result<T>,
+) -> Result<T> {
+    struct Open<'a>(Option<&'a Connection>);
+    impl Drop for Open<'_> {
+        fn drop(&mut self) {
+            if let Some(conn) = self.0 {
+                let _ = run_cached(conn, "ROLLBACK");
+            }
+        }
+    }
+    run_cached(conn, begin)?;
+    let mut open = Open(Some(conn));
+    let value = f(conn)?;
+    run_cached(conn, "COMMIT")?;
+    open.0 = None;
+    Ok(value)
 }
 
 /// A callback receiving SQL statement texts, for [`Store::trace_sql`].
@@ -284,6 +297,11 @@ mod tests {
         assert_eq!(synchronous(&store), 2);
         store
             .write_relaxed(|tx| {
+                // 1 is NORMAL, for this transaction only.
+                assert_eq!(
+                    tx.pragma_query_value(None, "synchronous", |r| r.get::<_, i64>(0))?,
+                    1
+                );
                 tx.execute(
                     "INSERT INTO volumes (name, driver, created, labels, options, anonymous)
                      VALUES ('v', 'local', 0, '{}', '{}', 0)",
@@ -304,5 +322,53 @@ mod tests {
             .read(|c| Ok(c.query_row("SELECT count(*) FROM volumes", [], |r| r.get(0))?))
             .unwrap();
         assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn a_failed_or_panicking_transaction_leaves_no_transaction_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let insert = |tx: &Connection, name: &str| -> Result<()> {
+            tx.execute(
+                "INSERT INTO volumes (name, driver, created, labels, options, anonymous)
+                 VALUES (?1, 'local', 0, '{}', '{}', 0)",
+                [name],
+            )?;
+            Ok(())
+        };
+        assert!(
+            store
+                .write(|tx| {
+                    insert(tx, "a")?;
+                    // The same name again: a constraint error from SQLite itself.
+                    insert(tx, "a")
+                })
+                .is_err()
+        );
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            store.read_tx(|tx| -> Result<()> {
+                insert(tx, "b")?;
+                panic!("simulated")
+            })
+        }));
+        assert!(panicked.is_err());
+        let (autocommit, names) = store
+            .read(|c| {
+                let mut st = c.prepare("SELECT name FROM volumes ORDER BY name")?;
+                let names = st
+                    .query_map([], |r| r.get::<_, String>(0))?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                Ok((c.is_autocommit(), names))
+            })
+            .unwrap();
+        assert!(autocommit, "a transaction was left open");
+        assert!(names.is_empty(), "{names:?}");
+        // Later transactions of the same connection work.
+        store.write(|tx| insert(tx, "c")).unwrap();
+        store.read_tx(|tx| insert(tx, "d")).unwrap();
+        let n: i64 = store
+            .read(|c| Ok(c.query_row("SELECT count(*) FROM volumes", [], |r| r.get(0))?))
+            .unwrap();
+        assert_eq!(n, 2);
     }
 }

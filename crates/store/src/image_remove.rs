@@ -1,7 +1,7 @@
 //! `rmi` and `image prune`: rows go in one transaction, then the snapshots
 //! and blobs nothing references any more.
 
-use rusqlite::{Connection, Transaction};
+use rusqlite::Connection;
 
 use crate::Store;
 use crate::db::exists;
@@ -50,7 +50,7 @@ fn has_children(conn: &Connection, id: &str) -> Result<bool> {
 }
 
 /// Deletes an image's rows; returns what its files are, for cleanup.
-fn delete_rows(tx: &Transaction<'_>, id: &str) -> Result<Deleted> {
+fn delete_rows(tx: &Connection, id: &str) -> Result<Deleted> {
     let layers = image_layers(tx, id)?;
     let mut blobs = vec![id.to_owned()];
     let mut st = tx.prepare_cached("SELECT digest FROM image_manifests WHERE image_id = ?1")?;
