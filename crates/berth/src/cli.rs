@@ -35,6 +35,7 @@ pub struct Cli {
 // Parsed once per process: boxing the big variants would buy nothing.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// The runc-compatible OCI runtime (also reachable as `berth-runc`).
     Oci(Box<OciArgs>),

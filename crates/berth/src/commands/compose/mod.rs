@@ -46,6 +46,7 @@ pub struct ComposeArgs {
 
 /// The `compose` subcommands.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum ComposeCommand {
     /// Create and start containers.
     Up(up::UpArgs),

@@ -51,6 +51,7 @@ pub struct ContainerArgs {
 
 /// The `berth container` subcommands.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum ContainerCommand {
     /// Create and run a new container from an image.
     Run(run::RunArgs),

@@ -17,6 +17,7 @@ pub struct VolumeArgs {
 
 /// The `berth volume` subcommands.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum VolumeCommand {
     /// Create a volume.
     Create {

@@ -30,6 +30,7 @@ pub struct ImageArgs {
 
 /// The `berth image` subcommands (Docker's names and aliases).
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum ImageCommand {
     /// Load images from a tar archive or STDIN.
     Load(load::LoadArgs),

@@ -25,6 +25,7 @@ pub struct NetworkArgs {
 
 /// The `berth network` subcommands.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum NetworkCommand {
     /// Create a network.
     Create {

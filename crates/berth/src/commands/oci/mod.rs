@@ -68,6 +68,7 @@ pub struct CreateArgs {
 
 /// runc's commands.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum OciCommand {
     /// Create a container; it waits for `start`.
     Create(CreateArgs),

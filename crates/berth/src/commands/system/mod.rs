@@ -22,6 +22,7 @@ pub struct SystemArgs {
 
 /// `berth system` subcommands.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum SystemCommand {
     /// Show berth disk usage.
     Df(df::DfArgs),
@@ -43,6 +44,7 @@ pub struct BuilderArgs {
 
 /// `berth builder` subcommands.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum BuilderCommand {
     /// Remove build cache.
     Prune(prune::BuilderPruneArgs),
