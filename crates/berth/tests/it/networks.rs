@@ -505,7 +505,7 @@ fn published_ports_answer_on_loopback_and_the_bridge() {
 }
 
 #[test]
-fn none_has_only_lo_and_host_sees_the_hosts_interfaces() {
+fn none_has_only_lo_up_and_host_sees_the_hosts_interfaces() {
     let Some(r) = Root::new() else { return };
     let ifaces = |s: &str| -> Vec<String> {
         let mut v: Vec<String> = s
@@ -527,6 +527,18 @@ fn none_has_only_lo_and_host_sees_the_hosts_interfaces() {
         "/proc/net/dev",
     ]);
     assert_eq!(ifaces(&none), ["lo"]);
+    // ... and lo is up, as Docker's: a server on 127.0.0.1 works there (IFF_UP is 0x1).
+    let flags = r.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "bb",
+        "cat",
+        "/sys/class/net/lo/flags",
+    ]);
+    let flags = u32::from_str_radix(flags.trim().trim_start_matches("0x"), 16).unwrap();
+    assert_eq!(flags & 1, 1, "lo is down: flags {flags:#x}");
     let host = r.ok(&[
         "run",
         "--rm",

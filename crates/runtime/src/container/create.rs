@@ -4,13 +4,15 @@ use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 
 use nix::fcntl::{OFlag, open};
+use nix::sched::CloneFlags;
 use nix::sys::stat::Mode;
 use nix::sys::wait::waitpid;
-use nix::unistd::{ForkResult, Pid, fork, mkfifo};
+use nix::unistd::{Pid, mkfifo};
 use oci_spec::runtime::LinuxIdMapping;
 
 use super::{Container, Runtime, absolute, default_cgroup_path, oci_state_of};
 use crate::error::{Error, Result, SysContext};
+use crate::init::fork::{Forked, fork};
 use crate::init::process::ConsoleTarget;
 use crate::init::{self, InitConfig};
 use crate::namespaces::Plan;
@@ -178,19 +180,49 @@ pub fn create(rt: &Runtime, id: &str, bundle: Bundle, opts: &CreateOptions) -> R
             .transpose()?,
     };
     let (parent, child) = sync::pair()?;
-    // SAFETY: the runtime is single-threaded when it creates containers (design.md).
-    let stage1 = match unsafe { fork() }.ctx(|| "forking the container's setup process".into())? {
-        ForkResult::Child => {
-            drop(parent);
-            init::stage1(&child, &cfg)
+    let mut init_pid = 0;
+    // Stage 1 (the process that makes the namespaces, then clones the init) only when the
+    // plan needs it: the runtime clones the init itself otherwise, one fork fewer.
+    let stage1 = if cfg.plan.direct() {
+        let entered = cfg.plan.enter_for_clone()?;
+        let created = cfg.plan.create - CloneFlags::CLONE_NEWCGROUP;
+        match fork(
+            "the container's init",
+            false,
+            created,
+            cfg.cgroup.clone_target(),
+        )? {
+            Forked::Child { in_cgroup } => {
+                entered.stay();
+                drop(parent);
+                init::init_direct(&child, &cfg, in_cgroup)
+            }
+            Forked::Parent(pid) => {
+                undo.pids.push(pid);
+                entered.leave()?;
+                init_pid = pid;
+                record_pid(&mut saved, &dir, pid)?;
+                None
+            }
         }
-        ForkResult::Parent { child: pid } => pid,
+    } else {
+        // SAFETY: the runtime is single-threaded when it creates containers (design.md).
+        match unsafe { nix::unistd::fork() }
+            .ctx(|| "forking the container's setup process".into())?
+        {
+            nix::unistd::ForkResult::Child => {
+                drop(parent);
+                init::stage1(&child, &cfg)
+            }
+            nix::unistd::ForkResult::Parent { child: pid } => {
+                undo.pids.push(pid.as_raw());
+                Some(pid)
+            }
+        }
     };
     drop(child);
-    undo.pids.push(stage1.as_raw());
 
     let mut pty = None;
-    let mut init_pid = 0;
     let mut hooks_asked = false;
     loop {
         let Some((msg, fd)) = parent.recv()? else {
@@ -200,6 +232,12 @@ pub fn create(rt: &Runtime, id: &str, bundle: Bundle, opts: &CreateOptions) -> R
         };
         match msg {
             Msg::MapIds => {
+                // Only stage 1 makes a user namespace (Plan::direct).
+                let Some(stage1) = stage1 else {
+                    return Err(Error::Init(
+                        "container setup: an id map request without a stage 1".into(),
+                    ));
+                };
                 write_id_maps(stage1.as_raw(), linux)?;
                 parent.send(&Msg::MapsDone)?;
             }
@@ -207,11 +245,11 @@ pub fn create(rt: &Runtime, id: &str, bundle: Bundle, opts: &CreateOptions) -> R
                 init_pid = p;
                 // The init joins its cgroup itself (InitConfig::cgroup).
                 undo.pids.push(p);
-                let _ = waitpid(stage1, None);
-                undo.pids.retain(|x| *x != stage1.as_raw());
-                saved.pid = p;
-                saved.pid_start = pid_start_time(p).unwrap_or(0);
-                dir.save(&saved)?;
+                if let Some(stage1) = stage1 {
+                    let _ = waitpid(stage1, None);
+                    undo.pids.retain(|x| *x != stage1.as_raw());
+                }
+                record_pid(&mut saved, &dir, p)?;
                 if hooks_asked {
                     run_create_hooks(spec, &saved, &parent)?;
                 }
@@ -242,6 +280,13 @@ pub fn create(rt: &Runtime, id: &str, bundle: Bundle, opts: &CreateOptions) -> R
         container: Container { saved, dir },
         pty,
     })
+}
+
+/// Saves the init's pid (and its start time, which tells a reused pid apart) in the state.
+fn record_pid(saved: &mut Saved, dir: &StateDir, pid: i32) -> Result<()> {
+    saved.pid = pid;
+    saved.pid_start = pid_start_time(pid).unwrap_or(0);
+    dir.save(saved)
 }
 
 /// Runs prestart and createRuntime hooks and answers the init with the state document.

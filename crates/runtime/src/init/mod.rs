@@ -145,6 +145,13 @@ fn write_time_offsets(spec: &Spec) -> Result<()> {
     Ok(())
 }
 
+/// The container's init when the runtime cloned it itself ([`crate::namespaces::Plan::direct`]
+/// plans: no stage 1); never returns.
+pub fn init_direct(ch: &Channel, cfg: &InitConfig, in_cgroup: bool) -> ! {
+    reset_signals();
+    stage2(ch, cfg, in_cgroup)
+}
+
 /// The container's init; never returns.
 fn stage2(ch: &Channel, cfg: &InitConfig, in_cgroup: bool) -> ! {
     match stage2_inner(ch, cfg, in_cgroup) {
@@ -170,6 +177,11 @@ fn stage2_inner(ch: &Channel, cfg: &InitConfig, in_cgroup: bool) -> Result<Never
     // First of all, while single-threaded and before the cgroup namespace exists: into
     // the container's cgroup, by the moves that skip the kernel's global migration lock.
     cfg.cgroup.join_self(in_cgroup)?;
+    if cfg.plan.create.contains(CloneFlags::CLONE_NEWNET) {
+        // As runc and crun do: a new network namespace's loopback comes up, so that
+        // 127.0.0.1 works in a container without other networking (`--network none`).
+        crate::namespaces::loopback_up()?;
+    }
     let spec = &cfg.spec;
     let process = spec.process().as_ref().ok_or_else(|| Error::Unsupported {
         field: "process".into(),
