@@ -55,24 +55,30 @@ fn mkdir_all(root: &Path, rel: &Path) -> Result<(), Error> {
 }
 
 /// Removes a cgroup directory and its child cgroups, deepest first. cgroupfs directories can
-/// only be removed with rmdir, and only once no task is left: tasks that were just killed may
-/// still be exiting, hence the retries on EBUSY until `deadline`.
+/// only be removed with rmdir, and only once no task and no child cgroup is left (EBUSY
+/// either way): a leaf, the usual case, goes with one rmdir; children are looked for only
+/// after a refusal. Tasks that were just killed may still be exiting, hence the retries on
+/// EBUSY until `deadline`.
 fn remove_tree(dir: &Path, deadline: Instant) -> Result<(), Error> {
-    let entries = match fs_err::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(Error::Io(e)),
-    };
-    for e in entries.flatten() {
-        if e.file_type().is_ok_and(|t| t.is_dir()) {
-            remove_tree(&e.path(), deadline)?;
-        }
-    }
     let mut delay = Duration::from_millis(5);
+    let mut children_removed = false;
     loop {
         // rmdir(2) through nix keeps the raw errno that EBUSY is recognised by.
         match unlinkat(AT_FDCWD, dir, UnlinkatFlags::RemoveDir) {
             Ok(()) | Err(Errno::ENOENT) => return Ok(()),
+            Err(Errno::EBUSY) if !children_removed => {
+                children_removed = true;
+                let entries = match fs_err::read_dir(dir) {
+                    Ok(e) => e,
+                    Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+                    Err(e) => return Err(Error::Io(e)),
+                };
+                for e in entries.flatten() {
+                    if e.file_type().is_ok_and(|t| t.is_dir()) {
+                        remove_tree(&e.path(), deadline)?;
+                    }
+                }
+            }
             Err(Errno::EBUSY) if Instant::now() < deadline => {
                 std::thread::sleep(delay);
                 delay = (delay * 2).min(Duration::from_millis(100));

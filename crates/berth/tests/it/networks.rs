@@ -517,26 +517,10 @@ fn none_has_only_lo_up_and_host_sees_the_hosts_interfaces() {
         v.sort();
         v
     };
-    let none = r.ok(&[
-        "run",
-        "--rm",
-        "--network",
-        "none",
-        "bb",
-        "cat",
-        "/proc/net/dev",
-    ]);
-    assert_eq!(ifaces(&none), ["lo"]);
+    let cat_in_none = |file: &str| r.ok(&["run", "--rm", "--network", "none", "bb", "cat", file]);
+    assert_eq!(ifaces(&cat_in_none("/proc/net/dev")), ["lo"]);
     // ... and lo is up, as Docker's: a server on 127.0.0.1 works there (IFF_UP is 0x1).
-    let flags = r.ok(&[
-        "run",
-        "--rm",
-        "--network",
-        "none",
-        "bb",
-        "cat",
-        "/sys/class/net/lo/flags",
-    ]);
+    let flags = cat_in_none("/sys/class/net/lo/flags");
     let flags = u32::from_str_radix(flags.trim().trim_start_matches("0x"), 16).unwrap();
     assert_eq!(flags & 1, 1, "lo is down: flags {flags:#x}");
     let host = r.ok(&[

@@ -256,3 +256,20 @@ fn destroy_reports_every_busy_hierarchy_then_succeeds() {
     // Destroying again is fine: missing directories are skipped.
     g.cg.destroy().unwrap();
 }
+
+#[test]
+fn destroy_takes_child_cgroups_with_it() {
+    if !can_run() {
+        return;
+    }
+    let g = Guard::new("tree");
+    let h = g.cg.hierarchies().unwrap().clone();
+    let deeper =
+        berth_cgroups::Cgroup::with_hierarchies(&format!("{}/sub/deeper", g.cg.path()), h).unwrap();
+    deeper.create().unwrap();
+    assert!(deeper.exists());
+    g.cg.destroy().unwrap();
+    for d in g.cg.dirs().unwrap() {
+        assert!(!d.exists(), "{} is left", d.display());
+    }
+}
