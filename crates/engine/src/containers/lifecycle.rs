@@ -87,8 +87,10 @@ impl Engine {
         self.join_shared_namespaces(&stored, &dir)?;
         self.apply_links(&rec.name, &stored, &dir)?;
         self.mount_volume_devices(&stored)?;
-        let net = match self.network_up(id, &dir) {
-            Ok(n) => n,
+        // The namespace now; its veths, addresses and ports once the init exists, while
+        // it builds its root filesystem (create_with's on_init).
+        let mut pending = match self.network_begin(id, &dir) {
+            Ok(p) => Some(p),
             Err(e) => {
                 self.unmount_idle_volume_devices(id);
                 return Err(e);
@@ -118,15 +120,36 @@ impl Engine {
             ..CreateOptions::default()
         };
         let _ = nix::sys::prctl::set_child_subreaper(true);
-        let created = match berth_runtime::create(&rt, id, bundle, &opts) {
+        let mut net = None;
+        let mut net_err = None;
+        let mut on_init = |_pid: i32| -> std::result::Result<(), String> {
+            let Some(p) = pending.take() else {
+                return Ok(());
+            };
+            match self.network_complete(p, &dir) {
+                Ok(up) => {
+                    net = Some(up);
+                    Ok(())
+                }
+                Err(e) => {
+                    let text = e.to_string();
+                    net_err = Some(e);
+                    Err(text)
+                }
+            }
+        };
+        let created = berth_runtime::create_with(&rt, id, bundle, &opts, &mut on_init);
+        let created = match created {
             Ok(c) => c,
             Err(e) => {
                 let _ = self.network_down(id);
-                let e = runtime_err(e);
+                // The network's own error, with its exit status and hints, when that failed.
+                let e = net_err.unwrap_or_else(|| runtime_err(e));
                 self.record_failure(id, &e);
                 return Err(e);
             }
         };
+        let net = net.unwrap_or_default();
         let pid = created.container.saved.pid;
         if let Err(e) = berth_runtime::start(&rt, id) {
             let _ = berth_runtime::delete(&rt, id, true);

@@ -323,10 +323,20 @@ impl Engine {
     /// the caller applies it with the state change it writes anyway when the
     /// container starts, which saves a store commit (an fsync) per start.
     pub fn network_up(&self, id: &str, dir: &Path) -> Result<NetworkUp> {
+        let pending = self.network_begin(id, dir)?;
+        self.network_complete(pending, dir)
+    }
+
+    /// [`Engine::network_up`] in two halves, so that the slow one can run while the
+    /// container's init builds its root filesystem: this one makes the namespace the
+    /// container joins (and names it in the spec); [`Engine::network_complete`] puts
+    /// the veths, addresses, routes, ports and DNS records in it. Nothing of the
+    /// container runs before both are done. On failure nothing stays.
+    pub fn network_begin(&self, id: &str, dir: &Path) -> Result<PendingNetwork> {
         let (rec, stored) = self.container(id)?;
         match Mode::of(stored.opts.network.as_deref()) {
-            Mode::Host => return Ok(NetworkUp::default()),
-            Mode::None => return set_netns_path(dir, None).map(|()| NetworkUp::default()),
+            Mode::Host => return Ok(PendingNetwork::Done),
+            Mode::None => return set_netns_path(dir, None).map(|()| PendingNetwork::Done),
             Mode::Container(other) => {
                 let (o, _) = self.container(&other)?;
                 let pid = o
@@ -349,7 +359,7 @@ impl Engine {
                 }
                 fs_err::write(&mark, b"").map_err(|e| Error::io(&mark, e))?;
                 return set_netns_path(dir, Some(&PathBuf::from(format!("/proc/{pid}/ns/net"))))
-                    .map(|()| NetworkUp::default());
+                    .map(|()| PendingNetwork::Done);
             }
             Mode::Network(_) => {}
         }
@@ -361,11 +371,34 @@ impl Engine {
         // A leftover of a crashed owner.
         netns::delete(&ns)?;
         netns::create(&ns)?;
-        let result = self
-            .network_up_inner(id, &rec.name, &stored, &rec.state, &ns, dir)
-            .and_then(|up| set_netns_path(dir, Some(&ns)).map(|()| up));
-        if result.is_err() {
+        if let Err(e) = set_netns_path(dir, Some(&ns)) {
             let _ = self.network_down(id);
+            return Err(e);
+        }
+        Ok(PendingNetwork::Endpoints {
+            id: id.to_owned(),
+            name: rec.name,
+            stored: Box::new(stored),
+            state: Box::new(rec.state),
+            ns,
+        })
+    }
+
+    /// The second half of [`Engine::network_up`] (see [`Engine::network_begin`]).
+    pub fn network_complete(&self, pending: PendingNetwork, dir: &Path) -> Result<NetworkUp> {
+        let PendingNetwork::Endpoints {
+            id,
+            name,
+            stored,
+            state,
+            ns,
+        } = pending
+        else {
+            return Ok(NetworkUp::default());
+        };
+        let result = self.network_up_inner(&id, &name, &stored, &state, &ns, dir);
+        if result.is_err() {
+            let _ = self.network_down(&id);
         }
         result
     }
@@ -503,6 +536,25 @@ impl Engine {
 pub struct NetworkUp {
     endpoints: Option<serde_json::Value>,
     ports: Option<serde_json::Value>,
+}
+
+/// A container's network half made (see [`Engine::network_begin`]).
+pub enum PendingNetwork {
+    /// Nothing more to do (host, none, another container's namespace).
+    Done,
+    /// The namespace exists; its endpoints are still to be made.
+    Endpoints {
+        /// The container.
+        id: String,
+        /// Its name.
+        name: String,
+        /// Its config.
+        stored: Box<crate::containers::Stored>,
+        /// Its state (the endpoints a previous start chose).
+        state: Box<ContainerState>,
+        /// The pinned namespace.
+        ns: PathBuf,
+    },
 }
 
 impl NetworkUp {

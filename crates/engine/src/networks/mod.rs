@@ -41,7 +41,7 @@ use std::path::PathBuf;
 use berth_net::ipam::{self, Ipam, SubnetRequest};
 use berth_store::{NetworkFilter, NetworkRecord, NewNetwork};
 
-pub use attach::{Endpoint, Mode, NetworkUp, clear_network_runtime};
+pub use attach::{Endpoint, Mode, NetworkUp, PendingNetwork, clear_network_runtime};
 pub use inspect::{network_json, settings};
 
 use crate::{Engine, Error, Result};

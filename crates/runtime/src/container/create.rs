@@ -71,6 +71,23 @@ impl Drop for Undo {
 
 /// Creates container `id` from `bundle`.
 pub fn create(rt: &Runtime, id: &str, bundle: Bundle, opts: &CreateOptions) -> Result<Created> {
+    create_with(rt, id, bundle, opts, &mut |_| Ok(()))
+}
+
+/// What [`create_with`] calls once the init exists: with the init's pid, while the init
+/// builds its root filesystem. An `Err` fails the create (its text ends the error message).
+pub type OnInit<'a> = dyn FnMut(i32) -> std::result::Result<(), String> + 'a;
+
+/// [`create`], calling `on_init` as soon as the init exists. The init runs nothing of the
+/// container's before `on_init` returns: it waits for the runtime's answer to its hooks
+/// request, which comes after. The engine sets up the container's network there.
+pub fn create_with(
+    rt: &Runtime,
+    id: &str,
+    bundle: Bundle,
+    opts: &CreateOptions,
+    on_init: &mut OnInit<'_>,
+) -> Result<Created> {
     let dir = StateDir::new(&rt.root, id)?;
     rt.ensure_root()?;
     match fs_err::create_dir(&dir.dir) {
@@ -202,6 +219,7 @@ pub fn create(rt: &Runtime, id: &str, bundle: Bundle, opts: &CreateOptions) -> R
                 entered.leave()?;
                 init_pid = pid;
                 record_pid(&mut saved, &dir, pid)?;
+                on_init(pid).map_err(Error::Init)?;
                 None
             }
         }
@@ -250,6 +268,7 @@ pub fn create(rt: &Runtime, id: &str, bundle: Bundle, opts: &CreateOptions) -> R
                     undo.pids.retain(|x| *x != stage1.as_raw());
                 }
                 record_pid(&mut saved, &dir, p)?;
+                on_init(p).map_err(Error::Init)?;
                 if hooks_asked {
                     run_create_hooks(spec, &saved, &parent)?;
                 }

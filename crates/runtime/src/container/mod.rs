@@ -10,7 +10,7 @@ mod run;
 mod start;
 mod wait;
 
-pub use create::{CreateOptions, create};
+pub use create::{CreateOptions, OnInit, create, create_with};
 pub use delete::delete;
 pub use exec::{ExecOptions, exec};
 pub use info::{features, list, oom_count, ps, state, stats};
