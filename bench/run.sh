@@ -2,9 +2,10 @@
 # Container benchmarks (issue 4), run by hand, not in CI:
 #   cargo build --release -p berth && sudo bench/run.sh [ROUNDS]
 # Side by side, interleaved in one loop: `berth run --rm IMAGE true` vs `podman run
-# --rm` vs a bare `crun run` of the same rootfs (the floor); `berth exec` vs `podman
-# exec`; `berth ps -a` with 1,000 containers present; PSS of one detached container's
-# monitor vs podman's conmon (/proc/PID/smaps_rollup). Prints medians and ratios.
+# --rm` (each on its default network, and both with --network none) vs a bare `crun
+# run` of the same rootfs (the floor); `berth exec` vs `podman exec`; `berth ps -a`
+# with 1,000 containers present; PSS of one detached container's monitor vs podman's
+# conmon (/proc/PID/smaps_rollup). Prints medians and ratios.
 # Needs: podman crun (apt-get install podman crun).
 set -euo pipefail
 ROUNDS=${1:-20}
@@ -57,13 +58,15 @@ if ! crun run -b "$WORK/bundle" "probe-$$" >/dev/null 2>&1; then
 fi
 # podman's default RLIMIT_NOFILE/NPROC are above the hard limits of hosts where root
 # lacks CAP_SYS_RESOURCE (this machine: nofile 20000): give it the host's.
-PODMAN_RUN=("${PODMAN[@]}" run --ulimit "nofile=$(ulimit -Hn):$(ulimit -Hn)" --ulimit nproc=4096:4096 --network none)
+PODMAN_RUN_NET=("${PODMAN[@]}" run --ulimit "nofile=$(ulimit -Hn):$(ulimit -Hn)" --ulimit nproc=4096:4096)
+PODMAN_RUN=("${PODMAN_RUN_NET[@]}" --network none)
 
 echo "run --rm IMAGE true, $ROUNDS interleaved rounds..."
 for i in $(seq "$ROUNDS"); do
   time_it berth_run B run --rm berth-bench:latest true
   time_it berth_run_none B run --rm --network none berth-bench:latest true
   time_it podman_run "${PODMAN_RUN[@]}" --rm localhost/berth-bench:latest true
+  time_it podman_run_net "${PODMAN_RUN_NET[@]}" --rm localhost/berth-bench:latest true
   time_it crun_run "$FLOOR" run -b "$WORK/bundle" "bench-$$-$i"
 done
 
@@ -87,16 +90,18 @@ for i in $(seq 1000); do B create berth-bench:latest true >/dev/null; done
 for i in $(seq "$ROUNDS"); do time_it berth_ps B ps -a; done
 
 bn=$(median "$WORK/berth_run_none"); br=$(median "$WORK/berth_run"); pr=$(median "$WORK/podman_run"); cr=$(median "$WORK/crun_run")
+pn=$(median "$WORK/podman_run_net")
 be=$(median "$WORK/berth_exec"); pe=$(median "$WORK/podman_exec"); bp=$(median "$WORK/berth_ps")
 printf '\n%-34s %10s\n' "measure (median of $ROUNDS)" "ms"
 printf '%-34s %10s\n' "berth run --rm true" "$(ms "$br")"
 printf '%-34s %10s\n' "berth run --rm (--network none)" "$(ms "$bn")"
 printf '%-34s %10s\n' "podman run --rm (--network none)" "$(ms "$pr")"
+printf '%-34s %10s\n' "podman run --rm (default network)" "$(ms "$pn")"
 printf '%-34s %10s\n' "$FLOOR run (bare, floor)" "$(ms "$cr")"
 printf '%-34s %10s\n' "berth exec true" "$(ms "$be")"
 printf '%-34s %10s\n' "podman exec true" "$(ms "$pe")"
 printf '%-34s %10s\n' "berth ps -a (1,000 containers)" "$(ms "$bp")"
-awk -v b="$br" -v n="$bn" -v p="$pr" -v c="$cr" -v be="$be" -v pe="$pe" 'BEGIN {
-  printf "ratios: berth/floor run %.2fx (--network none %.2fx), podman/berth run %.1fx (--network none %.1fx), podman/berth exec %.1fx\n", b / c, n / c, p / b, p / n, pe / be }'
+awk -v b="$br" -v n="$bn" -v p="$pr" -v pn="$pn" -v c="$cr" -v be="$be" -v pe="$pe" 'BEGIN {
+  printf "ratios: berth/floor run %.2fx (--network none %.2fx), podman/berth run: default networks %.1fx, both --network none %.1fx; podman/berth exec %.1fx\n", b / c, n / c, pn / b, p / n, pe / be }'
 printf 'memory: berth monitor PSS %s KiB (RSS %s KiB), conmon PSS %s KiB (RSS %s KiB)\n' \
   "$(pss "$MON")" "$(rss "$MON")" "$(pss "$CONMON")" "$(rss "$CONMON")"
