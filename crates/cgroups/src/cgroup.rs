@@ -68,15 +68,8 @@ fn remove_tree(dir: &Path, deadline: Instant) -> Result<(), Error> {
             Ok(()) | Err(Errno::ENOENT) => return Ok(()),
             Err(Errno::EBUSY) if !children_removed => {
                 children_removed = true;
-                let entries = match fs_err::read_dir(dir) {
-                    Ok(e) => e,
-                    Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
-                    Err(e) => return Err(Error::Io(e)),
-                };
-                for e in entries.flatten() {
-                    if e.file_type().is_ok_and(|t| t.is_dir()) {
-                        remove_tree(&e.path(), deadline)?;
-                    }
+                for child in child_cgroups(dir)? {
+                    remove_tree(&child, deadline)?;
                 }
             }
             Err(Errno::EBUSY) if Instant::now() < deadline => {
@@ -106,18 +99,24 @@ fn procs_recursive(dir: &Path, out: &mut Vec<i32>) -> Result<(), Error> {
             content: w.to_string(),
         })?);
     }
-    let entries = match fs_err::read_dir(dir) {
-        Ok(e) => e,
-        // Removed between reading cgroup.procs and listing children.
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(Error::Io(e)),
-    };
-    for e in entries.flatten() {
-        if e.file_type().is_ok_and(|t| t.is_dir()) {
-            procs_recursive(&e.path(), out)?;
-        }
+    for child in child_cgroups(dir)? {
+        procs_recursive(&child, out)?;
     }
     Ok(())
+}
+
+/// The child cgroups (subdirectories) of `dir`; none when `dir` went meanwhile.
+fn child_cgroups(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let entries = match fs_err::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::Io(e)),
+    };
+    Ok(entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.path())
+        .collect())
 }
 
 /// [`Hierarchies::detect`], once per process: it reads all of
