@@ -312,8 +312,10 @@ impl Engine {
     }
 
     /// Reconciles every container that the store says runs but whose owner died, so a
-    /// listing (`ps`) shows them as exited. Cheap when all owners live: one query and a
-    /// look at `/proc` per running container.
+    /// listing (`ps`) shows them as exited; one made with `--rm` goes instead, as Docker's
+    /// daemon removes an auto-remove container that ended (its `berth run` was killed, or
+    /// its monitor). Cheap when all owners live: one query and a look at `/proc` per
+    /// running container.
     pub fn reconcile_running(&self) -> Result<()> {
         let filter = berth_store::ContainerFilter {
             statuses: vec![
@@ -326,6 +328,10 @@ impl Engine {
         for rec in self.store().list_containers(&filter)? {
             if !owner_alive(&rec.state) {
                 self.reconcile(&rec)?;
+                let (_, stored) = self.container(&rec.id)?;
+                if stored.opts.auto_remove {
+                    self.remove_container(&rec.id, true, true)?;
+                }
             }
         }
         Ok(())

@@ -72,3 +72,46 @@ fn run_rm_leaves_no_row_mount_cgroup_or_state() {
     assert_eq!(active, 0);
     assert_eq!(r.ok(&["ps", "-a", "-q"]), "");
 }
+
+#[test]
+fn a_killed_run_rm_leaves_no_container_behind() {
+    if skip() {
+        return;
+    }
+    let r = Root::with_alpine();
+    let cidfile = r.dir.path().join("cid");
+    let mut run = r
+        .cmd(&[
+            "run",
+            "--rm",
+            "--cidfile",
+            cidfile.to_str().unwrap(),
+            "alpine:test",
+            "sleep",
+            "600",
+        ])
+        .spawn()
+        .unwrap();
+    r.wait_for(20, "the container to run", || {
+        r.ok(&["ps", "-q"]).lines().count() == 1
+    });
+    let id = fs_err::read_to_string(&cidfile).unwrap().trim().to_owned();
+    // berth itself dies, as with kill -9: it cannot remove the container.
+    run.kill().unwrap();
+    run.wait().unwrap();
+    // The next look at the containers finishes the job, as Docker's daemon does.
+    assert_eq!(r.ok(&["ps", "-a", "-q"]), "");
+    assert!(r.all_ids().is_empty(), "row left behind");
+    assert!(!r.dir.path().join("containers").join(&id).exists());
+    assert_eq!(cgroups_of(&id), Vec::<String>::new(), "cgroups left behind");
+    let sleeping = std::process::Command::new("pgrep")
+        .args(["-f", "sleep 600"])
+        .output()
+        .unwrap();
+    let pids = String::from_utf8_lossy(&sleeping.stdout);
+    // Other tests may run a `sleep 600` of their own: only this container's must be gone.
+    for pid in pids.lines() {
+        let cg = fs_err::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
+        assert!(!cg.contains(&id), "the container's process lives on: {pid}");
+    }
+}
