@@ -18,8 +18,6 @@ use crate::error::{Error, Result, SysContext};
 /// Messages exchanged while creating a container.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum Msg {
-    /// Runtime → stage 1: the process is in its cgroup; go on.
-    Go,
     /// Stage 1 → runtime: I made a user namespace; write my id maps.
     MapIds,
     /// Runtime → stage 1: maps written.

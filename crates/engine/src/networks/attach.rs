@@ -314,24 +314,17 @@ impl Engine {
         fs_err::read_dir(self.netns_users(id)).map_or(true, |mut d| d.next().is_none())
     }
 
-    /// Gives a container about to start its network: for `container:NAME` the other
-    /// container's namespace; for networks a pinned namespace with one veth per
-    /// network, addresses, the default route, published ports, DNS records and
-    /// `/etc/hosts`/`/etc/resolv.conf`. On failure nothing stays.
+    /// Gives a container about to start its network, in two halves so that the slow one
+    /// runs while the container's init builds its root filesystem. This one: for
+    /// `container:NAME` the other container's namespace; for networks a pinned namespace,
+    /// named in the spec. [`Engine::network_complete`] then puts one veth per network,
+    /// addresses, the default route, published ports, DNS records and
+    /// `/etc/hosts`/`/etc/resolv.conf` in it. Nothing of the container runs before both
+    /// are done. On failure nothing stays.
     ///
-    /// What it made (addresses, veth names, published ports) is returned, not stored:
-    /// the caller applies it with the state change it writes anyway when the
+    /// What the second half made (addresses, veth names, published ports) is returned,
+    /// not stored: the caller applies it with the state change it writes anyway when the
     /// container starts, which saves a store commit (an fsync) per start.
-    pub fn network_up(&self, id: &str, dir: &Path) -> Result<NetworkUp> {
-        let pending = self.network_begin(id, dir)?;
-        self.network_complete(pending, dir)
-    }
-
-    /// [`Engine::network_up`] in two halves, so that the slow one can run while the
-    /// container's init builds its root filesystem: this one makes the namespace the
-    /// container joins (and names it in the spec); [`Engine::network_complete`] puts
-    /// the veths, addresses, routes, ports and DNS records in it. Nothing of the
-    /// container runs before both are done. On failure nothing stays.
     pub fn network_begin(&self, id: &str, dir: &Path) -> Result<PendingNetwork> {
         let (rec, stored) = self.container(id)?;
         match Mode::of(stored.opts.network.as_deref()) {
@@ -384,7 +377,7 @@ impl Engine {
         })
     }
 
-    /// The second half of [`Engine::network_up`] (see [`Engine::network_begin`]).
+    /// The second half of [`Engine::network_begin`].
     pub fn network_complete(&self, pending: PendingNetwork, dir: &Path) -> Result<NetworkUp> {
         let PendingNetwork::Endpoints {
             id,
@@ -530,7 +523,7 @@ impl Engine {
     }
 }
 
-/// What [`Engine::network_up`] made that belongs in the container's state.
+/// What [`Engine::network_complete`] made that belongs in the container's state.
 #[derive(Debug, Default, Clone)]
 #[must_use = "the container's state must get its addresses: call apply"]
 pub struct NetworkUp {

@@ -6,7 +6,6 @@
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 
-use crate::init::fork::{Forked, fork};
 use nix::fcntl::{OFlag, open};
 use nix::sched::{CloneFlags, setns};
 use nix::sys::stat::Mode;
@@ -15,6 +14,7 @@ use oci_spec::runtime::{LinuxNamespaceType, Process};
 
 use super::{Runtime, absolute};
 use crate::error::{Error, Result, SysContext};
+use crate::init::fork::{Forked, fork};
 use crate::init::process::{self, ConsoleTarget};
 use crate::namespaces::{flag, proc_name};
 use crate::seccomp::Compiled;
@@ -134,7 +134,6 @@ pub fn exec(rt: &Runtime, id: &str, process: &Process, opts: &ExecOptions) -> Re
         Forked::Parent(p) => nix::unistd::Pid::from_raw(p),
     };
     drop(child);
-    parent.send(&Msg::Go)?;
     let mut exec_pid = 0;
     let mut pty = None;
     loop {
@@ -181,7 +180,6 @@ fn join_and_clone(
     preserve_fds: i32,
 ) -> Result<()> {
     crate::init::reset_signals();
-    ch.expect("go", |m| matches!(m, Msg::Go))?;
     for (t, fd) in joins {
         setns(fd, flag(*t)).ctx(|| format!("joining the container's {t:?} namespace"))?;
     }
