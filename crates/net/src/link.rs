@@ -138,18 +138,23 @@ async fn host_side(h: &Handle, ep: &Endpoint, ns: &impl AsRawFd, mac: [u8; 6]) -
         .up()
         .build();
     let mut added = h.link().add(veth.clone()).execute().await;
-    if let Err(e) = &added
-        && nl::errno(e) == Some(libc::EEXIST)
-        && let Some(old) = nl::link_by_name(h, &ep.host_ifname).await?
-    {
-        // The same container's previous veth, still on its way out with a
-        // namespace the kernel destroys in the background (see `detach`).
-        match h.link().del(old.header.index).execute().await {
-            Ok(()) => {}
-            Err(e) if nl::errno(&e) == Some(libc::ENODEV) => {}
-            Err(e) => return Err(nl::err(format!("delete old veth {}", ep.host_ifname))(e)),
+    // The same container's previous veth may still be on its way out with a
+    // namespace the kernel destroys in the background (see `detach`): it is
+    // deleted here, or it vanishes between the refusal and the look-up (the
+    // kernel's cleanup ran in between). Either way the name is then free.
+    for _ in 0..3 {
+        match &added {
+            Err(e) if nl::errno(e) == Some(libc::EEXIST) => {}
+            _ => break,
         }
-        added = h.link().add(veth).execute().await;
+        if let Some(old) = nl::link_by_name(h, &ep.host_ifname).await? {
+            match h.link().del(old.header.index).execute().await {
+                Ok(()) => {}
+                Err(e) if nl::errno(&e) == Some(libc::ENODEV) => {}
+                Err(e) => return Err(nl::err(format!("delete old veth {}", ep.host_ifname))(e)),
+            }
+        }
+        added = h.link().add(veth.clone()).execute().await;
     }
     if let Err(e) = added {
         return Err(match nl::errno(&e) {

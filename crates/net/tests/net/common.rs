@@ -133,7 +133,12 @@ impl Bridge {
 
     /// Plugs `ns` in with address `host(n)`; the veth is removed on drop of the guard.
     pub fn plug(&self, ns: &Ns, n: u32) -> Veth {
-        let name = unique("btv");
+        self.plug_as(ns, n, &unique("btv"))
+    }
+
+    /// [`Bridge::plug`] with the host end named `name`.
+    pub fn plug_as(&self, ns: &Ns, n: u32, name: &str) -> Veth {
+        let name = name.to_owned();
         link::attach(&link::Endpoint {
             netns: ns.path.clone(),
             host_ifname: name.clone(),

@@ -58,3 +58,24 @@ fn detach_removes_both_ends_and_bridge_delete_is_idempotent() {
     // a second create of the same bridge is a no-op that reports "not created"
     assert!(!berth_net::bridge::create(&br.name, br.gateway, 24).unwrap());
 }
+
+/// A restarted container gets a veth of the same name while the kernel is still
+/// destroying its old namespace (and with it the old pair) in the background.
+#[test]
+fn a_veth_name_is_reusable_while_its_old_namespace_dies() {
+    if !can_run() {
+        return;
+    }
+    let br = Bridge::new();
+    let name = unique("btv");
+    for _ in 0..40 {
+        let ns = Ns::new();
+        let veth = br.plug_as(&ns, 2, &name);
+        // Not detached: dropping the namespace leaves the pair to the kernel.
+        std::mem::forget(veth);
+        drop(ns);
+    }
+    let ns = Ns::new();
+    let _veth = br.plug_as(&ns, 2, &name);
+    assert!(berth_net::link_exists(&name).unwrap());
+}
