@@ -68,6 +68,7 @@ impl Made {
         link::attach(&link::Endpoint {
             netns: ns.to_path_buf(),
             host_ifname: host_if.into(),
+            spare_ifname: None,
             ifname: "eth0".into(),
             bridge: self.bridge.clone().unwrap_or_default(),
             address: Ipv4Net::new(ip, 24)?,

@@ -31,7 +31,8 @@
 //! })?;
 //! let ip = ipam.allocate("app-net", "c0ffee", None)?;
 //! link::attach(&link::Endpoint {
-//!     netns: "/proc/4242/ns/net".into(), host_ifname: "vethc0ffee".into(), ifname: "eth0".into(),
+//!     netns: "/proc/4242/ns/net".into(), host_ifname: "vethc0ffee".into(), spare_ifname: None,
+//!     ifname: "eth0".into(),
 //!     bridge: "br-app".into(), address: ipnet::Ipv4Net::new(ip, net.subnet.prefix_len()).unwrap(),
 //!     gateway: Some(net.gateway), bridge_index: None, address6: None, gateway6: None, mac: None,
 //! })?;

@@ -22,6 +22,11 @@ pub struct Endpoint {
     /// Name of the host end, ≤ 15 bytes, unique on the host (e.g. `veth` +
     /// 7 hex digits of the container id). berth's teardown deletes it.
     pub host_ifname: String,
+    /// A second name of the same container's, taken when `host_ifname` still
+    /// belongs to the container's previous pair, which the kernel destroys with
+    /// that start's namespace in the background: a restart then neither waits
+    /// for that nor deletes the old pair itself.
+    pub spare_ifname: Option<String>,
     /// Name inside the container (`eth0`).
     pub ifname: String,
     /// The network's bridge.
@@ -60,6 +65,7 @@ pub struct Endpoint {
 /// let ep = Endpoint {
 ///     netns: "/proc/4242/ns/net".into(),
 ///     host_ifname: "veth1a2b3c4".into(),
+///     spare_ifname: None,
 ///     ifname: "eth0".into(),
 ///     bridge: "br-1a2b3c4d5e6f".into(),
 ///     bridge_index: None,
@@ -69,23 +75,35 @@ pub struct Endpoint {
 ///     gateway6: Some("fd00:1::1".parse().unwrap()),
 ///     mac: None,
 /// };
-/// attach(&ep)?;
+/// let host_end = attach(&ep)?;
 /// # Ok::<(), berth_net::Error>(())
 /// ```
-pub fn attach(ep: &Endpoint) -> Result<()> {
+///
+/// Returns the name the host end got: `host_ifname`, or `spare_ifname` when the
+/// first was taken.
+pub fn attach(ep: &Endpoint) -> Result<String> {
     bridge::check_name(&ep.host_ifname)?;
+    if let Some(spare) = &ep.spare_ifname {
+        bridge::check_name(spare)?;
+    }
     bridge::check_name(&ep.ifname)?;
     let ns = netns::open(&ep.netns)?;
     let mac = ep.mac.unwrap_or_else(|| addr::mac_for(ep.address.addr()));
-    let result = nl::run(|h| async move {
-        host_side(&h, ep, &ns, mac).await?;
-        let inner = connect_in(&ns, &ep.netns)?;
-        inner_side(&inner, ep).await
+    let mut made = None;
+    let result = nl::run(|h| {
+        let made = &mut made;
+        async move {
+            let name = host_side(&h, ep, &ns, mac).await?;
+            *made = Some(name.clone());
+            let inner = connect_in(&ns, &ep.netns)?;
+            inner_side(&inner, ep).await?;
+            Ok(name)
+        }
     });
-    if let Err(e) = &result
-        && !matches!(e, Error::BridgeChanged { .. })
+    if result.is_err()
+        && let Some(name) = made
     {
-        let _ = detach(&ep.host_ifname);
+        let _ = detach(&name);
     }
     result
 }
@@ -110,7 +128,8 @@ fn connect_in(ns: &impl AsFd, path: &std::path::Path) -> Result<Handle> {
     Ok(handle)
 }
 
-async fn host_side(h: &Handle, ep: &Endpoint, ns: &impl AsRawFd, mac: [u8; 6]) -> Result<()> {
+/// Makes the pair; returns the host end's name.
+async fn host_side(h: &Handle, ep: &Endpoint, ns: &impl AsRawFd, mac: [u8; 6]) -> Result<String> {
     let br = match (nl::link_by_name(h, &ep.bridge).await?, ep.bridge_index) {
         (Some(l), Some(want)) if l.header.index != want => {
             return Err(Error::BridgeChanged {
@@ -132,29 +151,38 @@ async fn host_side(h: &Handle, ep: &Endpoint, ns: &impl AsRawFd, mac: [u8; 6]) -
         .build();
     // The host end is enslaved and up from its creation; the peer cannot be (the
     // kernel opens it before the pair is linked, and veth_open says ENOTCONN).
-    let veth = LinkVeth::new(&ep.host_ifname, &ep.ifname)
-        .set_info_data(InfoData::Veth(InfoVeth::Peer(peer)))
-        .controller(br)
-        .up()
-        .build();
-    let mut added = h.link().add(veth.clone()).execute().await;
-    // The same container's previous veth may still be on its way out with a
-    // namespace the kernel destroys in the background (see `detach`): it is
-    // deleted here, or it vanishes between the refusal and the look-up (the
-    // kernel's cleanup ran in between). Either way the name is then free.
+    let veth = |name: &str| {
+        LinkVeth::new(name, &ep.ifname)
+            .set_info_data(InfoData::Veth(InfoVeth::Peer(peer.clone())))
+            .controller(br)
+            .up()
+            .build()
+    };
+    let taken = |r: &std::result::Result<(), rtnetlink::Error>| matches!(r, Err(e) if nl::errno(e) == Some(libc::EEXIST));
+    let mut name = &ep.host_ifname;
+    let mut added = h.link().add(veth(name)).execute().await;
+    if taken(&added)
+        && let Some(spare) = &ep.spare_ifname
+    {
+        name = spare;
+        added = h.link().add(veth(name)).execute().await;
+    }
+    // Both names still belong to the container's previous pairs, on their way out
+    // with namespaces the kernel destroys in the background (see `detach`): the
+    // last one tried is deleted here, or it vanishes between the refusal and the
+    // look-up (the kernel's cleanup ran in between). Either way the name is then free.
     for _ in 0..3 {
-        match &added {
-            Err(e) if nl::errno(e) == Some(libc::EEXIST) => {}
-            _ => break,
+        if !taken(&added) {
+            break;
         }
-        if let Some(old) = nl::link_by_name(h, &ep.host_ifname).await? {
+        if let Some(old) = nl::link_by_name(h, name).await? {
             match h.link().del(old.header.index).execute().await {
                 Ok(()) => {}
                 Err(e) if nl::errno(&e) == Some(libc::ENODEV) => {}
-                Err(e) => return Err(nl::err(format!("delete old veth {}", ep.host_ifname))(e)),
+                Err(e) => return Err(nl::err(format!("delete old veth {name}"))(e)),
             }
         }
-        added = h.link().add(veth.clone()).execute().await;
+        added = h.link().add(veth(name)).execute().await;
     }
     if let Err(e) = added {
         return Err(match nl::errno(&e) {
@@ -163,22 +191,23 @@ async fn host_side(h: &Handle, ep: &Endpoint, ns: &impl AsRawFd, mac: [u8; 6]) -
                 detail: e.to_string(),
                 hint: "load the veth module (modprobe veth) or use --network host",
             },
-            _ => nl::err(format!(
-                "create veth {} in {}",
-                ep.host_ifname,
-                ep.netns.display()
-            ))(e),
+            _ => nl::err(format!("create veth {name} in {}", ep.netns.display()))(e),
         });
     }
-    let host = nl::index_of(h, &ep.host_ifname).await?;
+    let host = nl::index_of(h, name).await?;
     // Hairpin mode lets a frame leave through the port it came in on:
     // a container reaching its own published port via the host's
     // address is DNATed back to itself through this very port.
-    h.link()
+    let hairpin = h
+        .link()
         .set_port(LinkBridgePort::new(host).hairpin(true).build())
         .execute()
-        .await
-        .map_err(nl::err(format!("set hairpin mode on {}", ep.host_ifname)))
+        .await;
+    if let Err(e) = hairpin {
+        let _ = h.link().del(host).execute().await;
+        return Err(nl::err(format!("set hairpin mode on {name}"))(e));
+    }
+    Ok(name.clone())
 }
 
 async fn inner_side(h: &Handle, ep: &Endpoint) -> Result<()> {

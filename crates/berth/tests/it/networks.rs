@@ -129,10 +129,11 @@ impl Root {
     /// Nothing of this root's containers and networks is left on the host.
     pub(crate) fn assert_clean(&self) {
         self.remove_all();
+        // Both names a container's veth can have (`veth_name`, `spare_veth_name`).
         let veths: Vec<String> = self
             .ids("container")
             .iter()
-            .map(|id| format!("veth{}", &id[..9]))
+            .flat_map(|id| [format!("veth{}", &id[..9]), format!("veth{}x", &id[..8])])
             .collect();
         // A stopped container's veth goes with its namespace, which the kernel
         // destroys in the background: give it a moment.
@@ -158,9 +159,10 @@ impl Root {
                 fs_err::read_to_string(Path::new("/run/berth/net").join(f)).unwrap_or_default()
             })
             .collect();
+        for veth in &veths {
+            assert!(!links.contains(veth), "veth {veth} left:\n{links}");
+        }
         for id in self.ids("container") {
-            let veth = format!("veth{}", &id[..9]);
-            assert!(!links.contains(&veth), "veth {veth} left:\n{links}");
             assert!(
                 !rules.contains(&id),
                 "nft rules of container {id} left:\n{rules}"

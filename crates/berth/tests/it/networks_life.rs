@@ -184,9 +184,11 @@ fn a_restarted_container_gets_its_network_back_at_once() {
         "sleep",
         "600",
     ]);
-    // Its old veth may still be on its way out with the old namespace when the
-    // new one is made under the same name.
-    for _ in 0..3 {
+    let net = r.ok(&["network", "inspect", "-f", "{{.Id}}", "again"]);
+    let bridge = format!("br-{}", &net[..12]);
+    // Its old veth may still be on its way out with the old namespace: the new one
+    // then takes the container's other name.
+    for _ in 0..4 {
         r.ok(&["restart", "-t", "0", "loop"]);
         let o = r.run(&["exec", "loop", "ip", "-o", "addr", "show", "eth0"]);
         let out = text(&o);
@@ -194,6 +196,16 @@ fn a_restarted_container_gets_its_network_back_at_once() {
             o.status.success() && out.contains("10.231.8."),
             "eth0 after restart: {out}"
         );
+        // The veth named in its state is the one on the bridge, and packets cross it.
+        let veth = r.ok(&[
+            "inspect",
+            "-f",
+            "{{.NetworkSettings.Networks.again.EndpointID}}",
+            "loop",
+        ]);
+        let master = fs_err::read_link(format!("/sys/class/net/{veth}/master")).unwrap();
+        assert!(master.ends_with(&bridge), "{veth} is on {master:?}");
+        r.ok(&["exec", "loop", "ping", "-c", "1", "-W", "5", "10.231.8.1"]);
     }
     r.assert_clean();
 }

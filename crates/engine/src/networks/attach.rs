@@ -122,6 +122,18 @@ pub(super) fn veth_name(id: &str, n: usize) -> String {
     format!("veth{}{n:x}", &id[..9])
 }
 
+/// The container's other name for that veth, used while the first still belongs to
+/// its previous start's pair (see `link::Endpoint::spare_ifname`). The `x` keeps it
+/// apart from every container's [`veth_name`], which is hex only.
+pub(super) fn spare_veth_name(id: &str, n: usize) -> String {
+    format!("veth{}x{n:x}", &id[..8])
+}
+
+/// Whether `ep` is the container's veth on its `n`th network, by either name.
+pub(super) fn is_veth(ep: &Endpoint, id: &str, n: usize) -> bool {
+    ep.endpoint_id == veth_name(id, n) || ep.endpoint_id == spare_veth_name(id, n)
+}
+
 pub(super) fn parse_ip(flag: &'static str, v: &str) -> Result<Ipv4Addr> {
     v.parse().map_err(|_| Error::Invalid {
         flag,
@@ -598,6 +610,11 @@ mod tests {
         assert_eq!(Mode::of(Some("container:db")), Mode::Container("db".into()));
         assert_eq!(Mode::of(Some("app")), Mode::Network("app".into()));
         assert!(veth_name(&"a".repeat(64), 3).len() <= 15);
+        assert!(spare_veth_name(&"a".repeat(64), 15).len() <= 15);
+        assert_ne!(
+            veth_name(&"a".repeat(64), 0),
+            spare_veth_name(&"a".repeat(64), 0)
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::path::Path;
 use berth_net::files;
 
 use super::DEFAULT_NETWORK;
-use super::attach::{Endpoint, IpamConfig, Mode, attachments, parse_ip, veth_name};
+use super::attach::{Endpoint, IpamConfig, Mode, attachments, is_veth, parse_ip};
 use super::endpoint::Member;
 use crate::{Engine, Error, Result};
 
@@ -122,7 +122,7 @@ impl Engine {
         if rec.state.status == berth_store::ContainerStatus::Running && ns.exists() {
             // Indexes of disconnected networks may be free again; names must not clash.
             let n = (0..16)
-                .find(|n| !eps.iter().any(|e| e.endpoint_id == veth_name(&rec.id, *n)))
+                .find(|n| !eps.iter().any(|e| is_veth(e, &rec.id, *n)))
                 .unwrap_or(eps.len());
             let v6_route = !eps.iter().any(|e| !e.global_ipv6_address.is_empty());
             // No links here: Docker's `run --link` belongs to the network the container

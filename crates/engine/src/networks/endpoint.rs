@@ -10,7 +10,7 @@ use berth_net::{bridge, dns, link, nat};
 use berth_store::NetworkRecord;
 use ipnet::{Ipv4Net, Ipv6Net};
 
-use super::attach::{Endpoint, parse_ip, parse_ip6, veth_name};
+use super::attach::{Endpoint, parse_ip, parse_ip6, spare_veth_name, veth_name};
 use super::{DEFAULT_NETWORK, bridge_name, net_key, net_state_dir, resolver};
 use crate::containers::short;
 use crate::{Engine, Error, Result};
@@ -259,15 +259,16 @@ impl Engine {
         let addrs = got.network;
         let (ip, ip6) = (got.ipv4, got.ipv6);
         let br = bridge_name(&net);
+        let mut made = None;
         let up = (|| -> Result<()> {
             let mac = match ep.mac_requested.as_str() {
                 "" => None,
                 m => Some(berth_net::addr::parse_mac(m)?),
             };
-            let host_ifname = veth_name(id, n);
             let mut lep = link::Endpoint {
                 netns: ns.to_path_buf(),
-                host_ifname: host_ifname.clone(),
+                host_ifname: veth_name(id, n),
+                spare_ifname: Some(spare_veth_name(id, n)),
                 ifname: format!("eth{n}"),
                 bridge: br.clone(),
                 bridge_index: None,
@@ -291,14 +292,15 @@ impl Engine {
                 bring_up(&net, &key, &addrs)?;
                 lep.bridge_index = recorded_up(&key);
             }
-            match link::attach(&lep) {
+            let host_ifname = match link::attach(&lep) {
                 Err(berth_net::Error::BridgeChanged { .. }) => {
                     bring_up(&net, &key, &addrs)?;
                     lep.bridge_index = None;
-                    link::attach(&lep)?;
+                    link::attach(&lep)?
                 }
                 other => other?,
-            }
+            };
+            made = Some(host_ifname.clone());
             let mac = mac.unwrap_or_else(|| berth_net::addr::mac_for(ip));
             ep.mac_address = mac
                 .iter()
@@ -332,7 +334,9 @@ impl Engine {
             Ok(())
         })();
         if let Err(e) = up {
-            let _ = link::detach(&veth_name(id, n));
+            if let Some(veth) = &made {
+                let _ = link::detach(veth);
+            }
             let _ = ipam.release(&key, id);
             let rdir = resolver::dir(&key);
             if dns::records_path(&rdir).exists() {

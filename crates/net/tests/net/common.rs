@@ -138,10 +138,15 @@ impl Bridge {
 
     /// [`Bridge::plug`] with the host end named `name`.
     pub fn plug_as(&self, ns: &Ns, n: u32, name: &str) -> Veth {
-        let name = name.to_owned();
-        link::attach(&link::Endpoint {
+        self.plug_spare(ns, n, name, None)
+    }
+
+    /// [`Bridge::plug_as`] with a spare name; the guard has the name taken.
+    pub fn plug_spare(&self, ns: &Ns, n: u32, name: &str, spare: Option<&str>) -> Veth {
+        let name = link::attach(&link::Endpoint {
             netns: ns.path.clone(),
-            host_ifname: name.clone(),
+            host_ifname: name.to_owned(),
+            spare_ifname: spare.map(str::to_owned),
             ifname: "eth0".into(),
             bridge: self.name.clone(),
             address: Ipv4Net::new(self.host(n), self.subnet.prefix_len()).unwrap(),

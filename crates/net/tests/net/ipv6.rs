@@ -23,6 +23,7 @@ fn plug6(br: &Bridge, ns: &Ns, n: u32, base: Ipv6Addr, gw: Ipv6Addr) -> Veth {
     link::attach(&link::Endpoint {
         netns: ns.path.clone(),
         host_ifname: name.clone(),
+        spare_ifname: None,
         ifname: "eth0".into(),
         bridge: br.name.clone(),
         bridge_index: None,

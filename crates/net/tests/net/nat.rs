@@ -178,6 +178,7 @@ fn bad_names_and_missing_bridges_are_clear_errors() {
     let err = berth_net::link::attach(&berth_net::link::Endpoint {
         netns: ns.path.clone(),
         host_ifname: unique("btv"),
+        spare_ifname: None,
         ifname: "eth0".into(),
         bridge: missing.clone(),
         address: "10.213.0.2/24".parse().unwrap(),

@@ -79,3 +79,28 @@ fn a_veth_name_is_reusable_while_its_old_namespace_dies() {
     let _veth = br.plug_as(&ns, 2, &name);
     assert!(berth_net::link_exists(&name).unwrap());
 }
+
+/// A name still held (by a pair whose namespace lives on here, as an old one does
+/// while the kernel destroys it) gives way to the spare: nothing is deleted. With
+/// both held, the spare's holder is replaced.
+#[test]
+fn a_taken_name_gives_way_to_the_spare_without_deleting_anything() {
+    if !can_run() {
+        return;
+    }
+    let br = Bridge::new();
+    let (name, spare) = (unique("btv"), unique("bts"));
+    let (a, b, c) = (Ns::new(), Ns::new(), Ns::new());
+    let va = br.plug_spare(&a, 2, &name, Some(&spare));
+    assert_eq!(va.0, name);
+    let vb = br.plug_spare(&b, 3, &name, Some(&spare));
+    assert_eq!(vb.0, spare);
+    let in_ns = |ns: &Ns| ns.within(|| berth_net::link_exists("eth0").unwrap());
+    assert!(in_ns(&a) && in_ns(&b), "both pairs live");
+    let vc = br.plug_spare(&c, 4, &name, Some(&spare));
+    assert_eq!(vc.0, spare);
+    assert!(in_ns(&a), "the first name's pair was left alone");
+    assert!(!in_ns(&b), "the spare's old pair was replaced");
+    assert!(in_ns(&c));
+    drop((vc, vb, va));
+}
