@@ -41,6 +41,21 @@ pub struct Root {
     pub dir: tempfile::TempDir,
 }
 
+/// The pid of a process whose command line holds every one of `needles`.
+pub fn pid_with(needles: &[&str]) -> Option<i32> {
+    fs_err::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid: i32 = e.file_name().to_str()?.parse().ok()?;
+        let cmd = fs_err::read(e.path().join("cmdline")).ok()?;
+        let cmd = String::from_utf8_lossy(&cmd);
+        needles.iter().all(|n| cmd.contains(n)).then_some(pid)
+    })
+}
+
+/// The pid of the monitor of container `id`.
+pub fn monitor_pid(id: &str) -> Option<i32> {
+    pid_with(&["__monitor", id])
+}
+
 /// Skips (returns true) with a printed reason when a container test cannot run here.
 pub fn skip() -> bool {
     if !crate::common::is_root() {

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::{Root, skip};
+use super::{Root, monitor_pid, skip};
 
 /// A container that answers SIGUSR1 with a line on stdout and exit code 7.
 fn trapping(r: &Root, name: &str) {
@@ -104,16 +104,6 @@ fn exec_exit_codes_follow_docker() {
     let o = r.run(&["exec", "box", "true"]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("start it first"));
-}
-
-/// The pid of the monitor of container `id`, found by its command line.
-fn monitor_pid(id: &str) -> Option<i32> {
-    fs_err::read_dir("/proc").ok()?.flatten().find_map(|e| {
-        let pid: i32 = e.file_name().to_str()?.parse().ok()?;
-        let cmd = fs_err::read(e.path().join("cmdline")).ok()?;
-        let cmd = String::from_utf8_lossy(&cmd);
-        (cmd.contains("__monitor") && cmd.contains(id)).then_some(pid)
-    })
 }
 
 /// `voluntary_ctxt_switches` of process `pid`: how often it went to sleep.

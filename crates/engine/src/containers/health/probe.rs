@@ -42,6 +42,8 @@ struct Running {
     deadline: Instant,
     timed_out: bool,
     exit: Option<i32>,
+    /// Ended by a signal (its timeout's kill, or the container's end taking it along).
+    signaled: bool,
 }
 
 fn ns(t: SystemTime) -> Option<i64> {
@@ -146,6 +148,7 @@ impl Prober {
             Some(r) if ws.pid().is_some_and(|p| p.as_raw() == r.pid) => {
                 if let Some(code) = berth_runtime::exit_code_of(ws) {
                     r.exit = Some(code);
+                    r.signaled = matches!(ws, WaitStatus::Signaled(..));
                 }
                 true
             }
@@ -176,8 +179,17 @@ impl Prober {
         false
     }
 
-    /// The container stopped: kills and reaps a check still running.
-    pub(crate) fn stop(mut self) {
+    /// The container stopped: a check that ended on its own before is recorded (its
+    /// exit may have been reaped together with the container's); one still running is
+    /// killed and reaped, its result dropped, as Docker cancels a probe then.
+    pub(crate) fn stop(mut self, engine: &Engine) {
+        if self
+            .running
+            .as_ref()
+            .is_some_and(|r| r.exit.is_some() && (!r.signaled || r.timed_out))
+        {
+            self.finish(engine);
+        }
         if let Some(r) = self.running.take()
             && r.exit.is_none()
         {
@@ -249,6 +261,7 @@ impl Prober {
                     deadline: started + self.check.timeout,
                     timed_out: false,
                     exit: None,
+                    signaled: false,
                 });
             }
             Err(berth_runtime::Error::Exec { message, status }) => {

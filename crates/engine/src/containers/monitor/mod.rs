@@ -265,8 +265,15 @@ impl<'a> Monitor<'a> {
             self.health = Prober::start(self.engine, &self.id, &self.stored);
             self.shed_due = true;
             let code = self.serve(pid, &mut io);
-            if let Some(h) = self.health.take() {
-                h.stop();
+            if let Some(mut h) = self.health.take() {
+                // The check's exit may still be waiting behind the init's.
+                while let Ok(ws) = waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+                    if ws == WaitStatus::StillAlive {
+                        break;
+                    }
+                    h.reaped(ws);
+                }
+                h.stop(self.engine);
             }
             drop(io);
             if let Some(l) = &mut self.log {
