@@ -3,6 +3,10 @@
 #   cargo build --release -p berth && bench/run-network.sh [ROUNDS]
 # 1. `run --rm IMAGE true` on the default bridge network vs `--network none`, for
 #    berth and podman, interleaved; prints medians and the added cost.
+#    Then `start` of a container on the default network right after its `stop -t 0`
+#    (its old namespace and veth may still be on their way out), berth vs podman;
+#    CHURN=N runs N loops beside it that make and destroy network namespaces with a
+#    veth, as a busy host does, which delays the kernel's namespace cleanup.
 # 2. TCP throughput container -> container over a user network (by name), and host ->
 #    a published port on 127.0.0.1, for berth and podman: with iperf3 (SECS seconds,
 #    default 3) when the host has it, else busybox nc and dd; TROUNDS (default 5)
@@ -29,7 +33,9 @@ B() { "$BERTH" --root "$WORK/berth" --runroot "$RUNROOT" "$@"; }
 cleanup() {
   B ps -a -q --no-trunc 2>/dev/null | xargs -r -n 50 "$BERTH" --root "$WORK/berth" --runroot "$RUNROOT" rm -f >/dev/null 2>&1 || true
   B network prune -f >/dev/null 2>&1 || true
-  podman rm -f -t 0 podman-sink podman-pubsink >/dev/null 2>&1 || true
+  if [ -n "${CHURNERS:-}" ]; then kill $CHURNERS 2>/dev/null || true; wait $CHURNERS 2>/dev/null || true; fi
+  ip -o netns list 2>/dev/null | awk '/^netbench-churn/ { print $1 }' | xargs -r -n1 ip netns del 2>/dev/null || true
+  podman rm -f -t 0 podman-sink podman-pubsink podman-restart >/dev/null 2>&1 || true
   podman network rm -f netbench-pnet >/dev/null 2>&1 || true
   podman rmi -f localhost/berth-netbench:latest localhost/berth-netbench-iperf:latest >/dev/null 2>&1 || true
   grep -o -e "$WORK[^ ]*" -e "$RUNROOT[^ ]*" /proc/self/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
@@ -65,14 +71,41 @@ row() {
 row berth
 if [ "$PODMAN_NET" = 1 ]; then row podman; else echo "podman: its default network does not work here (netavark/aardvark missing?)"; fi
 
+# podman with the same runtime and limits as above for run, plain otherwise.
+PN() { if [ "$1" = run ]; then shift; podman run --runtime "${PODMAN_RUNTIME:-runc}" --ulimit nofile=1024:1024 --ulimit nproc=4096:4096 "$@"; else podman "$@"; fi; }
+CHURN=${CHURN:-0}
+echo "start right after stop -t 0, default network, $ROUNDS interleaved rounds, $CHURN namespace churn loops..."
+CHURNERS=""
+for k in $(seq "$CHURN"); do
+  ( i=0; while true; do
+      i=$((i + 1)); n=netbench-churn$k-$i
+      ip netns add "$n" && ip link add "nbc$k-$((i % 50))" type veth peer name eth0 netns "$n" 2>/dev/null
+      ip netns del "$n"
+    done ) >/dev/null 2>&1 &
+  CHURNERS="$CHURNERS $!"
+done
+B run -d --name restart netbench sleep 100000 >/dev/null
+[ "$PODMAN_NET" = 1 ] && PN run -d --name podman-restart localhost/berth-netbench:latest sleep 100000 >/dev/null
+for i in $(seq "$ROUNDS"); do
+  B stop -t 0 restart >/dev/null
+  time_it berth_restart B start restart
+  if [ "$PODMAN_NET" = 1 ]; then
+    podman stop -t 0 podman-restart >/dev/null
+    time_it podman_restart podman start podman-restart
+  fi
+done
+if [ -n "$CHURNERS" ]; then kill $CHURNERS; wait $CHURNERS 2>/dev/null || true; CHURNERS=""; fi
+for who in berth podman; do
+  [ -s "$WORK/${who}_restart" ] || continue
+  printf "%-7s start after stop %8s ms\n" "$who" "$(ms "$(median "$WORK/${who}_restart")")"
+done
+
 # TCP throughput. With iperf3 on the host (apt-get install iperf3), with iperf3 in
 # both containers too (an image of the host's iperf3 and the libraries it links): large
 # writes and reads, so the figure is the network path's, not the tool's. Without it,
 # busybox nc and dd, whose 4-8 KiB reads bound the figure on a 2-CPU host.
 TROUNDS=${TROUNDS:-5}
 SECS=${SECS:-3}
-# podman with the same runtime and limits as above for run, plain otherwise.
-PN() { if [ "$1" = run ]; then shift; podman run --runtime "${PODMAN_RUNTIME:-runc}" --ulimit nofile=1024:1024 --ulimit nproc=4096:4096 "$@"; else podman "$@"; fi; }
 fmedian() { sort -g "$1" | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.1f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 if command -v iperf3 >/dev/null; then
   TOOL=iperf3
