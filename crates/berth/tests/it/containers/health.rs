@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use super::{Root, monitor_pid, pid_with, skip};
+use super::{Root, skip};
 
 /// `inspect NAME` as JSON (the one container's object).
 fn inspect(r: &Root, name: &str) -> Value {
@@ -426,136 +426,141 @@ fn a_paused_container_is_unhealthy_until_a_check_passes_again() {
     assert!(!h["Log"].as_array().unwrap().is_empty() && checks > 0);
 }
 
-/// A process traced (ptrace) from its syscalls; detached on drop, even when a test fails.
-struct Traced(i32);
+/// A check's exit and its container's in one reaping pass, driven with ptrace (x86_64:
+/// the syscall registers are read by name).
+#[cfg(target_arch = "x86_64")]
+mod ends_together {
+    use super::super::{Root, monitor_pid, pid_with, skip};
+    use super::health;
 
-impl Traced {
-    fn seize(pid: i32) -> Traced {
-        // SAFETY: ptrace requests on a pid with null or plain-integer arguments.
-        unsafe {
-            let opts = libc::PTRACE_O_TRACESYSGOOD as usize as *mut libc::c_void;
-            assert_eq!(libc::ptrace(libc::PTRACE_SEIZE, pid, 0, opts), 0);
-            assert_eq!(libc::ptrace(libc::PTRACE_INTERRUPT, pid, 0, 0), 0);
-        }
-        let t = Traced(pid);
-        t.wait();
-        t
-    }
+    /// A process traced (ptrace) from its syscalls; detached on drop, even when a test fails.
+    struct Traced(i32);
 
-    /// Waits for the next stop; the signal it stopped for, if a signal's.
-    fn wait(&self) -> Option<i32> {
-        let mut status = 0;
-        // SAFETY: waiting for our tracee.
-        let r = unsafe { libc::waitpid(self.0, &mut status, libc::__WALL) };
-        assert_eq!(r, self.0, "the traced process went away");
-        assert!(libc::WIFSTOPPED(status), "status {status:#x}");
-        let sig = libc::WSTOPSIG(status);
-        // Syscall stops (SIGTRAP|0x80) and event stops (status >> 16) carry no signal.
-        (sig != libc::SIGTRAP | 0x80 && status >> 16 == 0 && sig != libc::SIGTRAP).then_some(sig)
-    }
-
-    /// Runs to the next syscall entry or exit; returns (syscall, return value), the
-    /// value being -ENOSYS at an entry.
-    fn next_syscall(&self) -> (u64, i64) {
-        let mut sig = 0;
-        loop {
-            // SAFETY: resuming our stopped tracee, passing on a signal it stopped for.
-            unsafe { libc::ptrace(libc::PTRACE_SYSCALL, self.0, 0, sig as usize) };
-            match self.wait() {
-                Some(s) => sig = s,
-                None => break,
+    impl Traced {
+        fn seize(pid: i32) -> Traced {
+            // SAFETY: ptrace requests on a pid with null or plain-integer arguments.
+            unsafe {
+                let opts = libc::PTRACE_O_TRACESYSGOOD as usize as *mut libc::c_void;
+                assert_eq!(libc::ptrace(libc::PTRACE_SEIZE, pid, 0, opts), 0);
+                assert_eq!(libc::ptrace(libc::PTRACE_INTERRUPT, pid, 0, 0), 0);
             }
+            let t = Traced(pid);
+            t.wait();
+            t
         }
-        // SAFETY: user_regs_struct is plain data; GETREGS fills it.
-        let regs = unsafe {
-            let mut regs: libc::user_regs_struct = std::mem::zeroed();
-            libc::ptrace(libc::PTRACE_GETREGS, self.0, 0, &mut regs);
-            regs
-        };
-        (regs.orig_rax, regs.rax as i64)
-    }
-}
 
-impl Drop for Traced {
-    fn drop(&mut self) {
-        // SAFETY: detaching our tracee (it must be stopped, which it is between calls).
-        unsafe { libc::ptrace(libc::PTRACE_DETACH, self.0, 0, 0) };
-    }
-}
+        /// Waits for the next stop; the signal it stopped for, if a signal's.
+        fn wait(&self) -> Option<i32> {
+            let mut status = 0;
+            // SAFETY: waiting for our tracee.
+            let r = unsafe { libc::waitpid(self.0, &mut status, libc::__WALL) };
+            assert_eq!(r, self.0, "the traced process went away");
+            assert!(libc::WIFSTOPPED(status), "status {status:#x}");
+            let sig = libc::WSTOPSIG(status);
+            // Syscall stops (SIGTRAP|0x80) and event stops (status >> 16) carry no signal.
+            (sig != libc::SIGTRAP | 0x80 && status >> 16 == 0 && sig != libc::SIGTRAP)
+                .then_some(sig)
+        }
 
-/// Field 3 (state) and 9 (flags) of `/proc/PID/stat`.
-fn stat(pid: i32) -> (char, u64) {
-    let s = fs_err::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let rest: Vec<&str> = s
-        .rsplit_once(')')
-        .map_or("", |(_, r)| r)
-        .split_whitespace()
-        .collect();
-    let state = rest.first().and_then(|s| s.chars().next()).unwrap_or('?');
-    (state, rest.get(6).and_then(|f| f.parse().ok()).unwrap_or(0))
-}
+        /// Runs to the next syscall entry or exit; returns (syscall, return value), the
+        /// value being -ENOSYS at an entry.
+        fn next_syscall(&self) -> (u64, i64) {
+            let mut sig = 0;
+            loop {
+                // SAFETY: resuming our stopped tracee, passing on a signal it stopped for.
+                unsafe { libc::ptrace(libc::PTRACE_SYSCALL, self.0, 0, sig as usize) };
+                match self.wait() {
+                    Some(s) => sig = s,
+                    None => break,
+                }
+            }
+            // SAFETY: user_regs_struct is plain data; GETREGS fills it.
+            let regs = unsafe {
+                let mut regs: libc::user_regs_struct = std::mem::zeroed();
+                libc::ptrace(libc::PTRACE_GETREGS, self.0, 0, &mut regs);
+                regs
+            };
+            (regs.orig_rax, regs.rax as i64)
+        }
+    }
 
-/// A check that ended just before the container did is recorded, though the monitor
-/// learns of both exits at once: the container's init, ending, waits in the kernel for
-/// the check (of its pid namespace) to be reaped, and so ends right after the monitor's
-/// reap of the check, before its next look. Made certain here with ptrace: the monitor
-/// is held before its reap of the check until the init is ending, and after it until
-/// the init has ended.
-#[test]
-fn a_check_that_ends_with_the_container_is_recorded() {
-    if skip() {
-        return;
+    impl Drop for Traced {
+        fn drop(&mut self) {
+            // SAFETY: detaching our tracee (it must be stopped, which it is between calls).
+            unsafe { libc::ptrace(libc::PTRACE_DETACH, self.0, 0, 0) };
+        }
     }
-    if !cfg!(target_arch = "x86_64") {
-        eprintln!("skipped: the ptrace steps read x86_64 registers");
-        return;
+
+    /// Field 3 (state) and 9 (flags) of `/proc/PID/stat`.
+    fn stat(pid: i32) -> (char, u64) {
+        let s = fs_err::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let rest: Vec<&str> = s
+            .rsplit_once(')')
+            .map_or("", |(_, r)| r)
+            .split_whitespace()
+            .collect();
+        let state = rest.first().and_then(|s| s.chars().next()).unwrap_or('?');
+        (state, rest.get(6).and_then(|f| f.parse().ok()).unwrap_or(0))
     }
-    let r = Root::with_alpine();
-    let id = r.ok(&[
-        "run",
-        "-d",
-        "--health-cmd",
-        "sleep 0.4; touch /tmp/raced-check",
-        "--health-interval",
-        "200ms",
-        "alpine:test",
-        "sh",
-        "-c",
-        "while [ ! -e /tmp/raced-check ]; do sleep 0.05; done",
-    ]);
-    let id = id.trim();
-    let monitor = monitor_pid(id).expect("the monitor runs");
-    let init: i32 = r.inspect(id, "{{.State.Pid}}").trim().parse().unwrap();
-    let mut check = None;
-    r.wait_for(20, "the check to start", || {
-        check = pid_with(&["sleep 0.4; touch /tmp/raced-check"]);
-        check.is_some()
-    });
-    let check = i64::from(check.unwrap_or_default());
-    {
-        let t = Traced::seize(monitor);
-        // To the entry of the monitor's next reap (a wait4): held there, it cannot
-        // reap the check when that ends.
-        loop {
+
+    /// A check that ended just before the container did is recorded, though the monitor
+    /// learns of both exits at once: the container's init, ending, waits in the kernel for
+    /// the check (of its pid namespace) to be reaped, and so ends right after the monitor's
+    /// reap of the check, before its next look. Made certain here with ptrace: the monitor
+    /// is held before its reap of the check until the init is ending, and after it until
+    /// the init has ended.
+    #[test]
+    fn a_check_that_ends_with_the_container_is_recorded() {
+        if skip() {
+            return;
+        }
+        let r = Root::with_alpine();
+        let id = r.ok(&[
+            "run",
+            "-d",
+            "--health-cmd",
+            "sleep 0.4; touch /tmp/raced-check",
+            "--health-interval",
+            "200ms",
+            "alpine:test",
+            "sh",
+            "-c",
+            "while [ ! -e /tmp/raced-check ]; do sleep 0.05; done",
+        ]);
+        let id = id.trim();
+        let monitor = monitor_pid(id).expect("the monitor runs");
+        let init: i32 = r.inspect(id, "{{.State.Pid}}").trim().parse().unwrap();
+        let mut check = None;
+        r.wait_for(20, "the check to start", || {
+            check = pid_with(&["sleep 0.4; touch /tmp/raced-check"]);
+            check.is_some()
+        });
+        let check = i64::from(check.unwrap_or_default());
+        {
+            let t = Traced::seize(monitor);
+            // To the entry of the monitor's next reap (a wait4): held there, it cannot
+            // reap the check when that ends.
+            loop {
+                let (nr, ret) = t.next_syscall();
+                if nr == libc::SYS_wait4 as u64 && ret == -i64::from(libc::ENOSYS) {
+                    break;
+                }
+            }
+            // The init sees the file and starts its exit (PF_EXITING), where it waits for
+            // the check to be reaped.
+            r.wait_for(20, "the init to be ending", || stat(init).1 & 0x4 != 0);
+            std::thread::sleep(std::time::Duration::from_millis(100));
             let (nr, ret) = t.next_syscall();
-            if nr == libc::SYS_wait4 as u64 && ret == -i64::from(libc::ENOSYS) {
-                break;
-            }
+            assert_eq!(
+                (nr, ret),
+                (libc::SYS_wait4 as u64, check),
+                "the reap of the check"
+            );
+            r.wait_for(20, "the init to have ended", || stat(init).0 == 'Z');
         }
-        // The init sees the file and starts its exit (PF_EXITING), where it waits for
-        // the check to be reaped.
-        r.wait_for(20, "the init to be ending", || stat(init).1 & 0x4 != 0);
-        std::thread::sleep(std::time::Duration::from_millis(100));
-        let (nr, ret) = t.next_syscall();
-        assert_eq!(
-            (nr, ret),
-            (libc::SYS_wait4 as u64, check),
-            "the reap of the check"
-        );
-        r.wait_for(20, "the init to have ended", || stat(init).0 == 'Z');
+        assert_eq!(r.ok(&["wait", id]).trim(), "0");
+        let h = health(&r, id);
+        assert_eq!(h["Log"][0]["ExitCode"], 0, "{h}");
+        assert_eq!(h["Status"], "unhealthy", "stopped: {h}");
     }
-    assert_eq!(r.ok(&["wait", id]).trim(), "0");
-    let h = health(&r, id);
-    assert_eq!(h["Log"][0]["ExitCode"], 0, "{h}");
-    assert_eq!(h["Status"], "unhealthy", "stopped: {h}");
 }
